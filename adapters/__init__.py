@@ -1,0 +1,1 @@
+"""Infrastructure: database, queue, realtime fan-out, storage and providers' HTTP."""

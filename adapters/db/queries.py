@@ -1,0 +1,286 @@
+"""Read models for the inbox: lists with filters and cursors, timelines, resync."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import and_, func, or_, select
+
+from adapters.db import rows
+from adapters.db import tables as T
+from adapters.db.engine import Engines
+from hub.domain.errors import InvalidInput
+from hub.domain.records import Attachment, Contact, Conversation, Message
+
+
+@dataclass(frozen=True)
+class ConversationFilter:
+    status: str | None = None
+    assignee_id: int | None = None
+    unassigned: bool = False
+    channel_id: int | None = None
+    contact_id: int | None = None
+    team_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ConversationItem:
+    conversation: Conversation
+    contact_name: str
+    channel_kind: str
+    channel_name: str
+    last_text: str | None
+    last_kind: str | None
+
+
+Item = TypeVar("Item")
+
+
+@dataclass(frozen=True)
+class Page(Generic[Item]):
+    items: list[Item]
+    next: str | None
+
+
+def encode_cursor(*values: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded))
+    except ValueError:
+        raise InvalidInput("the cursor is not one this API gave out") from None
+    if not isinstance(values, list):
+        raise InvalidInput("the cursor is not one this API gave out")
+    return values
+
+
+class SqlQueries:
+    def __init__(self, engines: Engines) -> None:
+        self._engines = engines
+
+    async def conversations(
+        self, where: ConversationFilter, *, cursor: str | None, limit: int
+    ) -> Page[ConversationItem]:
+        c = T.conversations
+        m = T.messages
+
+        def latest(column: Any) -> Any:
+            return (
+                select(column)
+                .where(m.c.conversation_id == c.c.id, m.c.private.is_(False))
+                .order_by(m.c.id.desc())
+                .limit(1)
+                .scalar_subquery()
+            )
+
+        activity = func.coalesce(c.c.last_message_at, c.c.created_at)
+        query = (
+            select(
+                c,
+                T.contacts.c.name.label("contact_name"),
+                T.channels.c.kind.label("channel_kind"),
+                T.channels.c.name.label("channel_name"),
+                latest(m.c.text).label("last_text"),
+                latest(m.c.kind).label("last_kind"),
+                activity.label("activity"),
+            )
+            .join(T.contacts, T.contacts.c.id == c.c.contact_id)
+            .join(T.channels, T.channels.c.id == c.c.channel_id)
+        )
+        if where.status:
+            query = query.where(c.c.status == where.status)
+        if where.unassigned:
+            query = query.where(c.c.assignee_id.is_(None))
+        elif where.assignee_id is not None:
+            query = query.where(c.c.assignee_id == where.assignee_id)
+        if where.channel_id is not None:
+            query = query.where(c.c.channel_id == where.channel_id)
+        if where.contact_id is not None:
+            query = query.where(c.c.contact_id == where.contact_id)
+        if where.team_id is not None:
+            query = query.where(c.c.team_id == where.team_id)
+        if cursor:
+            stamp, last_id = decode_cursor(cursor)
+            at = datetime.fromisoformat(stamp)
+            query = query.where(or_(activity < at, and_(activity == at, c.c.id < last_id)))
+        query = query.order_by(activity.desc(), c.c.id.desc()).limit(limit + 1)
+        async with self._engines.read.connect() as conn:
+            result = (await conn.execute(query)).all()
+        items = [
+            ConversationItem(
+                conversation=rows.conversation(r),
+                contact_name=r.contact_name,
+                channel_kind=r.channel_kind,
+                channel_name=r.channel_name,
+                last_text=r.last_text,
+                last_kind=r.last_kind,
+            )
+            for r in result[:limit]
+        ]
+        next_cursor = None
+        if len(result) > limit:
+            tail = result[limit - 1]
+            next_cursor = encode_cursor(rows.must(tail.activity).isoformat(), tail.id)
+        return Page(items, next_cursor)
+
+    async def conversation_item(self, conversation_id: int) -> ConversationItem | None:
+        c = T.conversations
+        row = await self._read(
+            select(
+                c,
+                T.contacts.c.name.label("contact_name"),
+                T.channels.c.kind.label("channel_kind"),
+                T.channels.c.name.label("channel_name"),
+            )
+            .join(T.contacts, T.contacts.c.id == c.c.contact_id)
+            .join(T.channels, T.channels.c.id == c.c.channel_id)
+            .where(c.c.id == conversation_id)
+        )
+        if not row:
+            return None
+        r = row[0]
+        return ConversationItem(
+            rows.conversation(r), r.contact_name, r.channel_kind, r.channel_name, None, None
+        )
+
+    async def _read(self, query: Any) -> list[Any]:
+        async with self._engines.read.connect() as conn:
+            return list((await conn.execute(query)).all())
+
+    async def messages(
+        self,
+        conversation_ids: list[int],
+        *,
+        before_id: int | None = None,
+        limit: int = 50,
+        include_private: bool = True,
+    ) -> tuple[list[Message], bool]:
+        """Newest ``limit`` messages before ``before_id``, returned oldest first."""
+        m = T.messages
+        query = select(m).where(m.c.conversation_id.in_(conversation_ids))
+        if before_id is not None:
+            query = query.where(m.c.id < before_id)
+        if not include_private:
+            query = query.where(m.c.private.is_(False))
+        query = query.order_by(m.c.id.desc()).limit(limit + 1)
+        found = await self._read(query)
+        more = len(found) > limit
+        found = list(reversed(found[:limit]))
+        files = await self._attachments([r.id for r in found])
+        return [rows.message(r, files.get(r.id, ())) for r in found], more
+
+    async def _attachments(self, message_ids: list[int]) -> dict[int, tuple[Attachment, ...]]:
+        if not message_ids:
+            return {}
+        found = await self._read(
+            select(T.attachments)
+            .where(T.attachments.c.message_id.in_(message_ids))
+            .order_by(T.attachments.c.id)
+        )
+        result: dict[int, list[Attachment]] = {}
+        for r in found:
+            result.setdefault(r.message_id, []).append(rows.attachment(r))
+        return {k: tuple(v) for k, v in result.items()}
+
+    async def contact(self, contact_id: int) -> Contact | None:
+        found = await self._read(select(T.contacts).where(T.contacts.c.id == contact_id))
+        return rows.contact(found[0]) if found else None
+
+    async def contact_identities(self, contact_id: int) -> list[dict[str, Any]]:
+        found = await self._read(
+            select(
+                T.channel_identities.c.channel_id,
+                T.channel_identities.c.external_id,
+                T.channels.c.kind,
+                T.channels.c.name,
+            )
+            .join(T.channels, T.channels.c.id == T.channel_identities.c.channel_id)
+            .where(T.channel_identities.c.contact_id == contact_id)
+        )
+        return [
+            {"channel_id": r.channel_id, "channel_kind": r.kind, "channel_name": r.name}
+            for r in found
+        ]
+
+    async def contact_conversation_ids(self, contact_id: int) -> list[int]:
+        found = await self._read(
+            select(T.conversations.c.id).where(T.conversations.c.contact_id == contact_id)
+        )
+        return [r.id for r in found]
+
+    async def attachment(self, attachment_id: int) -> Attachment | None:
+        found = await self._read(select(T.attachments).where(T.attachments.c.id == attachment_id))
+        return rows.attachment(found[0]) if found else None
+
+    async def changed_since(
+        self, since: datetime, limit: int = 500
+    ) -> tuple[list[Conversation], list[Message], bool]:
+        """What changed after ``since``: an agent's page resyncs with it after a reconnect."""
+        convs = await self._read(
+            select(T.conversations)
+            .where(T.conversations.c.updated_at > since)
+            .order_by(T.conversations.c.updated_at)
+            .limit(limit + 1)
+        )
+        msgs = await self._read(
+            select(T.messages)
+            .where(T.messages.c.updated_at > since)
+            .order_by(T.messages.c.updated_at)
+            .limit(limit + 1)
+        )
+        truncated = len(convs) > limit or len(msgs) > limit
+        files = await self._attachments([r.id for r in msgs[:limit]])
+        return (
+            [rows.conversation(r) for r in convs[:limit]],
+            [rows.message(r, files.get(r.id, ())) for r in msgs[:limit]],
+            truncated,
+        )
+
+    async def visitor_of(self, conversation_id: int) -> tuple[int, str] | None:
+        """The channel and external id a conversation's customer is reached at."""
+        found = await self._read(
+            select(T.channel_identities.c.channel_id, T.channel_identities.c.external_id)
+            .join(T.conversations, T.conversations.c.identity_id == T.channel_identities.c.id)
+            .where(T.conversations.c.id == conversation_id)
+        )
+        return (found[0].channel_id, found[0].external_id) if found else None
+
+    async def identity_history(
+        self, channel_id: int, external_id: str, limit: int = 100
+    ) -> tuple[list[Message], int | None]:
+        """A customer's public history on one channel, and their newest conversation's id."""
+        found = await self._read(
+            select(T.conversations.c.id)
+            .join(T.channel_identities, T.channel_identities.c.id == T.conversations.c.identity_id)
+            .where(
+                T.channel_identities.c.channel_id == channel_id,
+                T.channel_identities.c.external_id == external_id,
+            )
+            .order_by(T.conversations.c.id)
+        )
+        ids = [r.id for r in found]
+        if not ids:
+            return [], None
+        history, _ = await self.messages(ids, limit=limit, include_private=False)
+        return history, ids[-1]
+
+    async def message(self, message_id: int) -> Message | None:
+        found = await self._read(select(T.messages).where(T.messages.c.id == message_id))
+        if not found:
+            return None
+        files = await self._attachments([message_id])
+        return rows.message(found[0], files.get(message_id, ()))
+
+    async def agent_names(self) -> dict[int, str]:
+        found = await self._read(select(T.agents.c.id, T.agents.c.name))
+        return {r.id: r.name for r in found}
+
+    async def ping(self) -> None:
+        await self._read(select(1))

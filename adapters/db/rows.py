@@ -1,0 +1,148 @@
+"""Turns table rows into the domain's records."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row
+
+from adapters.db.secretbox import SecretBox
+from hub.domain.model import (
+    ConversationStatus,
+    Direction,
+    EventStatus,
+    MessageKind,
+    MessageStatus,
+    Role,
+    SenderType,
+)
+from hub.domain.records import (
+    Agent,
+    Attachment,
+    Channel,
+    Contact,
+    Conversation,
+    Identity,
+    InboundEvent,
+    Message,
+)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def must(value: datetime | None) -> datetime:
+    result = aware(value)
+    assert result is not None
+    return result
+
+
+def channel(row: Row[Any], box: SecretBox) -> Channel:
+    return Channel(
+        id=row.id,
+        kind=row.kind,
+        name=row.name,
+        public_key=row.public_key,
+        settings=box.open(row.settings_enc),
+        team_id=row.team_id,
+        active=row.active,
+        created_at=must(row.created_at),
+    )
+
+
+def agent(row: Row[Any]) -> Agent:
+    return Agent(
+        id=row.id,
+        email=row.email,
+        name=row.name,
+        role=Role(row.role),
+        active=row.active,
+        locale=row.locale,
+        created_at=must(row.created_at),
+    )
+
+
+def contact(row: Row[Any]) -> Contact:
+    return Contact(
+        id=row.id,
+        name=row.name,
+        email=row.email,
+        phone=row.phone,
+        created_at=must(row.created_at),
+    )
+
+
+def identity(row: Row[Any]) -> Identity:
+    return Identity(
+        id=row.id, channel_id=row.channel_id, contact_id=row.contact_id, external_id=row.external_id
+    )
+
+
+def conversation(row: Row[Any]) -> Conversation:
+    return Conversation(
+        id=row.id,
+        channel_id=row.channel_id,
+        contact_id=row.contact_id,
+        identity_id=row.identity_id,
+        status=ConversationStatus(row.status),
+        assignee_id=row.assignee_id,
+        team_id=row.team_id,
+        unread_count=row.unread_count,
+        last_message_at=aware(row.last_message_at),
+        last_inbound_at=aware(row.last_inbound_at),
+        first_response_at=aware(row.first_response_at),
+        resolved_at=aware(row.resolved_at),
+        created_at=must(row.created_at),
+        updated_at=must(row.updated_at),
+    )
+
+
+def attachment(row: Row[Any]) -> Attachment:
+    return Attachment(
+        id=row.id,
+        message_id=row.message_id,
+        kind=MessageKind(row.kind),
+        filename=row.filename,
+        content_type=row.content_type,
+        size=row.size,
+        storage_key=row.storage_key,
+        provider_ref=row.provider_ref,
+    )
+
+
+def message(row: Row[Any], files: tuple[Attachment, ...] = ()) -> Message:
+    return Message(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        channel_id=row.channel_id,
+        direction=Direction(row.direction),
+        sender_type=SenderType(row.sender_type),
+        sender_agent_id=row.sender_agent_id,
+        kind=MessageKind(row.kind),
+        text=row.text,
+        data=row.data or {},
+        private=row.private,
+        status=MessageStatus(row.status),
+        provider_message_id=row.provider_message_id,
+        error=row.error,
+        created_at=must(row.created_at),
+        updated_at=must(row.updated_at),
+        attachments=files,
+    )
+
+
+def inbound_event(row: Row[Any]) -> InboundEvent:
+    return InboundEvent(
+        id=row.id,
+        channel_id=row.channel_id,
+        provider_event_id=row.provider_event_id,
+        payload=row.payload,
+        status=EventStatus(row.status),
+        attempts=row.attempts,
+        received_at=must(row.received_at),
+    )

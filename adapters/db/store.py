@@ -1,0 +1,492 @@
+"""The SQL unit of work and the group-committing accept path."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.db import rows, tables
+from adapters.db.engine import Engines
+from adapters.db.secretbox import SecretBox
+from hub.domain.errors import NotFound
+from hub.domain.model import EventStatus, Inbound, MessageStatus
+from hub.domain.ports import AcceptedEvent, NewMessage
+from hub.domain.records import (
+    Agent,
+    Attachment,
+    Channel,
+    Contact,
+    Conversation,
+    Identity,
+    InboundEvent,
+    Message,
+)
+
+T = tables
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SqlUnit:
+    """One transaction on one connection; see ``hub.domain.ports.Unit``."""
+
+    def __init__(self, conn: AsyncConnection, box: SecretBox) -> None:
+        self.conn = conn
+        self._box = box
+
+    async def commit(self) -> None:
+        await self.conn.commit()
+
+    async def get_channel(self, channel_id: int) -> Channel | None:
+        row = (
+            await self.conn.execute(select(T.channels).where(T.channels.c.id == channel_id))
+        ).first()
+        return rows.channel(row, self._box) if row else None
+
+    async def get_agent(self, agent_id: int) -> Agent | None:
+        row = (await self.conn.execute(select(T.agents).where(T.agents.c.id == agent_id))).first()
+        return rows.agent(row) if row else None
+
+    async def get_event(self, event_id: int, *, lock: bool = False) -> InboundEvent | None:
+        query = select(T.inbound_events).where(T.inbound_events.c.id == event_id)
+        if lock:
+            query = query.with_for_update()
+        row = (await self.conn.execute(query)).first()
+        return rows.inbound_event(row) if row else None
+
+    async def mark_event(
+        self, event_id: int, status: EventStatus, error: str | None = None
+    ) -> None:
+        await self.conn.execute(
+            update(T.inbound_events)
+            .where(T.inbound_events.c.id == event_id)
+            .values(
+                status=status.value,
+                error=error,
+                attempts=T.inbound_events.c.attempts + 1,
+                processed_at=now() if status != EventStatus.PENDING else None,
+            )
+        )
+
+    async def find_identity(self, channel_id: int, external_id: str) -> Identity | None:
+        row = (
+            await self.conn.execute(
+                select(T.channel_identities).where(
+                    T.channel_identities.c.channel_id == channel_id,
+                    T.channel_identities.c.external_id == external_id,
+                )
+            )
+        ).first()
+        return rows.identity(row) if row else None
+
+    async def create_contact(
+        self, name: str, email: str | None = None, phone: str | None = None
+    ) -> Contact:
+        row = (
+            await self.conn.execute(
+                insert(T.contacts)
+                .values(name=name, email=email, phone=phone, created_at=now())
+                .returning(T.contacts)
+            )
+        ).one()
+        return rows.contact(row)
+
+    async def get_contact(self, contact_id: int) -> Contact | None:
+        row = (
+            await self.conn.execute(select(T.contacts).where(T.contacts.c.id == contact_id))
+        ).first()
+        return rows.contact(row) if row else None
+
+    async def get_identity(self, identity_id: int) -> Identity | None:
+        row = (
+            await self.conn.execute(
+                select(T.channel_identities).where(T.channel_identities.c.id == identity_id)
+            )
+        ).first()
+        return rows.identity(row) if row else None
+
+    async def fill_contact(
+        self, contact_id: int, name: str | None, email: str | None, phone: str | None
+    ) -> None:
+        values = {k: v for k, v in {"name": name, "email": email, "phone": phone}.items() if v}
+        if values:
+            await self.conn.execute(
+                update(T.contacts).where(T.contacts.c.id == contact_id).values(**values)
+            )
+
+    async def create_identity(self, channel_id: int, contact_id: int, external_id: str) -> Identity:
+        row = (
+            await self.conn.execute(
+                insert(T.channel_identities)
+                .values(channel_id=channel_id, contact_id=contact_id, external_id=external_id)
+                .returning(T.channel_identities)
+            )
+        ).one()
+        return rows.identity(row)
+
+    async def latest_conversation(self, identity_id: int) -> Conversation | None:
+        row = (
+            await self.conn.execute(
+                select(T.conversations)
+                .where(T.conversations.c.identity_id == identity_id)
+                .order_by(T.conversations.c.id.desc())
+                .limit(1)
+            )
+        ).first()
+        return rows.conversation(row) if row else None
+
+    async def get_conversation(
+        self, conversation_id: int, *, lock: bool = False
+    ) -> Conversation | None:
+        query = select(T.conversations).where(T.conversations.c.id == conversation_id)
+        if lock:
+            query = query.with_for_update()
+        row = (await self.conn.execute(query)).first()
+        return rows.conversation(row) if row else None
+
+    async def create_conversation(
+        self, channel_id: int, contact_id: int, identity_id: int, team_id: int | None
+    ) -> Conversation:
+        stamp = now()
+        row = (
+            await self.conn.execute(
+                insert(T.conversations)
+                .values(
+                    channel_id=channel_id,
+                    contact_id=contact_id,
+                    identity_id=identity_id,
+                    team_id=team_id,
+                    status="open",
+                    unread_count=0,
+                    created_at=stamp,
+                    updated_at=stamp,
+                )
+                .returning(T.conversations)
+            )
+        ).one()
+        return rows.conversation(row)
+
+    async def update_conversation(self, conversation_id: int, **changes: Any) -> Conversation:
+        values = {k: getattr(v, "value", v) for k, v in changes.items()}
+        if "unread_increment" in values:
+            values["unread_count"] = T.conversations.c.unread_count + values.pop("unread_increment")
+        values.setdefault("updated_at", now())
+        row = (
+            await self.conn.execute(
+                update(T.conversations)
+                .where(T.conversations.c.id == conversation_id)
+                .values(**values)
+                .returning(T.conversations)
+            )
+        ).first()
+        if row is None:
+            raise NotFound(f"conversation {conversation_id}")
+        return rows.conversation(row)
+
+    async def add_message(self, new: NewMessage) -> Message | None:
+        stamp = new.created_at or now()
+        values = {
+            "conversation_id": new.conversation_id,
+            "channel_id": new.channel_id,
+            "direction": new.direction.value,
+            "sender_type": new.sender_type.value,
+            "sender_agent_id": new.sender_agent_id,
+            "kind": new.kind.value,
+            "text": new.text,
+            "data": new.data,
+            "private": new.private,
+            "status": new.status.value,
+            "provider_message_id": new.provider_message_id,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+        stmt = _insert_ignore(self.conn).values(**values).on_conflict_do_nothing()
+        row = (await self.conn.execute(stmt.returning(T.messages))).first()
+        if row is None:
+            return None
+        files: list[Attachment] = []
+        for ref in new.attachments:
+            file_row = (
+                await self.conn.execute(
+                    insert(T.attachments)
+                    .values(
+                        message_id=row.id,
+                        kind=ref.kind.value,
+                        filename=ref.filename,
+                        content_type=ref.content_type,
+                        size=ref.size,
+                        storage_key=ref.storage_key,
+                        provider_ref=ref.provider_ref,
+                    )
+                    .returning(T.attachments)
+                )
+            ).one()
+            files.append(rows.attachment(file_row))
+        return rows.message(row, tuple(files))
+
+    async def _attachments(self, message_id: int) -> tuple[Attachment, ...]:
+        result = await self.conn.execute(
+            select(T.attachments)
+            .where(T.attachments.c.message_id == message_id)
+            .order_by(T.attachments.c.id)
+        )
+        return tuple(rows.attachment(r) for r in result)
+
+    async def get_message(self, message_id: int, *, lock: bool = False) -> Message | None:
+        query = select(T.messages).where(T.messages.c.id == message_id)
+        if lock:
+            query = query.with_for_update()
+        row = (await self.conn.execute(query)).first()
+        return rows.message(row, await self._attachments(row.id)) if row else None
+
+    async def find_outbound_by_provider_id(
+        self, channel_id: int, provider_message_id: str
+    ) -> Message | None:
+        row = (
+            await self.conn.execute(
+                select(T.messages).where(
+                    T.messages.c.channel_id == channel_id,
+                    T.messages.c.direction == "out",
+                    T.messages.c.provider_message_id == provider_message_id,
+                )
+            )
+        ).first()
+        return rows.message(row) if row else None
+
+    async def update_message(self, message_id: int, **changes: Any) -> Message:
+        values = {k: getattr(v, "value", v) for k, v in changes.items()}
+        values.setdefault("updated_at", now())
+        row = (
+            await self.conn.execute(
+                update(T.messages)
+                .where(T.messages.c.id == message_id)
+                .values(**values)
+                .returning(T.messages)
+            )
+        ).first()
+        if row is None:
+            raise NotFound(f"message {message_id}")
+        return rows.message(row, await self._attachments(message_id))
+
+    async def add_delivery(
+        self,
+        message_id: int,
+        attempt: int,
+        status: MessageStatus,
+        error: str | None,
+        provider_message_id: str | None,
+    ) -> None:
+        await self.conn.execute(
+            insert(T.deliveries).values(
+                message_id=message_id,
+                attempt=attempt,
+                status=status.value,
+                error=error,
+                provider_message_id=provider_message_id,
+                created_at=now(),
+            )
+        )
+
+    async def count_deliveries(self, message_id: int) -> int:
+        result = await self.conn.execute(
+            select(func.count()).where(T.deliveries.c.message_id == message_id)
+        )
+        return int(result.scalar_one())
+
+    async def get_attachment(self, attachment_id: int) -> Attachment | None:
+        row = (
+            await self.conn.execute(
+                select(T.attachments).where(T.attachments.c.id == attachment_id)
+            )
+        ).first()
+        return rows.attachment(row) if row else None
+
+    async def update_attachment(self, attachment_id: int, **changes: Any) -> Attachment:
+        row = (
+            await self.conn.execute(
+                update(T.attachments)
+                .where(T.attachments.c.id == attachment_id)
+                .values(**changes)
+                .returning(T.attachments)
+            )
+        ).first()
+        if row is None:
+            raise NotFound(f"attachment {attachment_id}")
+        return rows.attachment(row)
+
+    async def unfinished_event_ids(self, older_than: datetime, limit: int) -> list[int]:
+        result = await self.conn.execute(
+            select(T.inbound_events.c.id)
+            .where(
+                T.inbound_events.c.status == EventStatus.PENDING.value,
+                T.inbound_events.c.received_at < older_than,
+            )
+            .order_by(T.inbound_events.c.id)
+            .limit(limit)
+        )
+        return list(result.scalars())
+
+    async def queued_message_ids(self, older_than: datetime, limit: int) -> list[int]:
+        result = await self.conn.execute(
+            select(T.messages.c.id)
+            .where(
+                T.messages.c.status == MessageStatus.QUEUED.value,
+                T.messages.c.updated_at < older_than,
+            )
+            .order_by(T.messages.c.id)
+            .limit(limit)
+        )
+        return list(result.scalars())
+
+    async def pending_attachment_ids(self, older_than: datetime, limit: int) -> list[int]:
+        result = await self.conn.execute(
+            select(T.attachments.c.id)
+            .join(T.messages, T.messages.c.id == T.attachments.c.message_id)
+            .where(
+                T.attachments.c.storage_key.is_(None),
+                T.attachments.c.provider_ref.is_not(None),
+                T.messages.c.created_at < older_than,
+            )
+            .order_by(T.attachments.c.id)
+            .limit(limit)
+        )
+        return list(result.scalars())
+
+
+def _insert_ignore(conn: AsyncConnection) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(T.messages)
+
+
+_Pending = tuple[int, Sequence[Inbound], "asyncio.Future[list[AcceptedEvent]]"]
+
+
+class SqlStore:
+    """``unit()`` for the domain's transactions; ``accept_events`` commits in groups.
+
+    Concurrent accepts wait for one shared commit instead of one commit each: a webhook's
+    answer still waits for durability, but a busy channel no longer pays a disk flush per event.
+    """
+
+    def __init__(self, engines: Engines, box: SecretBox, *, max_batch: int = 500) -> None:
+        self.engines = engines
+        self.box = box
+        self._max_batch = max_batch
+        self._pending: asyncio.Queue[_Pending] | None = None
+        self._writer: asyncio.Task[None] | None = None
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[SqlUnit]:
+        async with self.engines.write.connect() as conn:
+            await conn.begin()
+            try:
+                yield SqlUnit(conn, self.box)
+            finally:
+                if conn.in_transaction():
+                    await conn.rollback()
+
+    async def accept_events(
+        self, channel_id: int, events: Sequence[Inbound]
+    ) -> list[AcceptedEvent]:
+        if not events:
+            return []
+        if self._pending is None or self._writer is None or self._writer.done():
+            self._pending = asyncio.Queue()
+            self._writer = asyncio.create_task(self._write_batches(self._pending))
+        future: asyncio.Future[list[AcceptedEvent]] = asyncio.get_running_loop().create_future()
+        self._pending.put_nowait((channel_id, events, future))
+        return await future
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+            self._writer = None
+
+    async def _write_batches(self, pending: asyncio.Queue[_Pending]) -> None:
+        while True:
+            batch = [await pending.get()]
+            while not pending.empty() and len(batch) < self._max_batch:
+                batch.append(pending.get_nowait())
+            try:
+                results = await self._write(batch)
+            except Exception as exc:  # every waiter learns of the failure; none is told "stored"
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, _, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+
+    async def _write(self, batch: list[_Pending]) -> list[list[AcceptedEvent]]:
+        stamp = now()
+        values: list[dict[str, Any]] = []
+        for channel_id, events, _ in batch:
+            for item in events:
+                values.append(
+                    {
+                        "channel_id": channel_id,
+                        "provider_event_id": item.provider_event_id,
+                        "payload": item.model_dump(mode="json"),
+                        "status": EventStatus.PENDING.value,
+                        "attempts": 0,
+                        "received_at": stamp,
+                    }
+                )
+        async with self.engines.write.connect() as conn:
+            await conn.begin()
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            stmt = (
+                dialect.insert(T.inbound_events)
+                .on_conflict_do_nothing()
+                .returning(
+                    T.inbound_events.c.id,
+                    T.inbound_events.c.channel_id,
+                    T.inbound_events.c.provider_event_id,
+                )
+            )
+            created: dict[tuple[int, str], int] = {}
+            for row in await conn.execute(stmt, values):
+                created[(row.channel_id, row.provider_event_id)] = row.id
+            missing = {(v["channel_id"], v["provider_event_id"]) for v in values} - created.keys()
+            existing: dict[tuple[int, str], int] = {}
+            if missing:
+                by_channel: dict[int, list[str]] = defaultdict(list)
+                for channel_id, event_id in missing:
+                    by_channel[channel_id].append(event_id)
+                for channel_id, event_ids in by_channel.items():
+                    result = await conn.execute(
+                        select(T.inbound_events.c.id, T.inbound_events.c.provider_event_id).where(
+                            and_(
+                                T.inbound_events.c.channel_id == channel_id,
+                                T.inbound_events.c.provider_event_id.in_(event_ids),
+                            )
+                        )
+                    )
+                    for row in result:
+                        existing[(channel_id, row.provider_event_id)] = row.id
+            await conn.commit()
+        results: list[list[AcceptedEvent]] = []
+        claimed: set[tuple[int, str]] = set()
+        for channel_id, events, _ in batch:
+            accepted = []
+            for item in events:
+                key = (channel_id, item.provider_event_id)
+                if key in created and key not in claimed:
+                    claimed.add(key)
+                    accepted.append(AcceptedEvent(created[key], created=True))
+                else:
+                    accepted.append(AcceptedEvent(created.get(key) or existing[key], created=False))
+            results.append(accepted)
+        return results

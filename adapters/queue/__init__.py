@@ -1,0 +1,1 @@
+"""Job queues: arq on Redis in production, an in-process runner when embedded."""

@@ -1,0 +1,1 @@
+"""Realtime fan-out: Redis pub/sub between processes, an in-process bus within one."""

@@ -1,0 +1,59 @@
+"""Fans events out to this process's subscribers without ever waiting on one of them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from hub.domain.events import HubEvent
+
+log = logging.getLogger(__name__)
+
+
+class SubscriberOverflow(Exception):
+    """A subscriber fell too far behind; it should reconnect and resync."""
+
+
+class _Subscription:
+    def __init__(self, size: int) -> None:
+        self.queue: asyncio.Queue[HubEvent] = asyncio.Queue(size)
+        self.overflowed = False
+
+    async def __aiter__(self) -> AsyncIterator[HubEvent]:
+        while True:
+            if self.overflowed and self.queue.empty():
+                raise SubscriberOverflow
+            yield await self.queue.get()
+
+
+class LocalEventBus:
+    """Each subscriber has a bounded queue; a full one is cut off, not waited for."""
+
+    def __init__(self, queue_size: int = 2000) -> None:
+        self._subscribers: dict[str, set[_Subscription]] = defaultdict(set)
+        self._queue_size = queue_size
+
+    async def publish(self, topic: str, event: HubEvent) -> None:
+        self.dispatch(topic, event)
+
+    def dispatch(self, topic: str, event: HubEvent) -> None:
+        for sub in list(self._subscribers.get(topic, ())):
+            try:
+                sub.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                sub.overflowed = True
+                log.warning("subscriber overflowed", extra={"topic": topic})
+
+    @asynccontextmanager
+    async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[HubEvent]]:
+        sub = _Subscription(self._queue_size)
+        self._subscribers[topic].add(sub)
+        try:
+            yield sub.__aiter__()
+        finally:
+            self._subscribers[topic].discard(sub)
+            if not self._subscribers[topic]:
+                del self._subscribers[topic]

@@ -1,0 +1,63 @@
+"""Carries events between processes over Redis pub/sub, one listener task per process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+
+from redis.asyncio import Redis
+
+from adapters.realtime.local import LocalEventBus
+from hub.domain.events import HubEvent
+
+log = logging.getLogger(__name__)
+
+PREFIX = "kefu:events:"
+
+
+class RedisEventBus:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._local = LocalEventBus()
+        self._listener: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    async def start(self) -> None:
+        self._listener = asyncio.create_task(self._listen())
+        await asyncio.wait_for(self._ready.wait(), timeout=10)
+
+    async def close(self) -> None:
+        if self._listener:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+
+    async def publish(self, topic: str, event: HubEvent) -> None:
+        await self._redis.publish(PREFIX + topic, json.dumps(event.as_json()))
+
+    def subscribe(self, topic: str) -> AbstractAsyncContextManager[AsyncIterator[HubEvent]]:
+        return self._local.subscribe(topic)
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with self._redis.pubsub() as pubsub:
+                    await pubsub.psubscribe(PREFIX + "*")
+                    self._ready.set()
+                    async for item in pubsub.listen():
+                        if item.get("type") != "pmessage":
+                            continue
+                        channel = item["channel"]
+                        topic = (channel.decode() if isinstance(channel, bytes) else channel)[
+                            len(PREFIX) :
+                        ]
+                        raw = json.loads(item["data"])
+                        self._local.dispatch(topic, HubEvent(raw["type"], raw["data"], raw["ts"]))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Agents resync from the database after a gap, so a short outage loses nothing.
+                log.warning("redis pub/sub listener lost its connection", exc_info=True)
+                await asyncio.sleep(1)

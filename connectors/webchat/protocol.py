@@ -1,0 +1,72 @@
+"""The visitor protocol's frames, validated strictly; see ``docs/webchat-protocol.md``."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter, ValidationError
+
+from hub.domain.errors import MalformedPayload, PayloadTooLarge
+
+#: Largest frame a visitor may send; files travel over HTTP uploads, not frames.
+MAX_FRAME_BYTES = 16 * 1024
+MAX_TEXT = 5000
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SendMessage(_Frame):
+    type: Literal["message"]
+    #: chosen by the browser; a re-send after a lost ack reuses it and changes nothing
+    client_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    text: str = Field(default="", max_length=MAX_TEXT)
+    #: upload tokens returned by ``POST /webchat/{key}/uploads``
+    attachments: list[str] = Field(default_factory=list, max_length=5)
+
+
+class Typing(_Frame):
+    type: Literal["typing"]
+    on: bool = True
+
+
+class Identify(_Frame):
+    type: Literal["identify"]
+    name: str = Field(default="", max_length=100)
+    email: EmailStr | None = None
+
+
+class LeaveMessage(_Frame):
+    type: Literal["leave_message"]
+    client_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = Field(default="", max_length=100)
+    email: EmailStr | None = None
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+
+
+class Ping(_Frame):
+    type: Literal["ping"]
+
+
+VisitorFrame = Annotated[
+    SendMessage | Typing | Identify | LeaveMessage | Ping, Field(discriminator="type")
+]
+_frames: TypeAdapter[VisitorFrame] = TypeAdapter(VisitorFrame)
+
+
+def parse_frame(raw: str | bytes) -> VisitorFrame:
+    """Parse one frame from a visitor, or say exactly what is wrong with it."""
+    if len(raw) > MAX_FRAME_BYTES:
+        raise PayloadTooLarge(f"a frame is at most {MAX_FRAME_BYTES} bytes")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise MalformedPayload("a frame must be a JSON object") from None
+    try:
+        return _frames.validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "frame"
+        raise MalformedPayload(f"{where}: {first['msg']}") from None

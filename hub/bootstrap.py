@@ -1,0 +1,164 @@
+"""The composition root: builds every adapter from settings, and nothing at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Protocol
+
+import aiohttp
+from itsdangerous import URLSafeSerializer
+from redis.asyncio import Redis
+
+from adapters.db.channel_state import SqlChannelState
+from adapters.db.directory import SqlDirectory
+from adapters.db.engine import Engines, create_engines
+from adapters.db.queries import SqlQueries
+from adapters.db.secretbox import SecretBox
+from adapters.db.store import SqlStore
+from adapters.queue.arq_queue import ArqQueue
+from adapters.queue.inprocess import InProcessQueue
+from adapters.realtime.local import LocalEventBus
+from adapters.realtime.presence import LocalPresence, RedisPresence
+from adapters.realtime.redis_bus import RedisEventBus
+from adapters.storage.local import LocalFileStorage
+from connectors.webchat import WebchatConnector
+from connectors.webchat.tokens import VisitorTokens
+from hub.config import Settings
+from hub.domain.channels import ChannelState, Connector
+from hub.domain.ports import EventBus, JobQueue
+from hub.domain.records import Attachment
+from hub.services.deps import Deps, Limits
+from hub.services.jobs import JOBS
+
+log = logging.getLogger(__name__)
+
+
+class Presence(Protocol):
+    async def touch(self, agent_id: int) -> None: ...
+    async def leave(self, agent_id: int) -> None: ...
+    async def online(self) -> set[int]: ...
+
+
+@dataclass(frozen=True)
+class Hub:
+    """Everything a web or worker process needs, built once per process."""
+
+    settings: Settings
+    secret: str
+    engines: Engines
+    store: SqlStore
+    directory: SqlDirectory
+    queries: SqlQueries
+    deps: Deps
+    presence: Presence
+    visitor_tokens: VisitorTokens
+    file_signer: URLSafeSerializer
+    http: aiohttp.ClientSession
+    redis: Redis | None
+    inprocess_queue: InProcessQueue | None
+
+    @property
+    def bus(self) -> EventBus:
+        return self.deps.bus
+
+    @property
+    def queue(self) -> JobQueue:
+        return self.deps.queue
+
+
+def build_connectors(
+    http: aiohttp.ClientSession, state_for: Callable[[int], ChannelState]
+) -> dict[str, Connector]:
+    connectors: list[Connector] = [WebchatConnector()]
+    return {c.kind: c for c in connectors}
+
+
+def file_url_maker(signer: URLSafeSerializer) -> Callable[[Attachment], str | None]:
+    def file_url(item: Attachment) -> str | None:
+        if item.storage_key is None:
+            return None
+        return f"/files/{signer.dumps(item.id)}/{item.filename or 'file'}"
+
+    return file_url
+
+
+@asynccontextmanager
+async def build_hub(settings: Settings) -> AsyncIterator[Hub]:
+    """Build every adapter the settings ask for; closed in reverse order on exit."""
+    secret = settings.resolved_secret_key()
+    async with AsyncExitStack() as stack:
+        engines = create_engines(settings.database_url)
+        stack.push_async_callback(engines.dispose)
+        box = SecretBox(secret)
+        store = SqlStore(engines, box)
+        stack.push_async_callback(store.close)
+        http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        stack.push_async_callback(http.close)
+
+        redis: Redis | None = None
+        inprocess: InProcessQueue | None = None
+        queue: JobQueue
+        bus: EventBus
+        presence: Presence
+        if settings.redis_url:
+            from arq import create_pool
+            from arq.connections import RedisSettings
+
+            redis = Redis.from_url(settings.redis_url)
+            stack.push_async_callback(redis.aclose)
+            redis_bus = RedisEventBus(redis)
+            await redis_bus.start()
+            stack.push_async_callback(redis_bus.close)
+            bus = redis_bus
+            presence = RedisPresence(redis)
+            arq_pool = await create_pool(
+                RedisSettings.from_dsn(settings.redis_url),
+                default_queue_name=settings.queue_name,
+            )
+            stack.push_async_callback(arq_pool.aclose)
+            queue = ArqQueue(arq_pool, settings.queue_name)
+        else:
+            bus = LocalEventBus()
+            presence = LocalPresence()
+            inprocess = InProcessQueue(JOBS)
+            stack.push_async_callback(inprocess.close)
+            queue = inprocess
+
+        signer = URLSafeSerializer(secret, salt="kefu.files")
+
+        def state_for(channel_id: int) -> ChannelState:
+            return SqlChannelState(engines, channel_id)
+
+        deps = Deps(
+            store=store,
+            queue=queue,
+            bus=bus,
+            blobs=LocalFileStorage(settings.files_dir),
+            connectors=build_connectors(http, state_for),
+            state_for=state_for,
+            file_url=file_url_maker(signer),
+            limits=Limits(
+                max_delivery_attempts=settings.max_delivery_attempts,
+                sweep_after_s=settings.sweep_after_s,
+            ),
+        )
+        if inprocess is not None:
+            inprocess.bind(deps)
+        yield Hub(
+            settings=settings,
+            secret=secret,
+            engines=engines,
+            store=store,
+            directory=SqlDirectory(engines, box),
+            queries=SqlQueries(engines),
+            deps=deps,
+            presence=presence,
+            visitor_tokens=VisitorTokens(secret),
+            file_signer=signer,
+            http=http,
+            redis=redis,
+            inprocess_queue=inprocess,
+        )

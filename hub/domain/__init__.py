@@ -1,0 +1,1 @@
+"""The channel-agnostic inbox domain: normalised types, records, errors and ports."""

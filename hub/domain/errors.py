@@ -1,0 +1,50 @@
+"""The one error tree; the web layer and the job runner each map it once."""
+
+
+class HubError(Exception):
+    """Base of every error the hub raises on purpose."""
+
+
+class NotFound(HubError):
+    pass
+
+
+class Forbidden(HubError):
+    pass
+
+
+class Unauthorized(HubError):
+    pass
+
+
+class Conflict(HubError):
+    pass
+
+
+class InvalidSignature(HubError):
+    """A provider request whose signature does not check: answered 403, nothing stored."""
+
+
+class MalformedPayload(HubError):
+    """A body that cannot be parsed: answered 400 with the reason, nothing stored."""
+
+
+class PayloadTooLarge(HubError):
+    pass
+
+
+class InvalidInput(HubError):
+    """A request that parses but asks for something impossible: answered 422."""
+
+
+class TransientSendError(HubError):
+    """The provider may accept the message later: the delivery job retries with backoff."""
+
+
+class PermanentSendError(HubError):
+    """The provider refused the message for good: it is marked failed with this reason."""
+
+    def __init__(self, reason: str, code: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code

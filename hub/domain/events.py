@@ -1,0 +1,25 @@
+"""Realtime events published after a commit, and the topics they travel on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+AGENTS_TOPIC = "agents"
+
+
+def visitor_topic(channel_id: int, visitor_id: str) -> str:
+    return f"visitor:{channel_id}:{visitor_id}"
+
+
+@dataclass(frozen=True)
+class HubEvent:
+    """``type`` is past tense in dotted form (``message.created``); ``data`` is JSON-ready."""
+
+    type: str
+    data: dict[str, Any]
+    ts: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+
+    def as_json(self) -> dict[str, Any]:
+        return {"type": self.type, "data": self.data, "ts": self.ts}

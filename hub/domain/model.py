@@ -1,0 +1,121 @@
+"""Normalised values that every channel translates to and from."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class SenderType(StrEnum):
+    CONTACT = "contact"
+    AGENT = "agent"
+    BOT = "bot"
+    SYSTEM = "system"
+
+
+class MessageKind(StrEnum):
+    TEXT = "text"
+    IMAGE = "image"
+    AUDIO = "audio"
+    VIDEO = "video"
+    FILE = "file"
+    LOCATION = "location"
+    LINK = "link"
+    EVENT = "event"
+    CALL = "call"
+    VOICEMAIL = "voicemail"
+
+
+class ConversationStatus(StrEnum):
+    OPEN = "open"
+    PENDING = "pending"
+    SNOOZED = "snoozed"
+    RESOLVED = "resolved"
+
+
+class MessageStatus(StrEnum):
+    RECEIVED = "received"
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    AGENT = "agent"
+
+
+class EventStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class AttachmentRef(_Frozen):
+    """A file that came with an inbound message or goes with an outbound one.
+
+    Inbound attachments either arrive stored already (``storage_key``, e.g. a widget upload) or
+    name where the provider keeps them (``provider_ref``: a media id or URL fetched by a job).
+    """
+
+    kind: MessageKind = MessageKind.FILE
+    filename: str = ""
+    content_type: str = "application/octet-stream"
+    size: int | None = None
+    storage_key: str | None = None
+    provider_ref: str | None = None
+
+
+class Inbound(_Frozen):
+    """One thing a customer did on a channel, as the hub understands it."""
+
+    provider_event_id: str = Field(min_length=1, max_length=255)
+    sender_id: str = Field(min_length=1, max_length=255)
+    kind: MessageKind = MessageKind.TEXT
+    text: str = ""
+    sender_name: str | None = None
+    sender_email: str | None = None
+    sender_phone: str | None = None
+    provider_message_id: str | None = None
+    attachments: tuple[AttachmentRef, ...] = ()
+    data: dict[str, Any] = Field(default_factory=dict)
+    occurred_at: datetime | None = None
+
+
+class StatusUpdate(_Frozen):
+    """A provider's word on a message we sent: delivered, read or failed."""
+
+    provider_message_id: str
+    status: MessageStatus
+    error: str | None = None
+
+
+class Outbound(_Frozen):
+    """A message for a connector to send to one customer."""
+
+    message_id: int
+    conversation_id: int
+    recipient_id: str
+    kind: MessageKind
+    text: str = ""
+    attachments: tuple[AttachmentRef, ...] = ()
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class SendReceipt(_Frozen):
+    provider_message_id: str | None = None
+    status: MessageStatus = MessageStatus.SENT

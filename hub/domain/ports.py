@@ -1,0 +1,158 @@
+"""What the domain needs from the outside world, as Protocols the adapters implement."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from hub.domain.events import HubEvent
+from hub.domain.model import (
+    AttachmentRef,
+    Direction,
+    EventStatus,
+    Inbound,
+    MessageKind,
+    MessageStatus,
+    SenderType,
+)
+from hub.domain.records import (
+    Agent,
+    Attachment,
+    Channel,
+    Contact,
+    Conversation,
+    Identity,
+    InboundEvent,
+    Message,
+)
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    conversation_id: int
+    channel_id: int
+    direction: Direction
+    sender_type: SenderType
+    kind: MessageKind
+    text: str
+    status: MessageStatus
+    sender_agent_id: int | None = None
+    private: bool = False
+    provider_message_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    attachments: tuple[AttachmentRef, ...] = ()
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AcceptedEvent:
+    event_id: int
+    created: bool
+
+
+class Unit(Protocol):
+    """One transaction. Leaving the block without ``commit`` rolls everything back."""
+
+    async def commit(self) -> None: ...
+
+    async def get_channel(self, channel_id: int) -> Channel | None: ...
+    async def get_agent(self, agent_id: int) -> Agent | None: ...
+
+    async def get_event(self, event_id: int, *, lock: bool = False) -> InboundEvent | None: ...
+    async def mark_event(
+        self, event_id: int, status: EventStatus, error: str | None = None
+    ) -> None: ...
+
+    async def find_identity(self, channel_id: int, external_id: str) -> Identity | None: ...
+    async def create_contact(
+        self, name: str, email: str | None = None, phone: str | None = None
+    ) -> Contact: ...
+    async def create_identity(
+        self, channel_id: int, contact_id: int, external_id: str
+    ) -> Identity: ...
+    async def get_contact(self, contact_id: int) -> Contact | None: ...
+    async def get_identity(self, identity_id: int) -> Identity | None: ...
+    async def fill_contact(
+        self, contact_id: int, name: str | None, email: str | None, phone: str | None
+    ) -> None: ...
+
+    async def latest_conversation(self, identity_id: int) -> Conversation | None: ...
+    async def get_conversation(
+        self, conversation_id: int, *, lock: bool = False
+    ) -> Conversation | None: ...
+    async def create_conversation(
+        self, channel_id: int, contact_id: int, identity_id: int, team_id: int | None
+    ) -> Conversation: ...
+    async def update_conversation(self, conversation_id: int, **changes: Any) -> Conversation: ...
+
+    async def add_message(self, new: NewMessage) -> Message | None:
+        """Store a message; ``None`` when the provider id is already stored (a retry)."""
+        ...
+
+    async def get_message(self, message_id: int, *, lock: bool = False) -> Message | None: ...
+    async def find_outbound_by_provider_id(
+        self, channel_id: int, provider_message_id: str
+    ) -> Message | None: ...
+    async def update_message(self, message_id: int, **changes: Any) -> Message: ...
+    async def add_delivery(
+        self,
+        message_id: int,
+        attempt: int,
+        status: MessageStatus,
+        error: str | None,
+        provider_message_id: str | None,
+    ) -> None: ...
+    async def count_deliveries(self, message_id: int) -> int: ...
+    async def get_attachment(self, attachment_id: int) -> Attachment | None: ...
+    async def update_attachment(self, attachment_id: int, **changes: Any) -> Attachment: ...
+
+    async def unfinished_event_ids(self, older_than: datetime, limit: int) -> list[int]: ...
+    async def queued_message_ids(self, older_than: datetime, limit: int) -> list[int]: ...
+    async def pending_attachment_ids(self, older_than: datetime, limit: int) -> list[int]: ...
+
+
+class Store(Protocol):
+    def unit(self) -> AbstractAsyncContextManager[Unit]: ...
+
+    async def accept_events(
+        self, channel_id: int, events: Sequence[Inbound]
+    ) -> list[AcceptedEvent]:
+        """Durably store raw events, unique on (channel, provider event id).
+
+        Returns once committed; concurrent callers may share one commit.
+        """
+        ...
+
+
+class JobQueue(Protocol):
+    async def enqueue(
+        self, job: str, *args: Any, job_id: str, defer_s: float | None = None
+    ) -> None: ...
+
+
+class EventBus(Protocol):
+    async def publish(self, topic: str, event: HubEvent) -> None: ...
+
+    def subscribe(self, topic: str) -> AbstractAsyncContextManager[AsyncIterator[HubEvent]]: ...
+
+
+class BlobStorage(Protocol):
+    async def put(self, data: bytes, *, filename: str, content_type: str) -> str:
+        """Store bytes and return the key to find them again."""
+        ...
+
+    async def get(self, key: str) -> bytes: ...
+
+
+class Retrying(Exception):
+    """Raised by a job to be run again later."""
+
+    def __init__(self, defer_s: float) -> None:
+        super().__init__(f"retry in {defer_s:.1f}s")
+        self.defer_s = defer_s
+
+
+Publish = Callable[[str, HubEvent], Awaitable[None]]

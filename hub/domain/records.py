@@ -1,0 +1,125 @@
+"""Stored entities as the domain sees them: plain values, no ORM behind them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from hub.domain.model import (
+    ConversationStatus,
+    Direction,
+    EventStatus,
+    MessageKind,
+    MessageStatus,
+    Role,
+    SenderType,
+)
+
+
+@dataclass(frozen=True)
+class Channel:
+    id: int
+    kind: str
+    name: str
+    public_key: str
+    settings: dict[str, Any]
+    team_id: int | None
+    active: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Agent:
+    id: int
+    email: str
+    name: str
+    role: Role
+    active: bool
+    locale: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Team:
+    id: int
+    name: str
+    agent_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Contact:
+    id: int
+    name: str
+    email: str | None
+    phone: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Identity:
+    id: int
+    channel_id: int
+    contact_id: int
+    external_id: str
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: int
+    channel_id: int
+    contact_id: int
+    identity_id: int
+    status: ConversationStatus
+    assignee_id: int | None
+    team_id: int | None
+    unread_count: int
+    last_message_at: datetime | None
+    last_inbound_at: datetime | None
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Attachment:
+    id: int
+    message_id: int
+    kind: MessageKind
+    filename: str
+    content_type: str
+    size: int | None
+    storage_key: str | None
+    provider_ref: str | None
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    conversation_id: int
+    channel_id: int
+    direction: Direction
+    sender_type: SenderType
+    sender_agent_id: int | None
+    kind: MessageKind
+    text: str
+    data: dict[str, Any]
+    private: bool
+    status: MessageStatus
+    provider_message_id: str | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+    attachments: tuple[Attachment, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class InboundEvent:
+    id: int
+    channel_id: int
+    provider_event_id: str
+    payload: dict[str, Any]
+    status: EventStatus
+    attempts: int
+    received_at: datetime

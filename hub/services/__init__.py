@@ -1,0 +1,1 @@
+"""The hub's use cases: accept, process, reply, deliver, update, sweep."""

@@ -1,0 +1,41 @@
+"""The one typed bundle of dependencies every service and job receives."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from hub.domain.channels import ChannelState, Connector, SendContext
+from hub.domain.errors import NotFound
+from hub.domain.ports import BlobStorage, EventBus, JobQueue, Store
+from hub.domain.records import Attachment
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_delivery_attempts: int = 8
+    sweep_after_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class Deps:
+    store: Store
+    queue: JobQueue
+    bus: EventBus
+    blobs: BlobStorage
+    connectors: Mapping[str, Connector]
+    state_for: Callable[[int], ChannelState]
+    #: a URL at which an attachment can be fetched by whoever was shown the message
+    file_url: Callable[[Attachment], str | None]
+    limits: Limits = Limits()
+
+    def connector(self, kind: str) -> Connector:
+        try:
+            return self.connectors[kind]
+        except KeyError:
+            raise NotFound(f"no connector for channel kind {kind!r}") from None
+
+    def send_context(self, channel_id: int) -> SendContext:
+        return SendContext(
+            blobs=self.blobs, publish=self.bus.publish, state=self.state_for(channel_id)
+        )

@@ -1,0 +1,212 @@
+"""Inbound: accept a provider's events durably, then turn each into a message in a job."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from hub.domain.errors import NotFound
+from hub.domain.events import AGENTS_TOPIC, HubEvent
+from hub.domain.model import (
+    AttachmentRef,
+    ConversationStatus,
+    Direction,
+    EventStatus,
+    Inbound,
+    MessageStatus,
+    SenderType,
+    StatusUpdate,
+)
+from hub.domain.ports import AcceptedEvent, NewMessage
+from hub.domain.records import Attachment, Channel, Conversation, Message
+from hub.services.deps import Deps
+from hub.services.views import conversation_view, message_view
+
+log = logging.getLogger(__name__)
+
+#: Statuses a later report may not undo: "delivered" arriving after "read" changes nothing.
+_STATUS_RANK = {
+    MessageStatus.QUEUED: 0,
+    MessageStatus.SENT: 1,
+    MessageStatus.DELIVERED: 2,
+    MessageStatus.READ: 3,
+    MessageStatus.FAILED: 4,
+}
+
+
+def process_job_id(event_id: int) -> str:
+    return f"inbound:{event_id}"
+
+
+async def accept(deps: Deps, channel: Channel, items: Sequence[Inbound]) -> list[AcceptedEvent]:
+    """Store the raw events (one shared commit) and queue their processing.
+
+    When this returns, the events are committed: the provider may be told "received". A failed
+    enqueue loses nothing, since the sweeper re-enqueues pending events.
+    """
+    accepted = await deps.store.accept_events(channel.id, items)
+    for item, result in zip(items, accepted, strict=True):
+        log.info(
+            "inbound accepted",
+            extra={
+                "channel_id": channel.id,
+                "event_id": result.event_id,
+                "provider_event_id": item.provider_event_id,
+                "duplicate": not result.created,
+            },
+        )
+        if result.created:
+            try:
+                await deps.queue.enqueue(
+                    "process_inbound", result.event_id, job_id=process_job_id(result.event_id)
+                )
+            except Exception:
+                log.warning(
+                    "enqueue failed; the sweeper will retry",
+                    extra={"channel_id": channel.id, "event_id": result.event_id},
+                    exc_info=True,
+                )
+    return accepted
+
+
+async def process_inbound(deps: Deps, event_id: int) -> Message | None:
+    """Contact → conversation → message, exactly once per accepted event."""
+    async with deps.store.unit() as uow:
+        event = await uow.get_event(event_id, lock=True)
+        if event is None or event.status != EventStatus.PENDING:
+            return None
+        channel = await uow.get_channel(event.channel_id)
+        if channel is None:
+            raise NotFound(f"channel {event.channel_id}")
+        item = Inbound.model_validate(event.payload)
+        identity = await uow.find_identity(channel.id, item.sender_id)
+        if identity is None:
+            contact = await uow.create_contact(
+                item.sender_name or _default_name(channel, item),
+                email=item.sender_email,
+                phone=item.sender_phone,
+            )
+            identity = await uow.create_identity(channel.id, contact.id, item.sender_id)
+        elif item.sender_name or item.sender_email or item.sender_phone:
+            await uow.fill_contact(
+                identity.contact_id, item.sender_name, item.sender_email, item.sender_phone
+            )
+        conversation = await uow.latest_conversation(identity.id)
+        if conversation is None or conversation.status == ConversationStatus.RESOLVED:
+            # A resolved conversation stays closed with its metrics; the customer's new
+            # message starts a new session that still shows the whole history.
+            conversation = await uow.create_conversation(
+                channel.id, identity.contact_id, identity.id, channel.team_id
+            )
+        message = await uow.add_message(
+            NewMessage(
+                conversation_id=conversation.id,
+                channel_id=channel.id,
+                direction=Direction.IN,
+                sender_type=SenderType.CONTACT,
+                kind=item.kind,
+                text=item.text,
+                status=MessageStatus.RECEIVED,
+                provider_message_id=item.provider_message_id or item.provider_event_id,
+                data=item.data,
+                attachments=item.attachments,
+                created_at=item.occurred_at,
+            )
+        )
+        if message is None:  # the same provider message under another event id
+            await uow.mark_event(event_id, EventStatus.DONE)
+            await uow.commit()
+            return None
+        changes: dict[str, object] = {
+            "last_message_at": message.created_at,
+            "last_inbound_at": message.created_at,
+            "unread_increment": 1,
+        }
+        if conversation.status in (ConversationStatus.PENDING, ConversationStatus.SNOOZED):
+            changes["status"] = ConversationStatus.OPEN
+        conversation = await uow.update_conversation(conversation.id, **changes)
+        await uow.mark_event(event_id, EventStatus.DONE)
+        await uow.commit()
+    log.info(
+        "inbound processed",
+        extra={
+            "channel_id": channel.id,
+            "conversation_id": conversation.id,
+            "message_id": message.id,
+            "provider_message_id": message.provider_message_id,
+        },
+    )
+    await publish_message(deps, "message.created", message, conversation)
+    for file in message.attachments:
+        if file.storage_key is None and file.provider_ref:
+            await deps.queue.enqueue("fetch_media", file.id, job_id=f"media:{file.id}")
+    return message
+
+
+async def fetch_media(deps: Deps, attachment_id: int) -> None:
+    """Download a provider-held file into our storage, so the inbox can show it."""
+    async with deps.store.unit() as uow:
+        file = await uow.get_attachment(attachment_id)
+        if file is None or file.storage_key is not None or not file.provider_ref:
+            return
+        message = await uow.get_message(file.message_id)
+        channel = await uow.get_channel(message.channel_id) if message else None
+    if message is None or channel is None:
+        return
+    connector = deps.connector(channel.kind)
+    media = await connector.fetch_media(
+        channel,
+        _ref(file),
+        deps.send_context(channel.id),
+    )
+    key = await deps.blobs.put(media.data, filename=media.filename, content_type=media.content_type)
+    async with deps.store.unit() as uow:
+        await uow.update_attachment(
+            attachment_id,
+            storage_key=key,
+            size=len(media.data),
+            content_type=media.content_type,
+            filename=file.filename or media.filename,
+        )
+        updated = await uow.update_message(message.id)
+        await uow.commit()
+    await publish_message(deps, "message.updated", updated)
+
+
+async def apply_statuses(deps: Deps, channel: Channel, updates: Sequence[StatusUpdate]) -> None:
+    """Record a provider's delivery receipts; unknown ids and stale reports change nothing."""
+    for update in updates:
+        async with deps.store.unit() as uow:
+            message = await uow.find_outbound_by_provider_id(channel.id, update.provider_message_id)
+            if message is None or _STATUS_RANK.get(message.status, 0) >= _STATUS_RANK.get(
+                update.status, 0
+            ):
+                continue
+            message = await uow.update_message(message.id, status=update.status, error=update.error)
+            await uow.commit()
+        await publish_message(deps, "message.updated", message)
+
+
+async def publish_message(
+    deps: Deps, event_type: str, message: Message, conversation: Conversation | None = None
+) -> None:
+    await deps.bus.publish(AGENTS_TOPIC, HubEvent(event_type, message_view(message, deps.file_url)))
+    if conversation is not None:
+        await deps.bus.publish(
+            AGENTS_TOPIC, HubEvent("conversation.updated", conversation_view(conversation))
+        )
+
+
+def _default_name(channel: Channel, item: Inbound) -> str:
+    suffix = item.sender_id[-6:]
+    return f"{channel.name} #{suffix}"
+
+
+def _ref(file: Attachment) -> AttachmentRef:
+    return AttachmentRef(
+        kind=file.kind,
+        filename=file.filename,
+        content_type=file.content_type,
+        size=file.size,
+        provider_ref=file.provider_ref,
+    )

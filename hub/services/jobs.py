@@ -1,0 +1,35 @@
+"""The background jobs by name: what the queue adapters run."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from hub.services import inbound, outbound, sweeper
+from hub.services.deps import Deps
+
+
+async def _process_inbound(deps: Deps, event_id: int) -> None:
+    await inbound.process_inbound(deps, event_id)
+
+
+async def _deliver(deps: Deps, message_id: int) -> None:
+    await outbound.deliver(deps, message_id)
+
+
+async def _fetch_media(deps: Deps, attachment_id: int) -> None:
+    await inbound.fetch_media(deps, attachment_id)
+
+
+async def _sweep(deps: Deps) -> None:
+    await sweeper.sweep(deps)
+
+
+JobFunction = Callable[..., Awaitable[Any]]
+
+JOBS: dict[str, JobFunction] = {
+    "process_inbound": _process_inbound,
+    "deliver": _deliver,
+    "fetch_media": _fetch_media,
+    "sweep": _sweep,
+}

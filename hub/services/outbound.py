@@ -1,0 +1,219 @@
+"""Outbound: an agent's reply is stored as queued, then a job delivers it with retries."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from hub.domain.errors import InvalidInput, NotFound, PermanentSendError, TransientSendError
+from hub.domain.model import (
+    AttachmentRef,
+    ConversationStatus,
+    Direction,
+    MessageKind,
+    MessageStatus,
+    Outbound,
+    SenderType,
+)
+from hub.domain.ports import NewMessage, Retrying
+from hub.domain.records import Agent, Message
+from hub.services.deps import Deps
+from hub.services.inbound import publish_message
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 20_000
+
+
+def deliver_job_id(message_id: int) -> str:
+    return f"deliver:{message_id}"
+
+
+def backoff_s(attempt: int) -> float:
+    """2, 4, 8, ... seconds, capped at ten minutes."""
+    return float(min(2**attempt, 600))
+
+
+async def reply(
+    deps: Deps,
+    agent: Agent,
+    conversation_id: int,
+    text: str,
+    *,
+    private: bool = False,
+    attachments: Sequence[AttachmentRef] = (),
+) -> Message:
+    """Store an agent's reply (or private note) and queue its delivery."""
+    text = text.strip()
+    if not text and not attachments:
+        raise InvalidInput("a reply needs text or an attachment")
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(f"a reply is at most {MAX_TEXT} characters")
+    kind = attachments[0].kind if attachments else MessageKind.TEXT
+    async with deps.store.unit() as uow:
+        conversation = await uow.get_conversation(conversation_id, lock=True)
+        if conversation is None:
+            raise NotFound(f"conversation {conversation_id}")
+        message = await uow.add_message(
+            NewMessage(
+                conversation_id=conversation.id,
+                channel_id=conversation.channel_id,
+                direction=Direction.OUT,
+                sender_type=SenderType.AGENT,
+                sender_agent_id=agent.id,
+                kind=kind,
+                text=text,
+                private=private,
+                status=MessageStatus.SENT if private else MessageStatus.QUEUED,
+                attachments=tuple(attachments),
+            )
+        )
+        assert message is not None  # outbound messages have no provider id yet
+        changes: dict[str, object] = {"unread_count": 0}
+        if not private:
+            changes["last_message_at"] = message.created_at
+            if conversation.first_response_at is None:
+                changes["first_response_at"] = message.created_at
+            if conversation.assignee_id is None:
+                changes["assignee_id"] = agent.id
+            if conversation.status != ConversationStatus.OPEN:
+                changes["status"] = ConversationStatus.OPEN
+                changes["resolved_at"] = None
+        conversation = await uow.update_conversation(conversation.id, **changes)
+        await uow.commit()
+    log.info(
+        "reply stored",
+        extra={
+            "conversation_id": conversation.id,
+            "message_id": message.id,
+            "private": private,
+        },
+    )
+    if not private:
+        await enqueue_delivery(deps, message.id)
+    await publish_message(deps, "message.created", message, conversation)
+    return message
+
+
+async def send_system_message(deps: Deps, conversation_id: int, text: str) -> Message:
+    """An automatic message (welcome, out of hours) sent like a reply, from the bot."""
+    async with deps.store.unit() as uow:
+        conversation = await uow.get_conversation(conversation_id)
+        if conversation is None:
+            raise NotFound(f"conversation {conversation_id}")
+        message = await uow.add_message(
+            NewMessage(
+                conversation_id=conversation.id,
+                channel_id=conversation.channel_id,
+                direction=Direction.OUT,
+                sender_type=SenderType.BOT,
+                kind=MessageKind.TEXT,
+                text=text,
+                status=MessageStatus.QUEUED,
+            )
+        )
+        assert message is not None
+        conversation = await uow.update_conversation(
+            conversation.id, last_message_at=message.created_at
+        )
+        await uow.commit()
+    await enqueue_delivery(deps, message.id)
+    await publish_message(deps, "message.created", message, conversation)
+    return message
+
+
+async def enqueue_delivery(deps: Deps, message_id: int, defer_s: float | None = None) -> None:
+    try:
+        await deps.queue.enqueue(
+            "deliver", message_id, job_id=deliver_job_id(message_id), defer_s=defer_s
+        )
+    except Exception:
+        log.warning(
+            "enqueue failed; the sweeper will retry",
+            extra={"message_id": message_id},
+            exc_info=True,
+        )
+
+
+async def deliver(deps: Deps, message_id: int) -> None:
+    """Send one queued message through its channel's connector."""
+    async with deps.store.unit() as uow:
+        message = await uow.get_message(message_id)
+        if message is None or message.status != MessageStatus.QUEUED:
+            return
+        conversation = await uow.get_conversation(message.conversation_id)
+        channel = await uow.get_channel(message.channel_id)
+        identity = await uow.get_identity(conversation.identity_id) if conversation else None
+        attempt = await uow.count_deliveries(message_id) + 1
+    if conversation is None or channel is None or identity is None:
+        return
+    outbound = Outbound(
+        message_id=message.id,
+        conversation_id=conversation.id,
+        recipient_id=identity.external_id,
+        kind=message.kind,
+        text=message.text,
+        attachments=tuple(
+            AttachmentRef(
+                kind=a.kind,
+                filename=a.filename,
+                content_type=a.content_type,
+                size=a.size,
+                storage_key=a.storage_key,
+            )
+            for a in message.attachments
+        ),
+        data=message.data,
+    )
+    context = {
+        "channel_id": channel.id,
+        "conversation_id": conversation.id,
+        "message_id": message.id,
+    }
+    try:
+        receipt = await deps.connector(channel.kind).send(
+            channel, outbound, deps.send_context(channel.id)
+        )
+    except PermanentSendError as exc:
+        log.warning("delivery refused", extra={**context, "code": exc.code})
+        await _record(deps, message, attempt, MessageStatus.FAILED, exc.reason, None, final=True)
+        return
+    except Exception as exc:
+        reason = str(exc) if isinstance(exc, TransientSendError) else f"{type(exc).__name__}: {exc}"
+        final = attempt >= deps.limits.max_delivery_attempts
+        log.warning(
+            "delivery failed", extra={**context, "attempt": attempt, "final": final}, exc_info=True
+        )
+        await _record(deps, message, attempt, MessageStatus.FAILED, reason, None, final=final)
+        if not final:
+            raise Retrying(backoff_s(attempt)) from exc
+        return
+    log.info(
+        "delivered",
+        extra={**context, "provider_message_id": receipt.provider_message_id, "attempt": attempt},
+    )
+    await _record(
+        deps, message, attempt, receipt.status, None, receipt.provider_message_id, final=True
+    )
+
+
+async def _record(
+    deps: Deps,
+    message: Message,
+    attempt: int,
+    status: MessageStatus,
+    error: str | None,
+    provider_message_id: str | None,
+    *,
+    final: bool,
+) -> None:
+    async with deps.store.unit() as uow:
+        await uow.add_delivery(message.id, attempt, status, error, provider_message_id)
+        if final:
+            message = await uow.update_message(
+                message.id, status=status, error=error, provider_message_id=provider_message_id
+            )
+        else:
+            message = await uow.update_message(message.id, error=error)
+        await uow.commit()
+    await publish_message(deps, "message.updated", message)

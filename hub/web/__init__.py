@@ -1,0 +1,1 @@
+"""The web edge: REST API, websockets, provider webhooks and pages."""

@@ -1,0 +1,62 @@
+"""The web application factory: one process serving the API, websockets, hooks and pages."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from hub.bootstrap import Hub, build_hub
+from hub.config import Settings
+from hub.services.sweeper import sweep
+from hub.web import files, hooks, pages, visitor
+from hub.web.agent_ws import agent_socket
+from hub.web.api import api
+from hub.web.errors import error_middleware
+from hub.web.health import healthz
+from hub.web.keys import HUB
+
+log = logging.getLogger(__name__)
+
+
+async def _embedded_sweeper(hub_: Hub) -> None:
+    """Embedded mode has no worker: this process re-runs what a restart left unfinished."""
+    await sweep(hub_.deps, older_than_s=0)
+    while True:
+        await asyncio.sleep(hub_.settings.sweep_every_s)
+        try:
+            await sweep(hub_.deps)
+        except Exception:
+            log.exception("sweep failed")
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(
+        middlewares=[visitor.webchat_cors, error_middleware],
+        client_max_size=max(settings.max_body_bytes, settings.max_upload_bytes + 64 * 1024),
+    )
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        async with build_hub(settings) as hub_:
+            app[HUB] = hub_
+            sweeper = None
+            if hub_.inprocess_queue is not None:
+                sweeper = asyncio.create_task(_embedded_sweeper(hub_))
+            yield
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
+
+    app.cleanup_ctx.append(lifecycle)
+    api.add_to(app)
+    app.router.add_get("/api/v1/ws", agent_socket)
+    app.router.add_get("/healthz", healthz)
+    visitor.add_routes(app)
+    hooks.add_routes(app)
+    files.add_routes(app)
+    pages.add_routes(app)
+    return app

@@ -1,0 +1,44 @@
+"""Serves stored attachments at unguessable signed URLs."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from aiohttp import web
+from itsdangerous import BadSignature
+
+from hub.domain.errors import NotFound
+from hub.web.keys import hub_of
+
+INLINE = ("image/", "audio/", "video/")
+
+
+async def file(request: web.Request) -> web.Response:
+    hub_ = hub_of(request)
+    try:
+        attachment_id = hub_.file_signer.loads(request.match_info["sig"])
+    except BadSignature:
+        raise NotFound("no such file") from None
+    item = await hub_.queries.attachment(int(attachment_id))
+    if item is None or item.storage_key is None:
+        raise NotFound("no such file")
+    data = await hub_.deps.blobs.get(item.storage_key)
+    disposition = "inline" if item.content_type.startswith(INLINE) else "attachment"
+    return web.Response(
+        body=data,
+        content_type=item.content_type,
+        headers={
+            "Content-Disposition": f"{disposition}; filename*=UTF-8''{_quote(item.filename)}",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "private, max-age=86400",
+        },
+    )
+
+
+def _quote(name: str) -> str:
+    return quote(name, safe="")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/files/{sig}/{name}", file)

@@ -1,0 +1,39 @@
+"""``/healthz``: can this process reach its database and its queue?"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from hub.web.keys import hub_of
+
+log = logging.getLogger(__name__)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    hub_ = hub_of(request)
+    database = queue = "ok"
+    try:
+        await hub_.queries.ping()
+    except Exception as exc:
+        log.warning("database health check failed", exc_info=True)
+        database = f"error: {type(exc).__name__}"
+    if hub_.redis is not None:
+        try:
+            await hub_.redis.ping()
+        except Exception as exc:
+            log.warning("redis health check failed", exc_info=True)
+            queue = f"error: {type(exc).__name__}"
+    else:
+        queue = "ok (in-process)"
+    healthy = database == "ok" and queue.startswith("ok")
+    return web.json_response(
+        {
+            "status": "ok" if healthy else "degraded",
+            "database": database,
+            "queue": queue,
+            "mode": "redis" if hub_.redis is not None else "embedded",
+        },
+        status=200 if healthy else 503,
+    )

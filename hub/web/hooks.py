@@ -1,0 +1,54 @@
+"""Provider webhooks: verify and parse through the connector, accept durably, answer."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from hub.domain.channels import WebhookRequest
+from hub.domain.errors import NotFound
+from hub.services.inbound import accept, apply_statuses
+from hub.web.keys import hub_of
+
+log = logging.getLogger(__name__)
+
+
+async def webhook(request: web.Request) -> web.Response:
+    hub_ = hub_of(request)
+    try:
+        channel_id = int(request.match_info["channel_id"])
+    except ValueError:
+        raise NotFound("no such channel") from None
+    name = request.match_info["name"]
+    channel = await hub_.directory.get_channel(channel_id)
+    connector = hub_.deps.connector(channel.kind)
+    if not channel.active or name not in connector.webhook_names:
+        raise NotFound("no such webhook")
+    body = await request.read()
+    result = await connector.handle_webhook(
+        channel,
+        name,
+        WebhookRequest(
+            method=request.method,
+            url=str(request.url),
+            query=dict(request.query),
+            headers=dict(request.headers),
+            body=body,
+        ),
+    )
+    if result.inbound:
+        # The provider's answer waits for this commit: nothing it was told we have is lost.
+        await accept(hub_.deps, channel, result.inbound)
+    if result.statuses:
+        await apply_statuses(hub_.deps, channel, result.statuses)
+    return web.Response(
+        status=result.response.status,
+        body=result.response.body,
+        content_type=result.response.content_type,
+    )
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_route("GET", "/hooks/{channel_id}/{name}", webhook)
+    app.router.add_route("POST", "/hooks/{channel_id}/{name}", webhook)
