@@ -1,0 +1,280 @@
+"""An async client for WeChat-style JSON APIs: a shared cached access token and errcode mapping.
+
+Shared by the Official Account and WeCom clients, which differ only in how a token is requested
+and in what some errcodes mean:
+https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Get_access_token.html
+https://developer.work.weixin.qq.com/document/path/91039
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+
+from hub.domain.channels import ChannelState, FetchedMedia
+from hub.domain.errors import HubError, PermanentSendError, TransientSendError
+
+log = logging.getLogger(__name__)
+
+#: WeChat hands out 7200 s tokens; refresh a little early so a token never dies mid-request.
+TOKEN_EARLY_REFRESH_S = 300
+#: The biggest download we accept (WeChat videos are <= 10 MB, WeCom files <= 20 MB).
+MAX_MEDIA_BYTES = 32 * 1024 * 1024
+
+#: errcode -1 is "system busy"; 45009/45011 are API call quotas that reset later.
+TRANSIENT_ERRCODES = frozenset({-1, 45009, 45011, 45033})
+
+COMMON_REASONS: Mapping[int, str] = {
+    40164: "this server's IP address is not in the account's IP whitelist",
+    40125: "the channel's secret is wrong",
+    40013: "the channel's app id / corp id is wrong",
+    40007: "the media id is invalid or expired (temporary media lives 3 days)",
+    45002: "the message is too long for WeChat",
+    41001: "the access token is missing",
+}
+
+
+class ApiError(Exception):
+    """A WeChat/WeCom JSON answer with a non-zero errcode."""
+
+    def __init__(self, errcode: int, errmsg: str, path: str) -> None:
+        super().__init__(f"{path}: errcode {errcode} {errmsg}")
+        self.errcode = errcode
+        self.errmsg = errmsg
+        self.path = path
+
+
+def to_send_error(exc: ApiError, reasons: Mapping[int, str], product: str) -> HubError:
+    """Turn an errcode into the hub's retry-or-fail decision with a reason an agent can read."""
+    if exc.errcode in TRANSIENT_ERRCODES:
+        return TransientSendError(f"{product} is busy or rate-limited (errcode {exc.errcode})")
+    reason = reasons.get(exc.errcode) or COMMON_REASONS.get(exc.errcode)
+    if reason is None:
+        # errmsg is WeChat's own English text plus a request hint: useful to an admin, no PII.
+        reason = f"{product} refused the request: {exc.errmsg}"
+    return PermanentSendError(f"{reason} (errcode {exc.errcode})", str(exc.errcode))
+
+
+@dataclass(frozen=True)
+class _Blob:
+    data: bytes
+    content_type: str
+    filename: str
+
+
+class ApiClient(ABC):
+    """Calls one account's API with a shared, cached access token.
+
+    The token lives in ``ChannelState`` so every web and worker process uses the same one: WeChat
+    limits how often tokens may be requested and invalidates the old one when a new one is issued.
+    """
+
+    #: errcodes meaning "this access token is stale": refresh once and retry.
+    token_errcodes: frozenset[int] = frozenset({40001, 40014, 42001})
+
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        base_url: str,
+        state: ChannelState,
+        *,
+        account_id: str,
+        lock: asyncio.Lock | None = None,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self._http = http
+        self._base = base_url.rstrip("/")
+        self._state = state
+        # Keyed by account so a changed app id never reuses another account's token.
+        self._token_key = f"access_token:{account_id}"
+        self._lock = lock or asyncio.Lock()
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+
+    @abstractmethod
+    async def _request_token(self) -> tuple[str, int]:
+        """Ask the provider for a fresh token: ``(token, expires_in seconds)``."""
+
+    async def access_token(self, *, stale: str | None = None) -> str:
+        """The cached token, or a fresh one when none is cached or the cached one is ``stale``."""
+        cached = await self._cached_token()
+        if cached is not None and cached != stale:
+            return cached
+        async with self._lock:
+            # Another task (or process) may have refreshed while we waited.
+            cached = await self._cached_token()
+            if cached is not None and cached != stale:
+                return cached
+            token, expires_in = await self._request_token()
+            expires_at = time.time() + max(60, expires_in - TOKEN_EARLY_REFRESH_S)
+            await self._state.set(
+                self._token_key,
+                json.dumps({"token": token, "expires_at": expires_at}),
+                expires_at=datetime.fromtimestamp(expires_at, UTC),
+            )
+            log.info("access token refreshed", extra={"token_key": self._token_key})
+            return token
+
+    async def _cached_token(self) -> str | None:
+        raw = await self._state.get(self._token_key)
+        if not raw:
+            return None
+        try:
+            value = json.loads(raw)
+            token, expires_at = str(value["token"]), float(value["expires_at"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        return token if token and expires_at > time.time() else None
+
+    async def get_json_without_token(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """GET a JSON endpoint that takes no token (the token endpoint itself)."""
+        result = await self._exchange("GET", path, params=dict(params))
+        assert isinstance(result, dict)
+        self._raise_for_errcode(path, result)
+        return result
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        form: Callable[[], aiohttp.FormData] | None = None,
+    ) -> dict[str, Any]:
+        """Call ``path`` with the access token; refresh it and retry once if WeChat says stale.
+
+        ``form`` is a factory because aiohttp consumes a ``FormData`` when it is sent.
+        """
+        result = await self._with_token(method, path, params, body, form, want_bytes=False)
+        assert isinstance(result, dict)
+        return result
+
+    async def download(self, path: str, params: Mapping[str, str]) -> FetchedMedia:
+        """GET a media endpoint that answers the file itself, or JSON on error."""
+        result = await self._with_token("GET", path, params, None, None, want_bytes=True)
+        if isinstance(result, dict):
+            # Official Account video media answers {"video_url": ...} instead of the bytes.
+            url = result.get("video_url")
+            if not isinstance(url, str) or not url:
+                raise PermanentSendError(f"{path} answered JSON without media", "no_media")
+            blob = await self._exchange("GET", url, params={}, want_bytes=True, absolute=True)
+            if isinstance(blob, dict):
+                raise PermanentSendError("the video URL did not answer a file", "no_media")
+            result = blob
+        return FetchedMedia(
+            data=result.data, content_type=result.content_type, filename=result.filename
+        )
+
+    async def _with_token(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        body: Mapping[str, Any] | None,
+        form: Callable[[], aiohttp.FormData] | None,
+        *,
+        want_bytes: bool,
+    ) -> dict[str, Any] | _Blob:
+        token = await self.access_token()
+        for attempt in (1, 2):
+            query = {**(params or {}), "access_token": token}
+            result = await self._exchange(
+                method,
+                path,
+                params=query,
+                body=body,
+                form=form() if form else None,
+                want_bytes=want_bytes,
+            )
+            if isinstance(result, _Blob):
+                return result
+            errcode = _errcode(result)
+            if errcode in self.token_errcodes and attempt == 1:
+                log.info(
+                    "access token rejected, refreshing", extra={"path": path, "errcode": errcode}
+                )
+                token = await self.access_token(stale=token)
+                continue
+            self._raise_for_errcode(path, result)
+            return result
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    @staticmethod
+    def _raise_for_errcode(path: str, result: Mapping[str, Any]) -> None:
+        errcode = _errcode(result)
+        if errcode != 0:
+            raise ApiError(errcode, str(result.get("errmsg", "")), path)
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str],
+        body: Mapping[str, Any] | None = None,
+        form: aiohttp.FormData | None = None,
+        want_bytes: bool = False,
+        absolute: bool = False,
+    ) -> dict[str, Any] | _Blob:
+        url = path if absolute else f"{self._base}/{path.lstrip('/')}"
+        try:
+            async with self._http.request(
+                method,
+                url,
+                params=params or None,
+                json=body,
+                data=form,
+                timeout=self._timeout,
+            ) as resp:
+                if resp.status == 429 or resp.status >= 500:
+                    raise TransientSendError(f"{_short(path)} answered HTTP {resp.status}")
+                if resp.status >= 400:
+                    raise PermanentSendError(
+                        f"{_short(path)} answered HTTP {resp.status}", f"http_{resp.status}"
+                    )
+                content_type = resp.content_type or "application/octet-stream"
+                if want_bytes and content_type not in ("application/json", "text/plain"):
+                    if resp.content_length and resp.content_length > MAX_MEDIA_BYTES:
+                        raise PermanentSendError("the media file is too large", "too_large")
+                    data = await resp.content.read(MAX_MEDIA_BYTES + 1)
+                    if len(data) > MAX_MEDIA_BYTES:
+                        raise PermanentSendError("the media file is too large", "too_large")
+                    disposition = resp.content_disposition
+                    filename = disposition.filename if disposition and disposition.filename else ""
+                    return _Blob(data, content_type, filename or "media")
+                text = await resp.text(encoding="utf-8")
+        except HubError:
+            raise
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            # ``from None``: aiohttp's message holds the URL, and with it the access token.
+            raise TransientSendError(
+                f"network error calling {_short(path)}: {type(exc).__name__}"
+            ) from None
+        try:
+            decoded = json.loads(text)
+        except ValueError:
+            raise TransientSendError(f"{_short(path)} answered something not JSON") from None
+        if not isinstance(decoded, dict):
+            raise TransientSendError(f"{_short(path)} answered JSON that is not an object")
+        return decoded
+
+
+def _errcode(result: Mapping[str, Any]) -> int:
+    try:
+        return int(result.get("errcode") or 0)
+    except (TypeError, ValueError):
+        return -1
+
+
+def _short(path: str) -> str:
+    """A path fit for logs and reasons: no query string, no host."""
+    return path.split("?", 1)[0].rsplit("/cgi-bin/", 1)[-1]

@@ -1,0 +1,341 @@
+"""The WeChat Official Account (公众号) connector: verify callbacks, parse them, send replies.
+
+Implements, under https://developers.weixin.qq.com/doc/offiaccount/ :
+Basic_Information/Access_Overview.html (server verification),
+Message_Management/Message_encryption_and_decryption_instructions.html (plaintext, compatible
+and safe mode), Message_Management/Passive_user_reply_message.html (we always answer
+``success`` and reply through the API instead), Message_Management/Service_Center_messages.html
+(``cgi-bin/message/custom/send``), Asset_Management/New_temporary_materials.html
+(``cgi-bin/media/upload``) and Asset_Management/Get_temporary_materials.html
+(``cgi-bin/media/get``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+from wechatpy.crypto import WeChatCrypto
+
+from connectors.wechat import settings as check
+from connectors.wechat.api import ApiClient, ApiError, to_send_error
+from connectors.wechat.crypto import check_signature, decrypt
+from connectors.wechat.parse import parse_callback
+from connectors.wechat.xmlsafe import parse_xml, text_field
+from hub.domain.channels import (
+    ChannelState,
+    FetchedMedia,
+    SendContext,
+    WebhookRequest,
+    WebhookResponse,
+    WebhookResult,
+)
+from hub.domain.errors import InvalidInput, MalformedPayload, NotFound, PermanentSendError
+from hub.domain.model import AttachmentRef, MessageKind, Outbound, SendReceipt
+from hub.domain.records import Channel
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_BASE_URL = "https://api.weixin.qq.com"
+
+#: Temporary media lives 3 days; reuse an upload for 2 so a retried send does not upload again.
+MEDIA_CACHE_TTL = timedelta(days=2)
+
+#: Reasons the agent sees when WeChat refuses a customer-service message.
+REASONS: Mapping[int, str] = {
+    45015: (
+        "WeChat only allows replies within 48 hours of the customer's last message; "
+        "wait for the customer to write again"
+    ),
+    45047: (
+        "WeChat allows at most 5 replies per customer message (3 after a menu click or follow); "
+        "wait for the customer to write again"
+    ),
+    43004: "the customer no longer follows the account",
+    40003: "this customer's openid does not belong to the account",
+    48001: "the account is not authorised for the customer-service API (is it verified?)",
+    40125: "the channel's AppSecret is wrong",
+    40013: "the channel's AppID is wrong",
+}
+
+#: Hub attachment kinds → WeChat media types (files cannot be sent by an Official Account).
+_MEDIA_TYPES = {MessageKind.IMAGE: "image", MessageKind.AUDIO: "voice", MessageKind.VIDEO: "video"}
+
+
+class OfficialAccountApi(ApiClient):
+    """The Official Account API with the token from ``cgi-bin/token`` (client_credential)."""
+
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        base_url: str,
+        state: ChannelState,
+        *,
+        app_id: str,
+        app_secret: str,
+        lock: asyncio.Lock | None = None,
+    ) -> None:
+        super().__init__(http, base_url, state, account_id=app_id, lock=lock)
+        self._app_id = app_id
+        self._app_secret = app_secret
+
+    async def _request_token(self) -> tuple[str, int]:
+        # https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Get_access_token.html
+        data = await self.get_json_without_token(
+            "cgi-bin/token",
+            {"grant_type": "client_credential", "appid": self._app_id, "secret": self._app_secret},
+        )
+        return str(data["access_token"]), int(data.get("expires_in", 7200))
+
+    async def send_message(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        return await self.call("POST", "cgi-bin/message/custom/send", body=payload)
+
+    async def upload_media(
+        self, media_type: str, data: bytes, filename: str, content_type: str
+    ) -> str:
+        def form() -> aiohttp.FormData:
+            body = aiohttp.FormData()
+            body.add_field("media", data, filename=filename, content_type=content_type)
+            return body
+
+        result = await self.call(
+            "POST", "cgi-bin/media/upload", params={"type": media_type}, form=form
+        )
+        media_id = result.get("media_id")
+        if not isinstance(media_id, str) or not media_id:
+            raise PermanentSendError(
+                "WeChat accepted the upload but returned no media_id", "upload"
+            )
+        return media_id
+
+
+class WeChatConnector:
+    """Connector for kind ``wechat``: one Official Account per channel."""
+
+    kind = "wechat"
+    webhook_names: tuple[str, ...] = ("callback",)
+    secret_settings: frozenset[str] = frozenset({"app_secret", "token", "encoding_aes_key"})
+
+    def __init__(self, http: aiohttp.ClientSession) -> None:
+        self._http = http
+        # One lock per channel so concurrent sends in this process refresh a token only once.
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    # -- settings ---------------------------------------------------------------------------
+
+    def validate_settings(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """Normalise ``app_id``, ``app_secret``, ``token``, ``encoding_aes_key``, ``api_base_url``
+        and ``subscribe_reply``; unknown keys are kept as they are."""
+        result = dict(settings)
+        result["app_id"] = check.required_str(settings, "app_id")
+        result["app_secret"] = check.required_str(settings, "app_secret")
+        result["token"] = check.token(settings)
+        result["encoding_aes_key"] = check.aes_key(settings, required=False)
+        result["api_base_url"] = check.base_url(settings, DEFAULT_API_BASE_URL)
+        reply = settings.get("subscribe_reply")
+        if reply is not None and not isinstance(reply, str):
+            raise InvalidInput("subscribe_reply must be text")
+        if reply is not None and len(reply.encode()) > 2048:
+            raise InvalidInput("subscribe_reply is longer than WeChat's 2048 bytes")
+        result["subscribe_reply"] = reply.strip() if reply and reply.strip() else None
+        return result
+
+    # -- inbound ----------------------------------------------------------------------------
+
+    async def handle_webhook(
+        self, channel: Channel, name: str, request: WebhookRequest
+    ) -> WebhookResult:
+        """Verify and parse one callback; always answer ``success`` (replies go out async)."""
+        if name not in self.webhook_names:
+            raise NotFound(f"no webhook {name!r} for WeChat channels")
+        token, aes_key = str(channel.settings["token"]), channel.settings.get("encoding_aes_key")
+        query = request.query
+        timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
+        method = request.method.upper()
+        if method == "GET":
+            return WebhookResult(response=self._verify(channel, query, token, aes_key))
+        if method != "POST":
+            return WebhookResult(response=WebhookResponse(status=405, body=b"method not allowed"))
+        # WeChat sends the plain signature in every mode, so it is always checked first.
+        check_signature(token, query.get("signature", ""), timestamp, nonce)
+        envelope = parse_xml(request.body)
+        encrypted = text_field(envelope, "Encrypt")
+        if encrypted or query.get("encrypt_type", "").lower() == "aes":
+            # Safe mode, or compatible mode (plaintext + Encrypt): the encrypted copy is the truth.
+            if not aes_key:
+                raise MalformedPayload("encrypted callback but the channel has no EncodingAESKey")
+            crypto = WeChatCrypto(token, aes_key, str(channel.settings["app_id"]))
+            plaintext = decrypt(
+                crypto, token, encrypted, query.get("msg_signature", ""), timestamp, nonce
+            )
+            inbound = parse_callback(plaintext)
+        else:
+            inbound = parse_callback(request.body)
+        log.info(
+            "wechat callback accepted",
+            extra={
+                "channel_id": channel.id,
+                "provider_event_id": inbound.provider_event_id,
+                "kind": inbound.kind.value,
+            },
+        )
+        return WebhookResult(response=WebhookResponse(body=b"success"), inbound=(inbound,))
+
+    def _verify(
+        self, channel: Channel, query: Mapping[str, str], token: str, aes_key: Any
+    ) -> WebhookResponse:
+        """Answer the console's "submit" check with echostr, only when the signature checks."""
+        echostr = query.get("echostr", "")
+        if not echostr:
+            raise MalformedPayload("verification request without echostr")
+        timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
+        if query.get("msg_signature") and aes_key:
+            # Safe-mode style verification: echostr is encrypted and signed with msg_signature.
+            crypto = WeChatCrypto(token, str(aes_key), str(channel.settings["app_id"]))
+            plain = decrypt(crypto, token, echostr, query["msg_signature"], timestamp, nonce)
+            return WebhookResponse(body=plain.encode())
+        check_signature(token, query.get("signature", ""), timestamp, nonce)
+        log.info("wechat server verification passed", extra={"channel_id": channel.id})
+        return WebhookResponse(body=echostr.encode())
+
+    # -- outbound ---------------------------------------------------------------------------
+
+    def api(self, channel: Channel, state: ChannelState) -> OfficialAccountApi:
+        """The API client for one channel (the token cache lives in ``state``)."""
+        return OfficialAccountApi(
+            self._http,
+            str(channel.settings.get("api_base_url") or DEFAULT_API_BASE_URL),
+            state,
+            app_id=str(channel.settings["app_id"]),
+            app_secret=str(channel.settings["app_secret"]),
+            lock=self._locks.setdefault(channel.id, asyncio.Lock()),
+        )
+
+    async def send(self, channel: Channel, out: Outbound, ctx: SendContext) -> SendReceipt:
+        """Send one message with the customer-service API.
+
+        Media go first (uploaded as temporary media), then the text if there is any; kinds an
+        Official Account cannot show degrade to their text, or fail with a clear reason.
+        """
+        api = self.api(channel, ctx.state)
+        try:
+            result = await self._send(api, out, ctx)
+        except ApiError as exc:
+            log.warning(
+                "wechat send refused",
+                extra={
+                    "channel_id": channel.id,
+                    "message_id": out.message_id,
+                    "errcode": exc.errcode,
+                },
+            )
+            raise to_send_error(exc, REASONS, "WeChat") from None
+        msgid = result.get("msgid")
+        return SendReceipt(provider_message_id=str(msgid) if msgid else None)
+
+    async def _send(
+        self, api: OfficialAccountApi, out: Outbound, ctx: SendContext
+    ) -> dict[str, Any]:
+        to = out.recipient_id
+        result: dict[str, Any] = {}
+        if out.kind == MessageKind.LINK:
+            return await api.send_message({"touser": to, **_link_payload(out)})
+        if out.attachments:
+            for attachment in out.attachments:
+                media_type = _media_type(attachment)
+                media_id = await self._upload(api, attachment, media_type, ctx)
+                body: dict[str, Any] = {"media_id": media_id}
+                if media_type == "video":
+                    body |= {
+                        "title": str(out.data.get("title", "")),
+                        "description": str(out.data.get("description", "")),
+                    }
+                result = await api.send_message(
+                    {"touser": to, "msgtype": media_type, media_type: body}
+                )
+        elif not out.text.strip():
+            raise PermanentSendError(
+                f"nothing WeChat can show in a {out.kind.value} message", "unsupported"
+            )
+        if out.text.strip():
+            result = await api.send_message(
+                {"touser": to, "msgtype": "text", "text": {"content": out.text}}
+            )
+        return result
+
+    async def _upload(
+        self, api: OfficialAccountApi, attachment: AttachmentRef, media_type: str, ctx: SendContext
+    ) -> str:
+        if attachment.storage_key is None:
+            if attachment.provider_ref:
+                return attachment.provider_ref  # already a WeChat media id
+            raise PermanentSendError("the attachment has no stored file", "no_file")
+        cache_key = f"media:{media_type}:{attachment.storage_key}"
+        cached = await ctx.state.get(cache_key)
+        if cached:
+            return cached
+        data = await ctx.blobs.get(attachment.storage_key)
+        media_id = await api.upload_media(
+            media_type, data, attachment.filename or f"upload.{media_type}", attachment.content_type
+        )
+        await ctx.state.set(cache_key, media_id, expires_at=datetime.now(UTC) + MEDIA_CACHE_TTL)
+        return media_id
+
+    async def fetch_media(
+        self, channel: Channel, ref: AttachmentRef, ctx: SendContext
+    ) -> FetchedMedia:
+        """Download a customer's media with ``cgi-bin/media/get`` (media ids live 3 days)."""
+        if not ref.provider_ref:
+            raise PermanentSendError("the attachment has no WeChat media id", "no_media")
+        api = self.api(channel, ctx.state)
+        try:
+            media = await api.download("cgi-bin/media/get", {"media_id": ref.provider_ref})
+        except ApiError as exc:
+            raise to_send_error(exc, REASONS, "WeChat") from None
+        return _named(media, ref)
+
+
+def _media_type(attachment: AttachmentRef) -> str:
+    media_type = _MEDIA_TYPES.get(attachment.kind)
+    if media_type is None and attachment.content_type.startswith("image/"):
+        media_type = "image"
+    if media_type is None:
+        raise PermanentSendError(
+            "WeChat Official Accounts cannot send files; share a link to it instead",
+            "unsupported",
+        )
+    return media_type
+
+
+def _link_payload(out: Outbound) -> dict[str, Any]:
+    """A link card: ``news`` with one article, or ``link`` when ``data["msgtype"] == "link"``."""
+    url = str(out.data.get("url", ""))
+    if not url:
+        raise PermanentSendError("a link message needs data.url", "invalid")
+    title = str(out.data.get("title") or out.text or url)
+    description = str(out.data.get("description", ""))
+    image = str(out.data.get("image_url", ""))
+    if out.data.get("msgtype") == "link":
+        return {
+            "msgtype": "link",
+            "link": {"title": title, "description": description, "url": url, "thumb_url": image},
+        }
+    article = {"title": title, "description": description, "url": url, "picurl": image}
+    return {"msgtype": "news", "news": {"articles": [article]}}
+
+
+def _named(media: FetchedMedia, ref: AttachmentRef) -> FetchedMedia:
+    """Keep the provider's filename and type, falling back to what the inbound message said."""
+    content_type = media.content_type
+    if content_type in ("application/octet-stream", "") and ref.content_type:
+        content_type = ref.content_type
+    filename = (
+        media.filename
+        if media.filename != "media"
+        else (ref.filename or ref.provider_ref or "media")
+    )
+    return FetchedMedia(data=media.data, content_type=content_type, filename=filename)

@@ -1,0 +1,82 @@
+"""How many customer-service replies WeChat still allows a customer, and until when.
+
+Rules (https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Service_Center_messages.html):
+after a customer message, 5 replies within 48 hours; after a menu click, a follow or a QR scan,
+3 replies within 1 minute. WeCom 微信客服 applies the same 5-in-48-hours rule
+(https://developer.work.weixin.qq.com/document/path/94677).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class Opener(StrEnum):
+    """What the customer did last, which decides the size of the window."""
+
+    MESSAGE = "message"
+    MENU_CLICK = "menu_click"
+    FOLLOW = "follow"
+    SCAN = "scan"
+
+
+_RULES: dict[Opener, tuple[int, timedelta]] = {
+    Opener.MESSAGE: (5, timedelta(hours=48)),
+    Opener.MENU_CLICK: (3, timedelta(minutes=1)),
+    Opener.FOLLOW: (3, timedelta(minutes=1)),
+    Opener.SCAN: (3, timedelta(minutes=1)),
+}
+
+#: Normalised event names (``Inbound.data["event"]``) that open a short window.
+_EVENT_OPENERS: dict[str, Opener] = {
+    "click": Opener.MENU_CLICK,
+    "scancode_push": Opener.MENU_CLICK,
+    "scancode_waitmsg": Opener.MENU_CLICK,
+    "subscribe": Opener.FOLLOW,
+    "scan": Opener.SCAN,
+}
+
+
+@dataclass(frozen=True)
+class ReplyWindow:
+    """``remaining`` replies may still be sent until ``closes_at`` (both 0/None when closed)."""
+
+    remaining: int
+    limit: int
+    closes_at: datetime | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.remaining > 0
+
+
+def opener_for_event(event: str | None) -> Opener | None:
+    """The window a customer event opens (``None``: this event opens no window, e.g. VIEW)."""
+    if event is None:
+        return Opener.MESSAGE
+    return _EVENT_OPENERS.get(event.lower())
+
+
+def reply_window(
+    last_customer_at: datetime | None,
+    replies_since: Iterable[datetime],
+    *,
+    now: datetime,
+    opener: Opener = Opener.MESSAGE,
+) -> ReplyWindow:
+    """Say how many replies remain after the customer's last action at ``last_customer_at``.
+
+    ``replies_since`` are the times of replies already sent; those before ``last_customer_at``
+    are ignored, so the caller may pass all recent replies. All datetimes must be aware.
+    """
+    limit, length = _RULES[opener]
+    if last_customer_at is None:
+        return ReplyWindow(remaining=0, limit=limit, closes_at=None)
+    closes_at = last_customer_at + length
+    if now >= closes_at:
+        return ReplyWindow(remaining=0, limit=limit, closes_at=closes_at)
+    used = sum(1 for sent in replies_since if last_customer_at <= sent < closes_at)
+    return ReplyWindow(remaining=max(0, limit - used), limit=limit, closes_at=closes_at)

@@ -1,0 +1,478 @@
+"""The WeCom 微信客服 connector: encrypted callbacks, sync_msg pulls and kf sends.
+
+wechatpy 1.8.18 has the WeCom callback crypto (``wechatpy.enterprise.crypto.WeChatCrypto``) and
+XML parsing, but no 微信客服 API, so this module keeps wechatpy for those two and calls the
+``kf/*`` endpoints itself with aiohttp through the shared token-caching ``ApiClient``:
+
+- callbacks: https://developer.work.weixin.qq.com/document/path/94670 (``kf_msg_or_event``)
+- pulling messages: https://developer.work.weixin.qq.com/document/path/94670 (``kf/sync_msg``)
+- sending: https://developer.work.weixin.qq.com/document/path/94677 (``kf/send_msg``)
+- welcome message: https://developer.work.weixin.qq.com/document/path/95122
+  (``kf/send_msg_on_event``)
+- session state: https://developer.work.weixin.qq.com/document/path/94669
+  (``kf/service_state/trans``)
+- media: https://developer.work.weixin.qq.com/document/path/90253 (upload) and
+  https://developer.work.weixin.qq.com/document/path/90254 (get)
+
+The sync cursor. A callback only says "there is something new"; the messages are pulled with
+``kf/sync_msg`` from a cursor kept in ``ChannelState``. ``WebhookResult`` cannot carry a cursor
+back for the hub to commit after it stored the events, so the connector saves the new cursor
+itself at the end of the pull, and stays safe in two ways:
+
+1. every pulled message's ``provider_event_id`` is its ``msgid``, so pulling a page twice stores
+   nothing twice;
+2. the cursor a pull *started* from is remembered for 10 minutes under the callback's ``Token``.
+   If the hub fails to store the events it does not answer 200, WeCom retries the same callback
+   with the same Token, and the retry pulls again from that remembered start instead of the
+   advanced cursor, so nothing pulled-but-not-stored is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+from wechatpy.enterprise.crypto import WeChatCrypto
+
+from connectors.wechat import settings as check
+from connectors.wechat.api import ApiClient, ApiError, to_send_error
+from connectors.wechat.crypto import decrypt
+from connectors.wechat.parse import parse_callback
+from connectors.wechat.xmlsafe import parse_xml, text_field
+from connectors.wecom_kf.parse import parse_kf_message, status_from_kf_message
+from hub.domain.channels import (
+    ChannelState,
+    FetchedMedia,
+    SendContext,
+    WebhookRequest,
+    WebhookResponse,
+    WebhookResult,
+)
+from hub.domain.errors import (
+    HubError,
+    MalformedPayload,
+    NotFound,
+    PermanentSendError,
+    TransientSendError,
+)
+from hub.domain.model import (
+    AttachmentRef,
+    Inbound,
+    MessageKind,
+    Outbound,
+    SendReceipt,
+    StatusUpdate,
+)
+from hub.domain.records import Channel
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_BASE_URL = "https://qyapi.weixin.qq.com"
+#: A bound on one callback's pull (1000 messages a page) so WeCom gets its answer within 5 s.
+MAX_SYNC_PAGES = 10
+#: The callback Token is valid 10 minutes, and so is the remembered start of its pull.
+SYNC_START_TTL = timedelta(minutes=10)
+MEDIA_CACHE_TTL = timedelta(days=2)
+
+REASONS: Mapping[int, str] = {
+    95001: (
+        "WeCom allows at most 5 messages after each customer message; "
+        "wait for the customer to write again"
+    ),
+    95002: (
+        "WeCom only allows messages within 48 hours of the customer's last message; "
+        "wait for the customer to write again"
+    ),
+    95000: "the channel's open_kfid is invalid",
+    95004: "the channel's open_kfid does not exist",
+    95007: "the sync token from the callback is invalid or expired",
+    95013: "the customer's session has already ended",
+    95016: "this session state change is not allowed",
+    95017: "the WeChat Customer Service API is switched off for this app",
+    95018: "no servicer is available to receive this session",
+    40001: "the channel's secret is wrong",
+    40013: "the channel's corp_id is wrong",
+    60020: "this server's IP address is not in the app's trusted IP list",
+}
+
+_MEDIA_TYPES = {
+    MessageKind.IMAGE: "image",
+    MessageKind.AUDIO: "voice",
+    MessageKind.VIDEO: "video",
+    MessageKind.FILE: "file",
+}
+
+
+class WeComKfApi(ApiClient):
+    """The WeCom API with the token from ``cgi-bin/gettoken`` (corp id + 微信客服 secret)."""
+
+    # WeCom's 40001 means "invalid secret", not a stale token as on the Official Account.
+    token_errcodes = frozenset({40014, 42001})
+
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        base_url: str,
+        state: ChannelState,
+        *,
+        corp_id: str,
+        secret: str,
+        lock: asyncio.Lock | None = None,
+    ) -> None:
+        # The token belongs to the (corp, secret) pair: several secrets of one corp differ.
+        account = f"{corp_id}:{hashlib.sha256(secret.encode()).hexdigest()[:12]}"
+        super().__init__(http, base_url, state, account_id=account, lock=lock)
+        self._corp_id = corp_id
+        self._secret = secret
+
+    async def _request_token(self) -> tuple[str, int]:
+        # https://developer.work.weixin.qq.com/document/path/91039
+        data = await self.get_json_without_token(
+            "cgi-bin/gettoken", {"corpid": self._corp_id, "corpsecret": self._secret}
+        )
+        return str(data["access_token"]), int(data.get("expires_in", 7200))
+
+    async def upload_media(
+        self, media_type: str, data: bytes, filename: str, content_type: str
+    ) -> str:
+        def form() -> aiohttp.FormData:
+            body = aiohttp.FormData()
+            body.add_field("media", data, filename=filename, content_type=content_type)
+            return body
+
+        result = await self.call(
+            "POST", "cgi-bin/media/upload", params={"type": media_type}, form=form
+        )
+        media_id = result.get("media_id")
+        if not isinstance(media_id, str) or not media_id:
+            raise PermanentSendError("WeCom accepted the upload but returned no media_id", "upload")
+        return media_id
+
+
+class WeComKfConnector:
+    """Connector for kind ``wecom_kf``: one 微信客服 account (``open_kfid``) per channel.
+
+    ``state_for`` gives the webhook handler the channel state it needs for the sync cursor and
+    the access token (``handle_webhook`` gets no ``SendContext``); without it a callback raises.
+    """
+
+    kind = "wecom_kf"
+    webhook_names: tuple[str, ...] = ("callback",)
+    secret_settings: frozenset[str] = frozenset({"secret", "token", "encoding_aes_key"})
+
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        state_for: Callable[[int], ChannelState] | None = None,
+    ) -> None:
+        self._http = http
+        self._state_for = state_for
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def validate_settings(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """Normalise ``corp_id``, ``secret``, ``token``, ``encoding_aes_key`` (required: WeCom
+        always encrypts), ``open_kfid`` and ``api_base_url``; unknown keys are kept."""
+        result = dict(settings)
+        result["corp_id"] = check.required_str(settings, "corp_id")
+        result["secret"] = check.required_str(settings, "secret")
+        result["token"] = check.token(settings)
+        result["encoding_aes_key"] = check.aes_key(settings, required=True)
+        result["open_kfid"] = check.required_str(settings, "open_kfid")
+        result["api_base_url"] = check.base_url(settings, DEFAULT_API_BASE_URL)
+        return result
+
+    def api(self, channel: Channel, state: ChannelState) -> WeComKfApi:
+        """The API client for one channel (the token cache lives in ``state``)."""
+        return WeComKfApi(
+            self._http,
+            str(channel.settings.get("api_base_url") or DEFAULT_API_BASE_URL),
+            state,
+            corp_id=str(channel.settings["corp_id"]),
+            secret=str(channel.settings["secret"]),
+            lock=self._locks.setdefault(channel.id, asyncio.Lock()),
+        )
+
+    # -- inbound ----------------------------------------------------------------------------
+
+    async def handle_webhook(
+        self, channel: Channel, name: str, request: WebhookRequest
+    ) -> WebhookResult:
+        """Verify the URL (GET) or decrypt a callback (POST) and pull what it announces."""
+        if name not in self.webhook_names:
+            raise NotFound(f"no webhook {name!r} for WeCom channels")
+        settings = channel.settings
+        token = str(settings["token"])
+        crypto = WeChatCrypto(token, str(settings["encoding_aes_key"]), str(settings["corp_id"]))
+        query = request.query
+        signature = query.get("msg_signature", "")
+        timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
+        method = request.method.upper()
+        if method == "GET":
+            echostr = query.get("echostr", "")
+            if not echostr:
+                raise MalformedPayload("verification request without echostr")
+            plain = decrypt(crypto, token, echostr, signature, timestamp, nonce)
+            log.info("wecom callback URL verified", extra={"channel_id": channel.id})
+            return WebhookResult(response=WebhookResponse(body=plain.encode()))
+        if method != "POST":
+            return WebhookResult(response=WebhookResponse(status=405, body=b"method not allowed"))
+        envelope = parse_xml(request.body)
+        encrypted = text_field(envelope, "Encrypt")
+        if not encrypted:
+            raise MalformedPayload("WeCom callbacks are always encrypted: no Encrypt element")
+        plaintext = decrypt(crypto, token, encrypted, signature, timestamp, nonce)
+        fields = parse_xml(plaintext)
+        # An empty body with 200 tells WeCom "received, no passive reply".
+        ok = WebhookResponse(body=b"")
+        if text_field(fields, "Event") != "kf_msg_or_event":
+            # Other WeCom callbacks (app messages and events) are kept like the OA's.
+            other = parse_callback(plaintext, enterprise=True)
+            return WebhookResult(response=ok, inbound=(other,))
+        open_kfid = text_field(fields, "OpenKfId") or str(settings["open_kfid"])
+        if open_kfid != settings["open_kfid"]:
+            # One app callback URL serves every account of the corp; another channel owns this.
+            log.info("kf callback for another account ignored", extra={"channel_id": channel.id})
+            return WebhookResult(response=ok)
+        if self._state_for is None:
+            raise TransientSendError("the WeCom connector was built without state_for")
+        inbound, statuses = await self._sync(
+            channel, self._state_for(channel.id), open_kfid, text_field(fields, "Token")
+        )
+        return WebhookResult(response=ok, inbound=tuple(inbound), statuses=tuple(statuses))
+
+    async def _sync(
+        self, channel: Channel, state: ChannelState, open_kfid: str, sync_token: str
+    ) -> tuple[list[Inbound], list[StatusUpdate]]:
+        """Pull every page since the cursor (see the module docstring for the cursor rules)."""
+        cursor_key = f"kf_cursor:{open_kfid}"
+        start_key = f"kf_sync_start:{hashlib.sha256(sync_token.encode()).hexdigest()[:24]}"
+        remembered = await state.get(start_key) if sync_token else None
+        if remembered is not None:
+            cursor = str(json.loads(remembered).get("cursor", ""))
+        else:
+            cursor = await state.get(cursor_key) or ""
+            if sync_token:
+                await state.set(
+                    start_key,
+                    json.dumps({"cursor": cursor}),
+                    expires_at=datetime.now(UTC) + SYNC_START_TTL,
+                )
+        api = self.api(channel, state)
+        inbound: list[Inbound] = []
+        statuses: list[StatusUpdate] = []
+        for _page in range(MAX_SYNC_PAGES):
+            body: dict[str, Any] = {"limit": 1000, "open_kfid": open_kfid}
+            if cursor:
+                body["cursor"] = cursor
+            if sync_token:
+                body["token"] = sync_token
+            try:
+                page = await api.call("POST", "cgi-bin/kf/sync_msg", body=body)
+            except (ApiError, HubError) as exc:
+                # Not answering 200 makes WeCom retry the callback, which re-pulls (see above).
+                reason = (
+                    str(to_send_error(exc, REASONS, "WeCom"))
+                    if isinstance(exc, ApiError)
+                    else str(exc)
+                )
+                log.warning("kf sync_msg failed", extra={"channel_id": channel.id})
+                raise TransientSendError(f"pulling WeCom messages failed: {reason}") from None
+            for raw in page.get("msg_list") or ():
+                if not isinstance(raw, Mapping):
+                    continue
+                item = _parse_safely(raw)
+                if item is not None:
+                    inbound.append(item)
+                status = status_from_kf_message(raw)
+                if status is not None:
+                    statuses.append(status)
+            cursor = str(page.get("next_cursor") or cursor)
+            if not page.get("has_more"):
+                break
+        if cursor:
+            await state.set(cursor_key, cursor)
+        log.info(
+            "kf messages pulled",
+            extra={"channel_id": channel.id, "count": len(inbound), "statuses": len(statuses)},
+        )
+        return inbound, statuses
+
+    # -- outbound ---------------------------------------------------------------------------
+
+    async def send(self, channel: Channel, out: Outbound, ctx: SendContext) -> SendReceipt:
+        """Send one message with ``kf/send_msg``: media first, then the text if any.
+
+        A link card needs a thumbnail media id in WeCom; without an image attachment or
+        ``data["thumb_media_id"]`` it degrades to a text with the title and URL.
+        """
+        api = self.api(channel, ctx.state)
+        base = {"touser": out.recipient_id, "open_kfid": str(channel.settings["open_kfid"])}
+        try:
+            result = await self._send(api, base, out, ctx)
+        except ApiError as exc:
+            log.warning(
+                "wecom send refused",
+                extra={
+                    "channel_id": channel.id,
+                    "message_id": out.message_id,
+                    "errcode": exc.errcode,
+                },
+            )
+            raise to_send_error(exc, REASONS, "WeCom") from None
+        msgid = result.get("msgid")
+        return SendReceipt(provider_message_id=str(msgid) if msgid else None)
+
+    async def _send(
+        self, api: WeComKfApi, base: dict[str, Any], out: Outbound, ctx: SendContext
+    ) -> dict[str, Any]:
+        send = "cgi-bin/kf/send_msg"
+        if out.kind == MessageKind.LINK:
+            link = await self._link(api, out, ctx)
+            if link is not None:
+                return await api.call("POST", send, body={**base, "msgtype": "link", "link": link})
+            text = "\n".join(
+                p
+                for p in (str(out.data.get("title", "")), out.text, str(out.data.get("url", "")))
+                if p
+            )
+            return await api.call(
+                "POST", send, body={**base, "msgtype": "text", "text": {"content": text}}
+            )
+        result: dict[str, Any] = {}
+        for attachment in out.attachments:
+            media_type = _media_type(attachment)
+            media_id = await self._upload(api, attachment, media_type, ctx)
+            result = await api.call(
+                "POST",
+                send,
+                body={**base, "msgtype": media_type, media_type: {"media_id": media_id}},
+            )
+        if out.text.strip():
+            result = await api.call(
+                "POST", send, body={**base, "msgtype": "text", "text": {"content": out.text}}
+            )
+        elif not out.attachments:
+            raise PermanentSendError(
+                f"nothing WeCom can show in a {out.kind.value} message", "unsupported"
+            )
+        return result
+
+    async def _link(
+        self, api: WeComKfApi, out: Outbound, ctx: SendContext
+    ) -> dict[str, str] | None:
+        url = str(out.data.get("url", ""))
+        if not url:
+            raise PermanentSendError("a link message needs data.url", "invalid")
+        thumb = str(out.data.get("thumb_media_id", ""))
+        images = [a for a in out.attachments if a.kind == MessageKind.IMAGE]
+        if not thumb and images:
+            thumb = await self._upload(api, images[0], "image", ctx)
+        if not thumb:
+            return None
+        return {
+            "title": str(out.data.get("title") or out.text or url),
+            "desc": str(out.data.get("description", "")),
+            "url": url,
+            "thumb_media_id": thumb,
+        }
+
+    async def _upload(
+        self, api: WeComKfApi, attachment: AttachmentRef, media_type: str, ctx: SendContext
+    ) -> str:
+        if attachment.storage_key is None:
+            if attachment.provider_ref:
+                return attachment.provider_ref
+            raise PermanentSendError("the attachment has no stored file", "no_file")
+        cache_key = f"media:{media_type}:{attachment.storage_key}"
+        cached = await ctx.state.get(cache_key)
+        if cached:
+            return cached
+        data = await ctx.blobs.get(attachment.storage_key)
+        media_id = await api.upload_media(
+            media_type, data, attachment.filename or f"upload.{media_type}", attachment.content_type
+        )
+        await ctx.state.set(cache_key, media_id, expires_at=datetime.now(UTC) + MEDIA_CACHE_TTL)
+        return media_id
+
+    async def send_welcome(
+        self, channel: Channel, code: str, text: str, ctx: SendContext
+    ) -> SendReceipt:
+        """Send the welcome text for an ``enter_session`` event's ``welcome_code``.
+
+        The code is valid for 20 seconds and one message; the hub calls this right after it
+        processed the event. Uses ``kf/send_msg_on_event``.
+        """
+        api = self.api(channel, ctx.state)
+        body = {"code": code, "msgtype": "text", "text": {"content": text}}
+        try:
+            result = await api.call("POST", "cgi-bin/kf/send_msg_on_event", body=body)
+        except ApiError as exc:
+            raise to_send_error(exc, REASONS, "WeCom") from None
+        msgid = result.get("msgid")
+        return SendReceipt(provider_message_id=str(msgid) if msgid else None)
+
+    async def end_session(self, channel: Channel, external_userid: str, ctx: SendContext) -> None:
+        """End the customer's session (``kf/service_state/trans`` to state 4, 已结束)."""
+        api = self.api(channel, ctx.state)
+        body = {
+            "open_kfid": str(channel.settings["open_kfid"]),
+            "external_userid": external_userid,
+            "service_state": 4,
+        }
+        try:
+            await api.call("POST", "cgi-bin/kf/service_state/trans", body=body)
+        except ApiError as exc:
+            raise to_send_error(exc, REASONS, "WeCom") from None
+
+    async def fetch_media(
+        self, channel: Channel, ref: AttachmentRef, ctx: SendContext
+    ) -> FetchedMedia:
+        """Download a customer's media with ``cgi-bin/media/get`` (media ids live 3 days)."""
+        if not ref.provider_ref:
+            raise PermanentSendError("the attachment has no WeCom media id", "no_media")
+        api = self.api(channel, ctx.state)
+        try:
+            media = await api.download("cgi-bin/media/get", {"media_id": ref.provider_ref})
+        except ApiError as exc:
+            raise to_send_error(exc, REASONS, "WeCom") from None
+        content_type = media.content_type
+        if content_type == "application/octet-stream" and ref.content_type:
+            content_type = ref.content_type
+        filename = media.filename if media.filename != "media" else ref.provider_ref
+        return FetchedMedia(data=media.data, content_type=content_type, filename=filename)
+
+
+def _parse_safely(raw: Mapping[str, Any]) -> Inbound | None:
+    """One odd message must not lose the page: it is kept raw as an event instead."""
+    try:
+        return parse_kf_message(raw)
+    except (ValueError, TypeError, KeyError) as exc:
+        msgid = raw.get("msgid")
+        log.warning("kf message kept raw", extra={"error": type(exc).__name__})
+        if not isinstance(msgid, str) or not msgid:
+            return None
+        sender = str(raw.get("external_userid") or f"kf:{raw.get('open_kfid', 'unknown')}")
+        return Inbound(
+            provider_event_id=msgid[:255],
+            sender_id=sender,
+            kind=MessageKind.EVENT,
+            text="Unreadable WeChat Customer Service message",
+            provider_message_id=msgid,
+            data={"event": "unknown_message", "raw": dict(raw)},
+        )
+
+
+def _media_type(attachment: AttachmentRef) -> str:
+    media_type = _MEDIA_TYPES.get(attachment.kind, "file")
+    if media_type == "voice" and attachment.content_type not in ("audio/amr", "audio/x-amr"):
+        # WeCom voice must be AMR; any other audio still reaches the customer as a file.
+        return "file"
+    if media_type != "file" or not attachment.content_type.startswith("image/"):
+        return media_type
+    return "image"

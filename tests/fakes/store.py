@@ -1,0 +1,327 @@
+"""An in-memory store with real transaction semantics, for the pipeline's unit tests."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from hub.domain.errors import NotFound
+from hub.domain.model import ConversationStatus, EventStatus, Inbound, MessageStatus, Role
+from hub.domain.ports import AcceptedEvent, NewMessage
+from hub.domain.records import (
+    Agent,
+    Attachment,
+    Channel,
+    Contact,
+    Conversation,
+    Identity,
+    InboundEvent,
+    Message,
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _Tables:
+    channels: dict[int, Channel] = field(default_factory=dict)
+    agents: dict[int, Agent] = field(default_factory=dict)
+    events: dict[int, InboundEvent] = field(default_factory=dict)
+    contacts: dict[int, Contact] = field(default_factory=dict)
+    identities: dict[int, Identity] = field(default_factory=dict)
+    conversations: dict[int, Conversation] = field(default_factory=dict)
+    messages: dict[int, Message] = field(default_factory=dict)
+    attachments: dict[int, Attachment] = field(default_factory=dict)
+    deliveries: list[tuple[int, int, MessageStatus, str | None]] = field(default_factory=list)
+
+
+class FakeUnit:
+    def __init__(self, store: FakeStore) -> None:
+        self._store = store
+        self.t = copy.deepcopy(store.tables)
+
+    async def commit(self) -> None:
+        self._store.tables = self.t
+        self._store.commits += 1
+        self.t = copy.deepcopy(self.t)
+
+    async def get_channel(self, channel_id: int) -> Channel | None:
+        return self.t.channels.get(channel_id)
+
+    async def get_agent(self, agent_id: int) -> Agent | None:
+        return self.t.agents.get(agent_id)
+
+    async def get_event(self, event_id: int, *, lock: bool = False) -> InboundEvent | None:
+        return self.t.events.get(event_id)
+
+    async def mark_event(
+        self, event_id: int, status: EventStatus, error: str | None = None
+    ) -> None:
+        event = self.t.events[event_id]
+        self.t.events[event_id] = replace(event, status=status, attempts=event.attempts + 1)
+
+    async def find_identity(self, channel_id: int, external_id: str) -> Identity | None:
+        return next(
+            (
+                i
+                for i in self.t.identities.values()
+                if i.channel_id == channel_id and i.external_id == external_id
+            ),
+            None,
+        )
+
+    async def create_contact(
+        self, name: str, email: str | None = None, phone: str | None = None
+    ) -> Contact:
+        contact = Contact(self._store.next_id(), name, email, phone, now())
+        self.t.contacts[contact.id] = contact
+        return contact
+
+    async def get_contact(self, contact_id: int) -> Contact | None:
+        return self.t.contacts.get(contact_id)
+
+    async def get_identity(self, identity_id: int) -> Identity | None:
+        return self.t.identities.get(identity_id)
+
+    async def fill_contact(
+        self, contact_id: int, name: str | None, email: str | None, phone: str | None
+    ) -> None:
+        contact = self.t.contacts[contact_id]
+        self.t.contacts[contact_id] = replace(
+            contact,
+            name=name or contact.name,
+            email=email or contact.email,
+            phone=phone or contact.phone,
+        )
+
+    async def create_identity(self, channel_id: int, contact_id: int, external_id: str) -> Identity:
+        identity = Identity(self._store.next_id(), channel_id, contact_id, external_id)
+        self.t.identities[identity.id] = identity
+        return identity
+
+    async def latest_conversation(self, identity_id: int) -> Conversation | None:
+        found = [c for c in self.t.conversations.values() if c.identity_id == identity_id]
+        return max(found, key=lambda c: c.id) if found else None
+
+    async def get_conversation(
+        self, conversation_id: int, *, lock: bool = False
+    ) -> Conversation | None:
+        return self.t.conversations.get(conversation_id)
+
+    async def create_conversation(
+        self, channel_id: int, contact_id: int, identity_id: int, team_id: int | None
+    ) -> Conversation:
+        stamp = now()
+        conv = Conversation(
+            id=self._store.next_id(),
+            channel_id=channel_id,
+            contact_id=contact_id,
+            identity_id=identity_id,
+            status=ConversationStatus.OPEN,
+            assignee_id=None,
+            team_id=team_id,
+            unread_count=0,
+            last_message_at=None,
+            last_inbound_at=None,
+            first_response_at=None,
+            resolved_at=None,
+            created_at=stamp,
+            updated_at=stamp,
+        )
+        self.t.conversations[conv.id] = conv
+        return conv
+
+    async def update_conversation(self, conversation_id: int, **changes: Any) -> Conversation:
+        conv = self.t.conversations.get(conversation_id)
+        if conv is None:
+            raise NotFound(f"conversation {conversation_id}")
+        if "unread_increment" in changes:
+            changes["unread_count"] = conv.unread_count + changes.pop("unread_increment")
+        conv = replace(conv, updated_at=now(), **changes)
+        self.t.conversations[conversation_id] = conv
+        return conv
+
+    async def add_message(self, new: NewMessage) -> Message | None:
+        if new.provider_message_id is not None and any(
+            m.channel_id == new.channel_id
+            and m.direction == new.direction
+            and m.provider_message_id == new.provider_message_id
+            for m in self.t.messages.values()
+        ):
+            return None
+        stamp = new.created_at or now()
+        message_id = self._store.next_id()
+        files = []
+        for ref in new.attachments:
+            item = Attachment(
+                self._store.next_id(),
+                message_id,
+                ref.kind,
+                ref.filename,
+                ref.content_type,
+                ref.size,
+                ref.storage_key,
+                ref.provider_ref,
+            )
+            self.t.attachments[item.id] = item
+            files.append(item)
+        message = Message(
+            id=message_id,
+            conversation_id=new.conversation_id,
+            channel_id=new.channel_id,
+            direction=new.direction,
+            sender_type=new.sender_type,
+            sender_agent_id=new.sender_agent_id,
+            kind=new.kind,
+            text=new.text,
+            data=dict(new.data),
+            private=new.private,
+            status=new.status,
+            provider_message_id=new.provider_message_id,
+            error=None,
+            created_at=stamp,
+            updated_at=stamp,
+            attachments=tuple(files),
+        )
+        self.t.messages[message.id] = message
+        return message
+
+    def _with_files(self, message: Message) -> Message:
+        files = tuple(a for a in self.t.attachments.values() if a.message_id == message.id)
+        return replace(message, attachments=files)
+
+    async def get_message(self, message_id: int, *, lock: bool = False) -> Message | None:
+        found = self.t.messages.get(message_id)
+        return self._with_files(found) if found else None
+
+    async def find_outbound_by_provider_id(
+        self, channel_id: int, provider_message_id: str
+    ) -> Message | None:
+        return next(
+            (
+                m
+                for m in self.t.messages.values()
+                if m.channel_id == channel_id
+                and m.direction.value == "out"
+                and m.provider_message_id == provider_message_id
+            ),
+            None,
+        )
+
+    async def update_message(self, message_id: int, **changes: Any) -> Message:
+        message = self.t.messages.get(message_id)
+        if message is None:
+            raise NotFound(f"message {message_id}")
+        message = replace(message, updated_at=now(), **changes)
+        self.t.messages[message_id] = message
+        return self._with_files(message)
+
+    async def add_delivery(
+        self,
+        message_id: int,
+        attempt: int,
+        status: MessageStatus,
+        error: str | None,
+        provider_message_id: str | None,
+    ) -> None:
+        self.t.deliveries.append((message_id, attempt, status, error))
+
+    async def count_deliveries(self, message_id: int) -> int:
+        return sum(1 for d in self.t.deliveries if d[0] == message_id)
+
+    async def get_attachment(self, attachment_id: int) -> Attachment | None:
+        return self.t.attachments.get(attachment_id)
+
+    async def update_attachment(self, attachment_id: int, **changes: Any) -> Attachment:
+        item = replace(self.t.attachments[attachment_id], **changes)
+        self.t.attachments[attachment_id] = item
+        return item
+
+    async def unfinished_event_ids(self, older_than: datetime, limit: int) -> list[int]:
+        return [
+            e.id
+            for e in self.t.events.values()
+            if e.status == EventStatus.PENDING and e.received_at < older_than
+        ][:limit]
+
+    async def queued_message_ids(self, older_than: datetime, limit: int) -> list[int]:
+        return [
+            m.id
+            for m in self.t.messages.values()
+            if m.status == MessageStatus.QUEUED and m.updated_at < older_than
+        ][:limit]
+
+    async def pending_attachment_ids(self, older_than: datetime, limit: int) -> list[int]:
+        return [
+            a.id for a in self.t.attachments.values() if a.storage_key is None and a.provider_ref
+        ][:limit]
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.tables = _Tables()
+        self.commits = 0
+        self._ids = itertools.count(1)
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[FakeUnit]:
+        yield FakeUnit(self)
+
+    async def accept_events(
+        self, channel_id: int, events: Sequence[Inbound]
+    ) -> list[AcceptedEvent]:
+        result = []
+        for item in events:
+            existing = next(
+                (
+                    e
+                    for e in self.tables.events.values()
+                    if e.channel_id == channel_id and e.provider_event_id == item.provider_event_id
+                ),
+                None,
+            )
+            if existing is not None:
+                result.append(AcceptedEvent(existing.id, created=False))
+                continue
+            event = InboundEvent(
+                id=self.next_id(),
+                channel_id=channel_id,
+                provider_event_id=item.provider_event_id,
+                payload=item.model_dump(mode="json"),
+                status=EventStatus.PENDING,
+                attempts=0,
+                received_at=now(),
+            )
+            self.tables.events[event.id] = event
+            result.append(AcceptedEvent(event.id, created=True))
+        return result
+
+    def add_channel(self, kind: str = "fake", name: str = "Shop") -> Channel:
+        channel = Channel(
+            self.next_id(), kind, name, f"key{len(self.tables.channels)}", {}, None, True, now()
+        )
+        self.tables.channels[channel.id] = channel
+        return channel
+
+    def add_agent(self, name: str = "Li Na") -> Agent:
+        agent = Agent(
+            self.next_id(),
+            f"{name.lower().replace(' ', '.')}@shop.test",
+            name,
+            Role.AGENT,
+            True,
+            "",
+            now(),
+        )
+        self.tables.agents[agent.id] = agent
+        return agent

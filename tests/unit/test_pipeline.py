@@ -1,0 +1,270 @@
+"""The accept → process → reply → deliver pipeline, on fakes."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.domain.errors import InvalidInput, PermanentSendError, TransientSendError
+from hub.domain.model import (
+    AttachmentRef,
+    ConversationStatus,
+    EventStatus,
+    Inbound,
+    MessageKind,
+    MessageStatus,
+    StatusUpdate,
+)
+from hub.domain.ports import Retrying
+from hub.services import conversations, inbound, outbound, sweeper
+from tests.fakes.hub import Pipeline, fake_pipeline
+
+
+@pytest.fixture
+def p() -> Pipeline:
+    return fake_pipeline()
+
+
+def text(event_id: str, body: str = "你好，我的订单还没到", sender: str = "openid-1") -> Inbound:
+    return Inbound(
+        provider_event_id=event_id,
+        sender_id=sender,
+        text=body,
+        sender_name="王小明",
+        provider_message_id=f"msg-{event_id}",
+    )
+
+
+async def run_jobs(p: Pipeline) -> None:
+    """Run what was queued, like a worker would, until the queue is empty."""
+    jobs = {
+        "process_inbound": inbound.process_inbound,
+        "deliver": outbound.deliver,
+        "fetch_media": inbound.fetch_media,
+    }
+    while taken := p.queue.take():
+        for name, args in taken:
+            await jobs[name](p.deps, *args)
+
+
+async def test_accept_stores_once_and_enqueues_once(p: Pipeline) -> None:
+    channel = p.store.add_channel()
+    first = await inbound.accept(p.deps, channel, [text("e1")])
+    again = await inbound.accept(p.deps, channel, [text("e1")])
+    assert first[0].created
+    assert not again[0].created
+    assert first[0].event_id == again[0].event_id
+    assert p.queue.take() == [("process_inbound", (first[0].event_id,))]
+
+
+async def test_processing_builds_contact_conversation_and_message(p: Pipeline) -> None:
+    channel = p.store.add_channel()
+    await inbound.accept(p.deps, channel, [text("e1")])
+    await run_jobs(p)
+    [conv] = p.store.tables.conversations.values()
+    [message] = p.store.tables.messages.values()
+    [contact] = p.store.tables.contacts.values()
+    assert contact.name == "王小明"
+    assert message.text == "你好，我的订单还没到"
+    assert message.conversation_id == conv.id
+    assert message.provider_message_id == "msg-e1"
+    assert conv.unread_count == 1
+    assert conv.status == ConversationStatus.OPEN
+    assert conv.last_inbound_at == message.created_at
+    assert p.bus.types() == ["message.created", "conversation.updated"]
+    assert [e.status for e in p.store.tables.events.values()] == [EventStatus.DONE]
+
+
+async def test_a_job_run_twice_makes_one_message(p: Pipeline) -> None:
+    channel = p.store.add_channel()
+    [accepted] = await inbound.accept(p.deps, channel, [text("e1")])
+    await inbound.process_inbound(p.deps, accepted.event_id)
+    await inbound.process_inbound(p.deps, accepted.event_id)
+    assert len(p.store.tables.messages) == 1
+
+
+async def test_same_provider_message_under_another_event_id_is_dropped(p: Pipeline) -> None:
+    channel = p.store.add_channel()
+    retry = text("e2").model_copy(update={"provider_message_id": "msg-e1"})
+    await inbound.accept(p.deps, channel, [text("e1"), retry])
+    await run_jobs(p)
+    assert len(p.store.tables.messages) == 1
+    assert {e.status for e in p.store.tables.events.values()} == {EventStatus.DONE}
+
+
+async def test_follow_up_joins_the_open_conversation(p: Pipeline) -> None:
+    channel = p.store.add_channel()
+    await inbound.accept(p.deps, channel, [text("e1"), text("e2", "还在吗？")])
+    await run_jobs(p)
+    [conv] = p.store.tables.conversations.values()
+    assert conv.unread_count == 2
+    assert len(p.store.tables.contacts) == 1
+
+
+async def test_after_resolution_a_new_message_starts_a_new_conversation(p: Pipeline) -> None:
+    channel = p.store.add_channel()
+    agent = p.store.add_agent()
+    await inbound.accept(p.deps, channel, [text("e1")])
+    await run_jobs(p)
+    [first] = p.store.tables.conversations.values()
+    await conversations.update(p.deps, agent, first.id, status=ConversationStatus.RESOLVED)
+    assert p.store.tables.conversations[first.id].resolved_at is not None
+    await inbound.accept(p.deps, channel, [text("e2", "又有一个问题")])
+    await run_jobs(p)
+    assert len(p.store.tables.conversations) == 2
+    assert len(p.store.tables.contacts) == 1
+    assert p.store.tables.conversations[first.id].status == ConversationStatus.RESOLVED
+
+
+async def test_pending_conversation_reopens_on_a_new_message(p: Pipeline) -> None:
+    channel = p.store.add_channel()
+    agent = p.store.add_agent()
+    await inbound.accept(p.deps, channel, [text("e1")])
+    await run_jobs(p)
+    [conv] = p.store.tables.conversations.values()
+    await conversations.update(p.deps, agent, conv.id, status=ConversationStatus.PENDING)
+    await inbound.accept(p.deps, channel, [text("e2")])
+    await run_jobs(p)
+    assert p.store.tables.conversations[conv.id].status == ConversationStatus.OPEN
+
+
+async def test_a_dead_queue_loses_nothing_and_the_sweeper_requeues(p: Pipeline) -> None:
+    channel = p.store.add_channel()
+    p.queue.fail = True
+    [accepted] = await inbound.accept(p.deps, channel, [text("e1")])
+    assert accepted.created
+    p.queue.fail = False
+    result = await sweeper.sweep(p.deps, older_than_s=-1)
+    assert result.events == 1
+    await run_jobs(p)
+    assert len(p.store.tables.messages) == 1
+
+
+async def test_reply_is_queued_then_delivered_to_the_right_recipient(p: Pipeline) -> None:
+    channel = p.store.add_channel()
+    agent = p.store.add_agent()
+    await inbound.accept(p.deps, channel, [text("e1")])
+    await run_jobs(p)
+    [conv] = p.store.tables.conversations.values()
+    message = await outbound.reply(p.deps, agent, conv.id, "  您好，马上帮您查 ")
+    assert message.status == MessageStatus.QUEUED
+    assert message.text == "您好，马上帮您查"
+    updated = p.store.tables.conversations[conv.id]
+    assert updated.assignee_id == agent.id
+    assert updated.first_response_at == message.created_at
+    assert updated.unread_count == 0
+    await run_jobs(p)
+    [sent] = p.connector.sent
+    assert sent.recipient_id == "openid-1"
+    assert sent.text == "您好，马上帮您查"
+    stored = p.store.tables.messages[message.id]
+    assert stored.status == MessageStatus.SENT
+    assert stored.provider_message_id == f"prov-{message.id}"
+    assert p.bus.types()[-1] == "message.updated"
+
+
+async def test_private_note_is_never_sent(p: Pipeline) -> None:
+    channel = p.store.add_channel()
+    agent = p.store.add_agent()
+    await inbound.accept(p.deps, channel, [text("e1")])
+    await run_jobs(p)
+    [conv] = p.store.tables.conversations.values()
+    note = await outbound.reply(p.deps, agent, conv.id, "VIP customer", private=True)
+    assert note.private
+    assert p.queue.take() == []
+    assert p.store.tables.conversations[conv.id].first_response_at is None
+
+
+async def test_empty_reply_is_refused(p: Pipeline) -> None:
+    channel = p.store.add_channel()
+    agent = p.store.add_agent()
+    await inbound.accept(p.deps, channel, [text("e1")])
+    await run_jobs(p)
+    [conv] = p.store.tables.conversations.values()
+    with pytest.raises(InvalidInput):
+        await outbound.reply(p.deps, agent, conv.id, "   ")
+
+
+async def _queued_reply(p: Pipeline) -> int:
+    channel = p.store.add_channel()
+    agent = p.store.add_agent()
+    await inbound.accept(p.deps, channel, [text("e1")])
+    await run_jobs(p)
+    [conv] = p.store.tables.conversations.values()
+    message = await outbound.reply(p.deps, agent, conv.id, "hello")
+    p.queue.take()
+    return message.id
+
+
+async def test_transient_errors_retry_with_growing_backoff_then_fail(p: Pipeline) -> None:
+    message_id = await _queued_reply(p)
+    p.connector.errors = [TransientSendError("timeout")] * 3
+    delays = []
+    for _ in range(2):
+        with pytest.raises(Retrying) as retry:
+            await outbound.deliver(p.deps, message_id)
+        delays.append(retry.value.defer_s)
+        assert p.store.tables.messages[message_id].status == MessageStatus.QUEUED
+    assert delays == [2.0, 4.0]
+    await outbound.deliver(p.deps, message_id)  # the third of three attempts is final
+    failed = p.store.tables.messages[message_id]
+    assert failed.status == MessageStatus.FAILED
+    assert failed.error == "timeout"
+    assert len(p.store.tables.deliveries) == 3
+
+
+async def test_a_refusal_fails_at_once_with_the_reason(p: Pipeline) -> None:
+    message_id = await _queued_reply(p)
+    p.connector.errors = [PermanentSendError("the 48-hour reply window has closed", "45015")]
+    await outbound.deliver(p.deps, message_id)
+    failed = p.store.tables.messages[message_id]
+    assert failed.status == MessageStatus.FAILED
+    assert failed.error == "the 48-hour reply window has closed"
+
+
+async def test_delivering_twice_sends_once(p: Pipeline) -> None:
+    message_id = await _queued_reply(p)
+    await outbound.deliver(p.deps, message_id)
+    await outbound.deliver(p.deps, message_id)
+    assert len(p.connector.sent) == 1
+
+
+async def test_receipts_move_status_forward_only(p: Pipeline) -> None:
+    message_id = await _queued_reply(p)
+    await outbound.deliver(p.deps, message_id)
+    channel = next(iter(p.store.tables.channels.values()))
+    provider_id = f"prov-{message_id}"
+    await inbound.apply_statuses(
+        p.deps,
+        channel,
+        [
+            StatusUpdate(provider_message_id=provider_id, status=MessageStatus.READ),
+            StatusUpdate(provider_message_id=provider_id, status=MessageStatus.DELIVERED),
+            StatusUpdate(provider_message_id="unknown", status=MessageStatus.DELIVERED),
+        ],
+    )
+    assert p.store.tables.messages[message_id].status == MessageStatus.READ
+
+
+async def test_provider_media_is_fetched_and_stored(p: Pipeline) -> None:
+    channel = p.store.add_channel()
+    photo = Inbound(
+        provider_event_id="img-1",
+        sender_id="openid-1",
+        kind=MessageKind.IMAGE,
+        attachments=(AttachmentRef(kind=MessageKind.IMAGE, provider_ref="media-123"),),
+    )
+    await inbound.accept(p.deps, channel, [photo])
+    await run_jobs(p)
+    [file] = p.store.tables.attachments.values()
+    assert file.storage_key is not None
+    assert file.size == len(p.connector.media)
+    assert p.blobs.files[file.storage_key][0] == p.connector.media
+    updated = [e for _, e in p.bus.published if e.type == "message.updated"]
+    assert updated[-1].data["attachments"][0]["url"] == f"/files/{file.id}"
+
+
+async def test_sweeper_requeues_stuck_deliveries(p: Pipeline) -> None:
+    message_id = await _queued_reply(p)
+    result = await sweeper.sweep(p.deps, older_than_s=-1)
+    assert result.deliveries == 1
+    assert p.queue.take() == [("deliver", (message_id,))]
