@@ -8,7 +8,7 @@ from hub.bootstrap import Hub
 from hub.domain.records import Agent
 
 HUB = web.AppKey("hub", Hub)
-AGENT_KEY = "kefu.agent"
+AGENT_KEY = web.RequestKey("agent", Agent)
 
 
 def hub_of(request: web.Request) -> Hub:
@@ -17,5 +17,5 @@ def hub_of(request: web.Request) -> Hub:
 
 def agent_of(request: web.Request) -> Agent:
     agent = request.get(AGENT_KEY)
-    assert isinstance(agent, Agent), "route is missing the auth requirement"
+    assert agent is not None, "route is missing the auth requirement"
     return agent

@@ -1,0 +1,222 @@
+"""Real hubs for integration tests: in-process apps and ``kefu`` subprocesses."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from redis.asyncio import Redis
+
+from adapters.db.migrate import upgrade_async
+from hub.config import Settings
+from hub.domain.model import Role
+from hub.web.app import create_app
+from hub.web.auth import hash_password
+from hub.web.keys import HUB
+from tests.services import create_pg_database, drop_pg_database, require_redis
+
+KEFU = str(Path(sys.executable).with_name("kefu"))
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    url = await create_pg_database()
+    yield url
+    await drop_pg_database(url)
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    url = require_redis()
+    client = Redis.from_url(url)
+    await client.flushdb()
+    yield url
+    await client.flushdb()
+    await client.aclose()
+
+
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'kefu.db'}"
+
+
+def make_settings(tmp_path: Path, database_url: str | None = None, **extra: Any) -> Settings:
+    return Settings(
+        database_url=database_url or sqlite_url(tmp_path),
+        data_dir=tmp_path,
+        secret_key="integration-test-secret-key",
+        queue_name=f"kefu:test:{uuid.uuid4().hex[:8]}",
+        **extra,
+    )
+
+
+@dataclass
+class RunningHub:
+    """A hub listening on a real port, with an admin and a web chat channel."""
+
+    base: str
+    token: str
+    channel_key: str
+    channel_id: int
+    http: aiohttp.ClientSession
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def api(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        async with self.http.request(
+            method, self.base + "/api/v1" + path, headers=self.auth(), **kwargs
+        ) as response:
+            body = await response.read()
+            return response.status, json.loads(body) if body else None
+
+
+async def seed(hub_base: str, http: aiohttp.ClientSession, token: str) -> tuple[int, str]:
+    async with http.post(
+        hub_base + "/api/v1/channels",
+        json={"kind": "webchat", "name": "Shop chat 商店"},
+        headers={"Authorization": f"Bearer {token}"},
+    ) as response:
+        assert response.status == 201, await response.text()
+        channel = await response.json()
+    return channel["id"], channel["public_key"]
+
+
+@asynccontextmanager
+async def inprocess_hub(settings: Settings) -> AsyncIterator[RunningHub]:
+    await upgrade_async(settings.database_url)
+    server = TestServer(create_app(settings), host="127.0.0.1")
+    await server.start_server()
+    hub_ = server.app[HUB]
+    admin = await hub_.directory.create_agent(
+        "admin@shop.test", "Admin 管理员", Role.ADMIN, hash_password("correct horse")
+    )
+    token = await hub_.directory.create_token(admin.id, "test", None)
+    base = str(server.make_url("")).rstrip("/")
+    async with aiohttp.ClientSession() as http:
+        channel_id, key = await seed(base, http, token)
+        try:
+            yield RunningHub(base, token, key, channel_id, http, {"server": server})
+        finally:
+            await server.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def hub_env(settings: Settings, port: int | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_")}
+    env.update(
+        KEFU_DATABASE_URL=settings.database_url,
+        KEFU_REDIS_URL=settings.redis_url,
+        KEFU_DATA_DIR=str(settings.data_dir),
+        KEFU_SECRET_KEY=settings.secret_key,
+        KEFU_QUEUE_NAME=settings.queue_name,
+        KEFU_JOB_TIMEOUT_S=str(settings.job_timeout_s),
+        KEFU_SWEEP_AFTER_S=str(settings.sweep_after_s),
+        KEFU_SWEEP_EVERY_S=str(settings.sweep_every_s),
+        KEFU_LOG_LEVEL="INFO",
+    )
+    if port:
+        env["KEFU_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+    return env
+
+
+class Processes:
+    """``kefu`` subprocesses, each logging to a file, all killed at the end of the test."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.running: list[subprocess.Popen[bytes]] = []
+
+    def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        with (self.tmp_path / f"{name}.log").open("ab") as log:
+            process = subprocess.Popen(  # noqa: S603 - our own console script
+                [KEFU, *args], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.tmp_path
+            )
+        self.running.append(process)
+        return process
+
+    def log(self, name: str) -> str:
+        return (self.tmp_path / f"{name}.log").read_text(errors="replace")
+
+    async def serve(self, name: str, settings: Settings) -> str:
+        port = free_port()
+        self.start(name, ["serve", "--port", str(port)], hub_env(settings, port))
+        base = f"http://127.0.0.1:{port}"
+        await wait_until_up(base, lambda: self.log(name))
+        return base
+
+    def stop_all(self) -> None:
+        for process in self.running:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.running:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+def processes(tmp_path: Path) -> Iterator[Processes]:
+    procs = Processes(tmp_path)
+    yield procs
+    procs.stop_all()
+
+
+async def wait_until_up(base: str, log: Callable[[], str], within_s: float = 20) -> None:
+    async with aiohttp.ClientSession() as http:
+        deadline = asyncio.get_running_loop().time() + within_s
+        while True:
+            with suppress(aiohttp.ClientError):
+                async with http.get(base + "/healthz") as response:
+                    if response.status == 200:
+                        return
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{base} did not come up:\n{log()}")
+            await asyncio.sleep(0.1)
+
+
+async def cli(args: list[str], settings: Settings, stdin: bytes | None = None) -> str:
+    process = await asyncio.create_subprocess_exec(
+        KEFU,
+        *args,
+        env=hub_env(settings),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        cwd=settings.data_dir,
+    )
+    out, _ = await process.communicate(stdin)
+    assert process.returncode == 0, out.decode()
+    return out.decode()
+
+
+async def subprocess_hub_admin(settings: Settings) -> str:
+    """Migrate, add an admin and return an API token, all through the CLI."""
+    await cli(["migrate"], settings)
+    await cli(
+        ["user", "add", "admin@shop.test", "--name", "Admin 管理员", "--role", "admin"],
+        settings,
+        stdin=b"correct horse battery\n",
+    )
+    return (await cli(["token", "create", "admin@shop.test"], settings)).strip()
