@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from hub.domain.errors import MalformedPayload, PayloadTooLarge
+from hub.domain.model import Email
 
 #: Largest frame a visitor may send; files travel over HTTP uploads, not frames.
 MAX_FRAME_BYTES = 16 * 1024
@@ -35,14 +36,14 @@ class Typing(_Frame):
 class Identify(_Frame):
     type: Literal["identify"]
     name: str = Field(default="", max_length=100)
-    email: EmailStr | None = None
+    email: Email | None = None
 
 
 class LeaveMessage(_Frame):
     type: Literal["leave_message"]
     client_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     name: str = Field(default="", max_length=100)
-    email: EmailStr | None = None
+    email: Email | None = None
     text: str = Field(min_length=1, max_length=MAX_TEXT)
 
 

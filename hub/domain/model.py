@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _email(value: str) -> str:
+    # Deliberately loose: self-hosted teams use internal domains (corp.local, shop.test) that
+    # strict validators refuse; anything with one @ and no spaces can receive mail.
+    value = value.strip()
+    local, at, domain = value.rpartition("@")
+    if not at or not local or not domain or any(c.isspace() for c in value) or "@" in local:
+        raise ValueError("not an email address")
+    return value
+
+
+Email = Annotated[str, Field(max_length=320), AfterValidator(_email)]
 
 
 class Direction(StrEnum):

@@ -13,13 +13,20 @@ from pydantic import BaseModel, ValidationError
 
 import hub
 from adapters.db.queries import ConversationFilter, ConversationItem, decode_cursor, encode_cursor
-from hub.domain.errors import Forbidden, InvalidInput, MalformedPayload, NotFound, Unauthorized
+from hub.domain.errors import (
+    Forbidden,
+    InvalidInput,
+    MalformedPayload,
+    NotFound,
+    Unauthorized,
+)
 from hub.domain.model import AttachmentRef
 from hub.domain.records import Agent, Channel
 from hub.services import conversations, outbound
 from hub.services.views import conversation_view, iso, message_view
 from hub.web import schemas as S
 from hub.web.auth import bearer_token, check_password, hash_password
+from hub.web.bodies import read_limited
 from hub.web.keys import agent_of, hub_of
 from hub.web.openapi import Api
 from hub.web.uploads import attachment_ref, receive_upload
@@ -30,8 +37,8 @@ MASK = "********"
 
 
 async def read_body(request: web.Request, model: type[Model]) -> Model:
+    raw = await read_limited(request, hub_of(request).settings.max_body_bytes)
     try:
-        raw = await request.read()
         data = json.loads(raw) if raw else {}
     except ValueError:
         raise MalformedPayload("the body is not valid JSON") from None

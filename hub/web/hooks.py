@@ -9,6 +9,7 @@ from aiohttp import web
 from hub.domain.channels import WebhookRequest
 from hub.domain.errors import NotFound
 from hub.services.inbound import accept, apply_statuses
+from hub.web.bodies import read_limited
 from hub.web.keys import hub_of
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ async def webhook(request: web.Request) -> web.Response:
     connector = hub_.deps.connector(channel.kind)
     if not channel.active or name not in connector.webhook_names:
         raise NotFound("no such webhook")
-    body = await request.read()
+    body = await read_limited(request, hub_.settings.max_body_bytes)
     result = await connector.handle_webhook(
         channel,
         name,

@@ -17,5 +17,5 @@ def hub_of(request: web.Request) -> Hub:
 
 def agent_of(request: web.Request) -> Agent:
     agent = request.get(AGENT_KEY)
-    assert agent is not None, "route is missing the auth requirement"
+    assert isinstance(agent, Agent), "route is missing the auth requirement"
     return agent

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from hub.domain.model import ConversationStatus, Role
+from hub.domain.model import ConversationStatus, Email, Role
 
 
 class In(BaseModel):
@@ -14,7 +14,7 @@ class In(BaseModel):
 
 
 class LoginIn(In):
-    email: EmailStr
+    email: Email
     password: str = Field(min_length=1, max_length=200)
 
 
@@ -35,7 +35,7 @@ class LoginOut(BaseModel):
 
 
 class AgentIn(In):
-    email: EmailStr
+    email: Email
     name: str = Field(min_length=1, max_length=200)
     role: Role = Role.AGENT
     password: str = Field(min_length=8, max_length=200)

@@ -17,6 +17,7 @@ from aiohttp import WSMsgType, web
 from adapters.realtime.local import SubscriberOverflow
 from connectors.webchat.connector import origin_allowed
 from connectors.webchat.protocol import (
+    MAX_FRAME_BYTES,
     Identify,
     LeaveMessage,
     Ping,
@@ -32,6 +33,7 @@ from hub.domain.model import AttachmentRef, Inbound, MessageKind
 from hub.domain.records import Channel, Message
 from hub.services.inbound import accept
 from hub.services.views import iso
+from hub.web.bodies import read_limited
 from hub.web.errors import error_response
 from hub.web.keys import hub_of
 from hub.web.uploads import attachment_ref, receive_upload
@@ -260,8 +262,7 @@ async def http_frame(request: web.Request) -> web.Response:
     session = _session(request, channel, token)
     if token is None or session.token != token:
         raise InvalidInput("start a session first: POST /webchat/{key}/session")
-    raw = await request.read()
-    frame = parse_frame(raw)
+    frame = parse_frame(await read_limited(request, MAX_FRAME_BYTES))
     if isinstance(frame, Identify):
         raise MalformedPayload("send name and email with leave_message over HTTP")
     answer = await _handle(request, session, frame)

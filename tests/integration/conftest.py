@@ -148,7 +148,7 @@ class Processes:
 
     def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         with (self.tmp_path / f"{name}.log").open("ab") as log:
-            process = subprocess.Popen(  # noqa: S603 - our own console script
+            process = subprocess.Popen(
                 [KEFU, *args], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.tmp_path
             )
         self.running.append(process)

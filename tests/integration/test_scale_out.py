@@ -10,7 +10,6 @@ import aiohttp
 import asyncpg
 import pytest
 
-
 from tests.clients import AgentSocket, VisitorSocket
 from tests.integration.conftest import (
     Processes,

@@ -1,0 +1,199 @@
+// The inbox app: login, the shell, routing, shared state and the live event wiring.
+import * as api from "./api.js";
+import { h, icon, avatar } from "./dom.js";
+import { t, setLang, currentLang } from "./i18n.js";
+import { Live } from "./live.js";
+import { renderLogin } from "./views/login.js";
+import { ConversationList } from "./views/list.js";
+import { Thread } from "./views/thread.js";
+import { renderAdmin } from "./views/admin.js";
+
+/** Shared state every view reads. */
+export const state = {
+  me: null,
+  agents: new Map(),
+  channels: new Map(),
+  live: null,
+};
+
+const root = document.getElementById("app");
+let list = null;
+let thread = null;
+let banner = null;
+
+api.onUnauthorized(() => logout(false));
+
+function route() {
+  const parts = location.hash.replace(/^#\/?/, "").split("/");
+  return { page: parts[0] || "inbox", arg: parts[1] || "" };
+}
+
+async function boot() {
+  root.classList.remove("booting");
+  root.removeAttribute("aria-busy");
+  if (!api.token()) return showLogin();
+  try {
+    state.me = await api.get("/me");
+  } catch (err) {
+    if (err.status === 401) return showLogin();
+    root.replaceChildren(h("p", { class: "fatal", text: t("error.generic", { reason: err.message }) }));
+    return;
+  }
+  if (!localStorage.getItem("kefu.lang") && state.me.locale) setLang(state.me.locale.startsWith("zh") ? "zh" : "en");
+  await loadDirectory();
+  startLive();
+  render();
+}
+
+async function loadDirectory() {
+  const [agents, channels] = await Promise.all([api.get("/agents"), api.get("/channels")]);
+  state.agents = new Map(agents.items.map((a) => [a.id, a]));
+  state.channels = new Map(channels.items.map((c) => [c.id, c]));
+}
+
+function showLogin() {
+  state.live?.stop();
+  state.live = null;
+  document.title = t("appName");
+  renderLogin(root, async (result) => {
+    api.setToken(result.token);
+    await boot();
+  });
+}
+
+async function logout(callServer = true) {
+  if (callServer) await api.post("/auth/logout").catch(() => null);
+  api.setToken(null);
+  state.me = null;
+  list = thread = null;
+  showLogin();
+}
+
+function startLive() {
+  state.live?.stop();
+  state.live = new Live({
+    event: (ev) => onEvent(ev),
+    status: (up) => {
+      if (banner) banner.hidden = up;
+      document.body.dataset.live = up ? "up" : "down";
+    },
+    resynced: (result) => onResync(result),
+    unauthorized: () => logout(false),
+  });
+  state.live.start();
+}
+
+function onEvent(ev) {
+  const { type, data } = ev;
+  if (type === "message.created" || type === "message.updated") {
+    list?.onMessage(data, type === "message.created");
+    thread?.onMessage(data);
+  } else if (type === "conversation.updated") {
+    list?.onConversation(data);
+    thread?.onConversation(data);
+  } else if (type === "visitor.typing") {
+    thread?.onVisitorTyping(data);
+  } else if (type === "agent.typing") {
+    if (data.agent_id !== state.me?.id) thread?.onAgentTyping(data);
+  }
+}
+
+function onResync(result) {
+  if (result.truncated) {
+    list?.reload();
+    thread?.reload();
+    return;
+  }
+  for (const conv of result.conversations) onEvent({ type: "conversation.updated", data: conv });
+  for (const msg of result.messages) {
+    list?.onMessage(msg, false);
+    thread?.onMessage(msg);
+  }
+}
+
+function rail() {
+  const { page } = route();
+  const link = (href, name, label, active) =>
+    h("a", { href, class: `rail-link${active ? " active" : ""}`, title: label, "aria-label": label }, icon(name, 22), h("span", { text: label }));
+  const isAdmin = state.me.role === "admin";
+  return h("nav", { class: "rail", "aria-label": "main" },
+    h("div", { class: "logo", title: t("appName") }, icon("inbox", 22)),
+    link("#/inbox", "inbox", t("nav.inbox"), page === "inbox"),
+    isAdmin && link("#/admin/channels", "channels", t("nav.channels"), page === "admin" && route().arg === "channels"),
+    isAdmin && link("#/admin/agents", "agents", t("nav.agents"), page === "admin" && route().arg === "agents"),
+    isAdmin && link("#/admin/teams", "teams", t("nav.teams"), page === "admin" && route().arg === "teams"),
+    h("div", { class: "grow" }),
+    h("button", { class: "rail-link lang", type: "button", "data-testid": "lang-toggle", title: t("nav.language"), onclick: () => {
+      setLang(currentLang() === "zh" ? "en" : "zh");
+      render();
+    } }, icon("globe", 20), h("span", { text: t("nav.language") })),
+    h("div", { class: "me", title: `${state.me.name} · ${state.me.email}` }, avatar(state.me.name, `a${state.me.id}`, "sm")),
+    h("button", { class: "rail-link", type: "button", title: t("nav.logout"), "aria-label": t("nav.logout"), onclick: () => logout(true) }, icon("logout", 20)),
+  );
+}
+
+function render() {
+  if (!state.me) return;
+  const { page, arg } = route();
+  document.title = t("appName");
+  banner = h("div", { class: "banner", role: "status", text: t("live.reconnecting") });
+  banner.hidden = document.body.dataset.live !== "down";
+  const main = h("main", { class: "main" });
+  root.replaceChildren(h("div", { class: "shell" }, rail(), h("div", { class: "content" }, banner, main)));
+  if (page === "admin") {
+    list = thread = null;
+    renderAdmin(main, arg || "channels", { state, reloadDirectory: loadDirectory });
+    return;
+  }
+  thread = new Thread({ state, onOpenConversation: (id) => { location.hash = `#/inbox/${id}`; } });
+  list = new ConversationList({
+    state,
+    selected: Number(arg) || null,
+    onSelect: (id) => {
+      if (route().arg !== String(id)) location.hash = `#/inbox/${id}`;
+    },
+  });
+  main.append(list.el, thread.el);
+  list.load();
+  if (arg) thread.open(Number(arg));
+}
+
+window.addEventListener("hashchange", () => {
+  const { page, arg } = route();
+  if (page === "inbox" && list && thread) {
+    list.select(Number(arg) || null);
+    if (arg) thread.open(Number(arg));
+    return;
+  }
+  render();
+});
+
+document.addEventListener("keydown", (e) => {
+  if (!state.me || route().page !== "inbox" || !list) return;
+  const tag = (e.target.tagName || "").toLowerCase();
+  const typing = tag === "input" || tag === "textarea" || tag === "select" || e.target.isContentEditable;
+  if (e.key === "Escape" && typing) {
+    e.target.blur();
+    return;
+  }
+  if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (e.key === "j" || e.key === "ArrowDown") {
+    e.preventDefault();
+    list.move(1);
+  } else if (e.key === "k" || e.key === "ArrowUp") {
+    e.preventDefault();
+    list.move(-1);
+  } else if (e.key === "/") {
+    e.preventDefault();
+    if (!(thread && thread.focusReply())) list.focusSearch();
+  } else if (e.key === "s") {
+    e.preventDefault();
+    list.focusSearch();
+  } else if (e.key === "a") {
+    thread?.assignToMe();
+  } else if (e.key === "e") {
+    thread?.toggleResolved();
+  }
+});
+
+boot();
