@@ -1,0 +1,77 @@
+"""Migrations on SQLite and PostgreSQL: idempotent, and in step with the table definitions."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import event, inspect
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from adapters.db.engine import create_engines
+from adapters.db.migrate import upgrade_async
+from adapters.db.secretbox import SecretBox
+from adapters.db.store import SqlStore
+from adapters.db.tables import metadata
+from hub.domain.model import Inbound
+from tests.integration.conftest import sqlite_url
+from tests.services import create_pg_database, drop_pg_database
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path)
+        return
+    url = await create_pg_database()
+    yield url
+    await drop_pg_database(url)
+
+
+async def test_migrations_are_idempotent_and_match_the_tables(database_url: str) -> None:
+    await upgrade_async(database_url)
+    await upgrade_async(database_url)
+    engine = create_async_engine(database_url)
+    async with engine.connect() as conn:
+
+        def differences(sync_conn: object) -> list[object]:
+            context = MigrationContext.configure(sync_conn)  # type: ignore[arg-type]
+            return list(compare_metadata(context, metadata))
+
+        diff = await conn.run_sync(differences)
+        tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+    await engine.dispose()
+    assert diff == []
+    assert {"channels", "contacts", "conversations", "messages", "inbound_events"} <= tables
+
+
+async def test_concurrent_accepts_share_commits_and_dedupe(database_url: str) -> None:
+    await upgrade_async(database_url)
+    engines = create_engines(database_url)
+    box = SecretBox("k")
+    store = SqlStore(engines, box)
+    commits = 0
+
+    def count(_conn: object) -> None:
+        nonlocal commits
+        commits += 1
+
+    event.listen(engines.write.sync_engine, "commit", count)
+    from adapters.db.directory import SqlDirectory
+
+    channel = await SqlDirectory(engines, box).create_channel("webchat", "c", {})
+    commits = 0
+    items = [
+        Inbound(provider_event_id=f"e{n % 150}", sender_id=f"s{n}", text="hi") for n in range(200)
+    ]
+    results = await asyncio.gather(*(store.accept_events(channel.id, [i]) for i in items))
+    created = [r[0] for r in results if r[0].created]
+    assert len(created) == 150  # 50 were retries of events already in the batch
+    assert len({r[0].event_id for r in results}) == 150
+    assert commits < 20, commits
+    await store.close()
+    await engines.dispose()
