@@ -26,6 +26,8 @@ from adapters.realtime.redis_bus import RedisEventBus
 from adapters.storage.local import LocalFileStorage
 from connectors.webchat import WebchatConnector
 from connectors.webchat.tokens import VisitorTokens
+from connectors.wechat import WeChatConnector
+from connectors.wecom_kf import WeComKfConnector
 from hub.config import Settings
 from hub.domain.channels import ChannelState, Connector
 from hub.domain.ports import EventBus, JobQueue
@@ -72,7 +74,11 @@ class Hub:
 def build_connectors(
     http: aiohttp.ClientSession, state_for: Callable[[int], ChannelState]
 ) -> dict[str, Connector]:
-    connectors: list[Connector] = [WebchatConnector()]
+    connectors: list[Connector] = [
+        WebchatConnector(),
+        WeChatConnector(http),
+        WeComKfConnector(http, state_for),
+    ]
     return {c.kind: c for c in connectors}
 
 

@@ -284,3 +284,28 @@ class SqlQueries:
 
     async def ping(self) -> None:
         await self._read(select(1))
+
+    async def reply_activity(
+        self, conversation_id: int, limit: int = 20
+    ) -> tuple[list[tuple[datetime, str | None]], list[datetime]]:
+        """The customer's recent messages (newest first, with event names) and our replies."""
+        m = T.messages
+        inbound = await self._read(
+            select(m.c.created_at, m.c.data)
+            .where(m.c.conversation_id == conversation_id, m.c.direction == "in")
+            .order_by(m.c.id.desc())
+            .limit(limit)
+        )
+        replies = await self._read(
+            select(m.c.created_at)
+            .where(
+                m.c.conversation_id == conversation_id,
+                m.c.direction == "out",
+                m.c.private.is_(False),
+                m.c.status != "failed",
+            )
+            .order_by(m.c.id.desc())
+            .limit(limit)
+        )
+        activity = [(rows.must(r.created_at), (r.data or {}).get("event")) for r in inbound]
+        return activity, [rows.must(r.created_at) for r in replies]

@@ -25,10 +25,12 @@ from connectors.wechat import settings as check
 from connectors.wechat.api import ApiClient, ApiError, to_send_error
 from connectors.wechat.crypto import check_signature, decrypt
 from connectors.wechat.parse import parse_callback
+from connectors.wechat.window import window_from_activity
 from connectors.wechat.xmlsafe import parse_xml, text_field
 from hub.domain.channels import (
     ChannelState,
     FetchedMedia,
+    ReplyWindow,
     SendContext,
     WebhookRequest,
     WebhookResponse,
@@ -124,6 +126,15 @@ class WeChatConnector:
         self._http = http
         # One lock per channel so concurrent sends in this process refresh a token only once.
         self._locks: dict[int, asyncio.Lock] = {}
+
+    def reply_window(
+        self,
+        customer_activity: list[tuple[datetime, str | None]],
+        replies: list[datetime],
+        now: datetime,
+    ) -> ReplyWindow:
+        """WeChat's customer-service allowance: 5 replies in 48 h, 3 in 1 min after a menu."""
+        return window_from_activity(customer_activity, replies, now)
 
     # -- settings ---------------------------------------------------------------------------
 

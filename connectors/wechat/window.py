@@ -9,9 +9,10 @@ after a customer message, 5 replies within 48 hours; after a menu click, a follo
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+
+from hub.domain.channels import ReplyWindow
 
 
 class Opener(StrEnum):
@@ -38,19 +39,6 @@ _EVENT_OPENERS: dict[str, Opener] = {
     "subscribe": Opener.FOLLOW,
     "scan": Opener.SCAN,
 }
-
-
-@dataclass(frozen=True)
-class ReplyWindow:
-    """``remaining`` replies may still be sent until ``closes_at`` (both 0/None when closed)."""
-
-    remaining: int
-    limit: int
-    closes_at: datetime | None
-
-    @property
-    def is_open(self) -> bool:
-        return self.remaining > 0
 
 
 def opener_for_event(event: str | None) -> Opener | None:
@@ -80,3 +68,16 @@ def reply_window(
         return ReplyWindow(remaining=0, limit=limit, closes_at=closes_at)
     used = sum(1 for sent in replies_since if last_customer_at <= sent < closes_at)
     return ReplyWindow(remaining=max(0, limit - used), limit=limit, closes_at=closes_at)
+
+
+def window_from_activity(
+    customer_activity: list[tuple[datetime, str | None]],
+    replies: Iterable[datetime],
+    now: datetime,
+) -> ReplyWindow:
+    """The window opened by the newest customer action that opens one (a VIEW opens none)."""
+    for at, event in customer_activity:
+        opener = opener_for_event(event)
+        if opener is not None:
+            return reply_window(at, replies, now=now, opener=opener)
+    return reply_window(None, replies, now=now)

@@ -44,11 +44,13 @@ from connectors.wechat import settings as check
 from connectors.wechat.api import ApiClient, ApiError, to_send_error
 from connectors.wechat.crypto import decrypt
 from connectors.wechat.parse import parse_callback
+from connectors.wechat.window import window_from_activity
 from connectors.wechat.xmlsafe import parse_xml, text_field
 from connectors.wecom_kf.parse import parse_kf_message, status_from_kf_message
 from hub.domain.channels import (
     ChannelState,
     FetchedMedia,
+    ReplyWindow,
     SendContext,
     WebhookRequest,
     WebhookResponse,
@@ -174,6 +176,15 @@ class WeComKfConnector:
         self._http = http
         self._state_for = state_for
         self._locks: dict[int, asyncio.Lock] = {}
+
+    def reply_window(
+        self,
+        customer_activity: list[tuple[datetime, str | None]],
+        replies: list[datetime],
+        now: datetime,
+    ) -> ReplyWindow:
+        """WeChat's customer-service allowance: 5 replies in 48 h, 3 in 1 min after a menu."""
+        return window_from_activity(customer_activity, replies, now)
 
     def validate_settings(self, settings: Mapping[str, Any]) -> dict[str, Any]:
         """Normalise ``corp_id``, ``secret``, ``token``, ``encoding_aes_key`` (required: WeCom
@@ -311,6 +322,10 @@ class WeComKfConnector:
         A link card needs a thumbnail media id in WeCom; without an image attachment or
         ``data["thumb_media_id"]`` it degrades to a text with the title and URL.
         """
+        welcome_code = out.data.get("welcome_code")
+        if isinstance(welcome_code, str) and welcome_code:
+            # The hub's welcome for enter_session: only send_msg_on_event may answer it.
+            return await self.send_welcome(channel, welcome_code, out.text, ctx)
         api = self.api(channel, ctx.state)
         base = {"touser": out.recipient_id, "open_kfid": str(channel.settings["open_kfid"])}
         try:

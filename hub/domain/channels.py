@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from hub.domain.model import AttachmentRef, Inbound, Outbound, SendReceipt, StatusUpdate
 from hub.domain.ports import BlobStorage, Publish
@@ -82,3 +82,35 @@ class Connector(Protocol):
     async def fetch_media(
         self, channel: Channel, ref: AttachmentRef, ctx: SendContext
     ) -> FetchedMedia: ...
+
+
+@dataclass(frozen=True)
+class ReplyWindow:
+    """How many replies a channel still allows, and until when (WeChat's 48-hour rule)."""
+
+    remaining: int
+    limit: int
+    closes_at: datetime | None
+
+
+@runtime_checkable
+class LimitsReplies(Protocol):
+    """A connector whose provider caps replies after the customer's last message."""
+
+    def reply_window(
+        self,
+        customer_activity: list[tuple[datetime, str | None]],
+        replies: list[datetime],
+        now: datetime,
+    ) -> ReplyWindow:
+        """``customer_activity``: the customer's recent messages, newest first, each with its
+        normalised event name (``None`` for an ordinary message); ``replies``: when recent
+        replies were sent."""
+        ...
+
+
+@runtime_checkable
+class EndsSessions(Protocol):
+    """A connector whose provider keeps a session state the hub should close on resolve."""
+
+    async def end_session(self, channel: Channel, external_id: str, ctx: SendContext) -> None: ...

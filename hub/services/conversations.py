@@ -46,6 +46,12 @@ async def update(
             return conversation
         conversation = await uow.update_conversation(conversation_id, **changes)
         await uow.commit()
+    if changes.get("status") == ConversationStatus.RESOLVED:
+        await deps.queue.enqueue(
+            "end_session",
+            conversation.id,
+            job_id=f"end:{conversation.id}:{conversation.updated_at}",
+        )
     await deps.bus.publish(
         AGENTS_TOPIC,
         HubEvent("conversation.updated", {**conversation_view(conversation), "actor_id": actor.id}),

@@ -6,7 +6,6 @@ import logging
 from collections.abc import Sequence
 
 from hub.domain.errors import NotFound
-from hub.domain.events import AGENTS_TOPIC, HubEvent
 from hub.domain.model import (
     AttachmentRef,
     ConversationStatus,
@@ -20,7 +19,8 @@ from hub.domain.model import (
 from hub.domain.ports import AcceptedEvent, NewMessage
 from hub.domain.records import Attachment, Channel, Conversation, Message
 from hub.services.deps import Deps
-from hub.services.views import conversation_view, message_view
+from hub.services.outbound import send_system_message
+from hub.services.publishing import publish_message
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,12 @@ async def process_inbound(deps: Deps, event_id: int) -> Message | None:
         if channel is None:
             raise NotFound(f"channel {event.channel_id}")
         item = Inbound.model_validate(event.payload)
+        if item.data.get("about_customer") is False:
+            # Provider housekeeping (a servicer went offline): worth a log line, not a contact.
+            await uow.mark_event(event_id, EventStatus.DONE)
+            await uow.commit()
+            log.info("provider event kept out of the inbox", extra={"event_id": event_id})
+            return None
         identity = await uow.find_identity(channel.id, item.sender_id)
         if identity is None:
             contact = await uow.create_contact(
@@ -140,7 +146,22 @@ async def process_inbound(deps: Deps, event_id: int) -> Message | None:
     for file in message.attachments:
         if file.storage_key is None and file.provider_ref:
             await deps.queue.enqueue("fetch_media", file.id, job_id=f"media:{file.id}")
+    await _auto_reply(deps, channel, item, conversation)
     return message
+
+
+async def _auto_reply(
+    deps: Deps, channel: Channel, item: Inbound, conversation: Conversation
+) -> None:
+    """The channel's automatic answers to a follow (关注) or a new WeCom session (欢迎语)."""
+    event = item.data.get("event")
+    if event == "subscribe" and channel.settings.get("subscribe_reply"):
+        await send_system_message(deps, conversation.id, str(channel.settings["subscribe_reply"]))
+    code = item.data.get("welcome_code")
+    if event == "enter_session" and code and channel.settings.get("welcome_text"):
+        await send_system_message(
+            deps, conversation.id, str(channel.settings["welcome_text"]), {"welcome_code": code}
+        )
 
 
 async def fetch_media(deps: Deps, attachment_id: int) -> None:
@@ -185,16 +206,6 @@ async def apply_statuses(deps: Deps, channel: Channel, updates: Sequence[StatusU
             message = await uow.update_message(message.id, status=update.status, error=update.error)
             await uow.commit()
         await publish_message(deps, "message.updated", message)
-
-
-async def publish_message(
-    deps: Deps, event_type: str, message: Message, conversation: Conversation | None = None
-) -> None:
-    await deps.bus.publish(AGENTS_TOPIC, HubEvent(event_type, message_view(message, deps.file_url)))
-    if conversation is not None:
-        await deps.bus.publish(
-            AGENTS_TOPIC, HubEvent("conversation.updated", conversation_view(conversation))
-        )
 
 
 def _default_name(channel: Channel, item: Inbound) -> str:

@@ -21,6 +21,10 @@ async def _fetch_media(deps: Deps, attachment_id: int) -> None:
     await inbound.fetch_media(deps, attachment_id)
 
 
+async def _end_session(deps: Deps, conversation_id: int) -> None:
+    await outbound.end_session(deps, conversation_id)
+
+
 async def _sweep(deps: Deps) -> None:
     await sweeper.sweep(deps)
 
@@ -31,5 +35,6 @@ JOBS: dict[str, JobFunction] = {
     "process_inbound": _process_inbound,
     "deliver": _deliver,
     "fetch_media": _fetch_media,
+    "end_session": _end_session,
     "sweep": _sweep,
 }

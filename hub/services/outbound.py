@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
+from hub.domain.channels import EndsSessions
 from hub.domain.errors import InvalidInput, NotFound, PermanentSendError, TransientSendError
 from hub.domain.model import (
     AttachmentRef,
@@ -18,7 +20,7 @@ from hub.domain.model import (
 from hub.domain.ports import NewMessage, Retrying
 from hub.domain.records import Agent, Message
 from hub.services.deps import Deps
-from hub.services.inbound import publish_message
+from hub.services.publishing import publish_message
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +97,9 @@ async def reply(
     return message
 
 
-async def send_system_message(deps: Deps, conversation_id: int, text: str) -> Message:
+async def send_system_message(
+    deps: Deps, conversation_id: int, text: str, data: dict[str, Any] | None = None
+) -> Message:
     """An automatic message (welcome, out of hours) sent like a reply, from the bot."""
     async with deps.store.unit() as uow:
         conversation = await uow.get_conversation(conversation_id)
@@ -110,6 +114,7 @@ async def send_system_message(deps: Deps, conversation_id: int, text: str) -> Me
                 kind=MessageKind.TEXT,
                 text=text,
                 status=MessageStatus.QUEUED,
+                data=data or {},
             )
         )
         assert message is not None
@@ -176,7 +181,16 @@ async def deliver(deps: Deps, message_id: int) -> None:
         )
     except PermanentSendError as exc:
         log.warning("delivery refused", extra={**context, "code": exc.code})
-        await _record(deps, message, attempt, MessageStatus.FAILED, exc.reason, None, final=True)
+        await _record(
+            deps,
+            message,
+            attempt,
+            MessageStatus.FAILED,
+            exc.reason,
+            None,
+            final=True,
+            code=exc.code,
+        )
         return
     except Exception as exc:
         reason = str(exc) if isinstance(exc, TransientSendError) else f"{type(exc).__name__}: {exc}"
@@ -206,14 +220,40 @@ async def _record(
     provider_message_id: str | None,
     *,
     final: bool,
+    code: str | None = None,
 ) -> None:
     async with deps.store.unit() as uow:
         await uow.add_delivery(message.id, attempt, status, error, provider_message_id)
         if final:
-            message = await uow.update_message(
-                message.id, status=status, error=error, provider_message_id=provider_message_id
-            )
+            changes: dict[str, Any] = {
+                "status": status,
+                "error": error,
+                "provider_message_id": provider_message_id,
+            }
+            if code:
+                # The page translates well-known provider codes (45015: window closed).
+                changes["data"] = {**message.data, "error_code": code}
+            message = await uow.update_message(message.id, **changes)
         else:
             message = await uow.update_message(message.id, error=error)
         await uow.commit()
     await publish_message(deps, "message.updated", message)
+
+
+async def end_session(deps: Deps, conversation_id: int) -> None:
+    """Close the provider's session too, where the provider keeps one (WeCom 微信客服)."""
+    async with deps.store.unit() as uow:
+        conversation = await uow.get_conversation(conversation_id)
+        channel = await uow.get_channel(conversation.channel_id) if conversation else None
+        identity = await uow.get_identity(conversation.identity_id) if conversation else None
+    if conversation is None or channel is None or identity is None:
+        return
+    if conversation.status != ConversationStatus.RESOLVED:
+        return  # reopened since
+    connector = deps.connector(channel.kind)
+    if isinstance(connector, EndsSessions):
+        await connector.end_session(channel, identity.external_id, deps.send_context(channel.id))
+        log.info(
+            "provider session ended",
+            extra={"channel_id": channel.id, "conversation_id": conversation.id},
+        )

@@ -16,7 +16,7 @@ from hub.domain.events import AGENTS_TOPIC, HubEvent, visitor_topic
 from hub.domain.records import Agent
 from hub.web.api import agent_out
 from hub.web.auth import authenticate, bearer_token
-from hub.web.keys import hub_of
+from hub.web.keys import hub_of, track
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,7 @@ CLOSE_UNAUTHORIZED = 4001
 async def agent_socket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=64 * 1024)
     await ws.prepare(request)
+    track(request, ws)
     hub_ = hub_of(request)
     agent = await _authenticate(request, ws)
     if agent is None:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 import hub
 from adapters.db.queries import ConversationFilter, ConversationItem, decode_cursor, encode_cursor
+from hub.domain.channels import LimitsReplies
 from hub.domain.errors import (
     Forbidden,
     InvalidInput,
@@ -363,15 +364,26 @@ def _int_or_none(value: str | None) -> int | None:
 @api.route(
     "GET",
     "/conversations/{id}",
-    summary="One conversation",
+    summary="One conversation, with the channel's reply allowance where it has one",
     tag="conversations",
     response=S.ConversationOut,
 )
 async def get_conversation(request: web.Request) -> web.Response:
-    item = await hub_of(request).queries.conversation_item(path_id(request))
+    hub_ = hub_of(request)
+    item = await hub_.queries.conversation_item(path_id(request))
     if item is None:
         raise NotFound(f"conversation {request.match_info['id']}")
-    return web.json_response(conversation_out(item))
+    out = conversation_out(item)
+    connector = hub_.deps.connector(item.channel_kind)
+    if isinstance(connector, LimitsReplies):
+        activity, replies = await hub_.queries.reply_activity(item.conversation.id)
+        window = connector.reply_window(activity, replies, datetime.now(UTC))
+        out["reply_window"] = {
+            "remaining": window.remaining,
+            "limit": window.limit,
+            "closes_at": iso(window.closes_at),
+        }
+    return web.json_response(out)
 
 
 @api.route(

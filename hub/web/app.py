@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import AsyncIterator
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
 from hub.bootstrap import Hub, build_hub
 from hub.config import Settings
@@ -17,7 +18,7 @@ from hub.web.agent_ws import agent_socket
 from hub.web.api import api
 from hub.web.errors import error_middleware
 from hub.web.health import healthz
-from hub.web.keys import HUB
+from hub.web.keys import HUB, SOCKETS
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,13 @@ def create_app(settings: Settings) -> web.Application:
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
 
+    app[SOCKETS] = weakref.WeakSet[web.WebSocketResponse]()
+
+    async def close_sockets(app: web.Application) -> None:
+        for ws in list(app[SOCKETS]):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
+    app.on_shutdown.append(close_sockets)
     app.cleanup_ctx.append(lifecycle)
     api.add_to(app)
     app.router.add_get("/api/v1/ws", agent_socket)

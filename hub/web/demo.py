@@ -12,13 +12,13 @@ from hub.web.keys import hub_of
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 PRODUCTS: list[tuple[str, str, str, str, str]] = [
-    # (emoji, English name, Chinese name, price, colour class)
-    ("🍵", "Longjing green tea, 250 g", "西湖龙井绿茶 250 克", "¥168", "c1"),
-    ("🧣", "Silk scarf, Suzhou embroidery", "苏绣真丝围巾", "¥299", "c2"),
-    ("🥢", "Ebony chopsticks, set of 5", "乌木筷子五双装", "¥89", "c3"),
-    ("🏮", "Paper lantern, handmade", "手工纸灯笼", "¥59", "c4"),
-    ("🫖", "Yixing clay teapot", "宜兴紫砂壶", "¥458", "c5"),
-    ("🎐", "Wind chime, bamboo", "竹制风铃", "¥39", "c6"),
+    # (seal character, English name, Chinese name, price, colour class)
+    ("茶", "Longjing green tea, 250 g", "西湖龙井绿茶 250 克", "¥168", "c1"),
+    ("丝", "Silk scarf, Suzhou embroidery", "苏绣真丝围巾", "¥299", "c2"),
+    ("筷", "Ebony chopsticks, set of 5", "乌木筷子五双装", "¥89", "c3"),
+    ("灯", "Paper lantern, handmade", "手工纸灯笼", "¥59", "c4"),
+    ("壶", "Yixing clay teapot", "宜兴紫砂壶", "¥458", "c5"),
+    ("铃", "Wind chime, bamboo", "竹制风铃", "¥39", "c6"),
 ]
 
 TEXT = {
@@ -60,11 +60,11 @@ def render(lang: str, base_url: str, public_key: str | None) -> str:
     """The shop page; every value put into the HTML is escaped."""
     t = TEXT[lang]
     cards = "\n".join(
-        f'<article class="card"><div class="pic {cls}">{emoji}</div>'
+        f'<article class="card"><div class="pic {cls}"><span>{seal}</span></div>'
         f"<h3>{escape(zh if lang == 'zh' else en)}</h3>"
         f'<p class="price">{escape(price)}</p>'
         f'<button type="button">{escape(t["buy"])}</button></article>'
-        for emoji, en, zh, price, cls in PRODUCTS
+        for seal, en, zh, price, cls in PRODUCTS
     )
     if public_key:
         script = (
@@ -81,7 +81,7 @@ def render(lang: str, base_url: str, public_key: str | None) -> str:
 <link rel="stylesheet" href="/static/demo/demo.css"></head>
 <body>
 <header class="top"><div class="wrap">
-<span class="brand">🪷 {escape(t["brand"])}</span>
+<span class="brand"><span class="seal">莲</span> {escape(t["brand"])}</span>
 <nav><a href="?lang={t["switch_to"]}" class="lang">{escape(t["switch"])}</a></nav>
 </div></header>
 <section class="hero"><div class="wrap">

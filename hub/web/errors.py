@@ -17,6 +17,7 @@ from hub.domain.errors import (
     MalformedPayload,
     NotFound,
     PayloadTooLarge,
+    TransientSendError,
     Unauthorized,
 )
 
@@ -31,6 +32,8 @@ _STATUS: dict[type[HubError], int] = {
     MalformedPayload: 400,
     PayloadTooLarge: 413,
     InvalidInput: 422,
+    # A provider we must ask first (WeCom's sync_msg) is unreachable: its callback retries.
+    TransientSendError: 503,
 }
 
 

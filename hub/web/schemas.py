@@ -136,6 +136,12 @@ class LastMessage(BaseModel):
     kind: str | None
 
 
+class ReplyWindowOut(BaseModel):
+    remaining: int = Field(description="replies the provider still accepts")
+    limit: int
+    closes_at: str | None = Field(description="when the allowance ends; null when closed")
+
+
 class ConversationOut(BaseModel):
     id: int
     channel_id: int
@@ -153,6 +159,10 @@ class ConversationOut(BaseModel):
     contact: ContactRef
     channel: ChannelRef
     last_message: LastMessage
+    reply_window: ReplyWindowOut | None = Field(
+        default=None,
+        description="WeChat channels only: how many replies are left and until when",
+    )
 
 
 class ConversationList(BaseModel):

@@ -35,7 +35,7 @@ from hub.services.inbound import accept
 from hub.services.views import iso
 from hub.web.bodies import read_limited
 from hub.web.errors import error_response
-from hub.web.keys import hub_of
+from hub.web.keys import hub_of, track
 from hub.web.uploads import attachment_ref, receive_upload
 
 log = logging.getLogger(__name__)
@@ -184,6 +184,7 @@ async def visitor_socket(request: web.Request) -> web.StreamResponse:
     session = _session(request, channel, request.query.get("token"))
     ws = web.WebSocketResponse(heartbeat=25.0, max_msg_size=64 * 1024)
     await ws.prepare(request)
+    track(request, ws)
     hub_ = hub_of(request)
     topic = visitor_topic(channel.id, session.visitor.visitor_id)
     async with hub_.bus.subscribe(topic) as events:

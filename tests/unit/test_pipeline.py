@@ -40,6 +40,7 @@ async def run_jobs(p: Pipeline) -> None:
         "process_inbound": inbound.process_inbound,
         "deliver": outbound.deliver,
         "fetch_media": inbound.fetch_media,
+        "end_session": outbound.end_session,
     }
     while taken := p.queue.take():
         for name, args in taken:

@@ -299,7 +299,7 @@
       return h("div", { class: "att" }, h("audio", { controls: true, src: url, preload: "none" }));
     }
     return h("div", { class: "att" }, h(url ? "a" : "span", { class: "file", href: url || null, target: "_blank", rel: "noopener", download: a.filename || true },
-      "📎 ", a.filename || t("download"), a.size ? ` · ${fmtSize(a.size)}` : ""));
+      icon(ICONS.clip, 16), a.filename || t("download"), a.size ? ` · ${fmtSize(a.size)}` : ""));
   }
 
   function messageEl(m, opts = {}) {

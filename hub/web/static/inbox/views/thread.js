@@ -1,0 +1,435 @@
+// One conversation: the contact's whole history across channels, the reply box and the contact card.
+import * as api from "../api.js";
+import { h, icon, avatar, fmtSize } from "../dom.js";
+import { t, fmtTime, fmtDay, fmtDateTime, kindName } from "../i18n.js";
+
+const TIMELINE_LIMIT = 200;
+const PAGE = 50;
+const STATUS_ICON = { queued: "⏱", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "⚠" };
+
+export class Thread {
+  constructor({ state, onOpenConversation }) {
+    this.state = state;
+    this.onOpenConversation = onOpenConversation;
+    this.conv = null;
+    this.contact = null;
+    this.messages = new Map();
+    this.exhausted = new Set();
+    this.mayHaveMore = false;
+    this.privateMode = false;
+    this.files = [];
+    this.loadSeq = 0;
+    this.readTimer = null;
+    this.typingTimers = new Map();
+    this.el = h("section", { class: "thread-pane" }, this.placeholder());
+  }
+
+  placeholder() {
+    return h("div", { class: "placeholder" },
+      h("div", { class: "placeholder-icon" }, icon("inbox", 40)),
+      h("p", { text: t("thread.pick") }),
+      h("p", { class: "muted small", text: t("thread.pickHint") }));
+  }
+
+  // -- loading --------------------------------------------------------------------------------
+  async open(id) {
+    if (this.conv && this.conv.id === id && this.contact) return;
+    const seq = ++this.loadSeq;
+    try {
+      const conv = await api.get(`/conversations/${id}`);
+      const sameContact = this.contact && this.contact.id === conv.contact_id;
+      const contact = sameContact ? this.contact : await api.get(`/contacts/${conv.contact_id}`);
+      if (seq !== this.loadSeq) return;
+      this.conv = conv;
+      if (!sameContact) {
+        this.contact = contact;
+        this.messages = new Map(contact.timeline.map((m) => [m.id, m]));
+        this.exhausted = new Set();
+        this.mayHaveMore = contact.timeline.length >= TIMELINE_LIMIT;
+        this.files = [];
+      }
+      this.build();
+      this.markRead();
+    } catch (err) {
+      if (seq === this.loadSeq && err.status !== 401) this.el.replaceChildren(h("p", { class: "empty", text: t("error.generic", { reason: err.message }) }));
+    }
+  }
+
+  async reload() {
+    if (!this.conv) return;
+    const id = this.conv.id;
+    this.conv = null;
+    this.contact = null;
+    await this.open(id);
+  }
+
+  /** Older messages of every conversation of the contact, kept gap-free. */
+  async loadEarlier(button) {
+    button.disabled = true;
+    const oldest = Math.min(...this.messages.keys());
+    const convs = this.contact.conversations.filter((c) => !this.exhausted.has(c.id));
+    const pages = await Promise.all(convs.map((c) =>
+      api.get(`/conversations/${c.id}/messages${api.query({ before: api.cursorFor(oldest), limit: PAGE })}`).then((p) => [c.id, p]).catch(() => [c.id, { items: [], next: null }])));
+    let cutoff = 0;
+    for (const [cid, page] of pages) {
+      if (!page.next) this.exhausted.add(cid);
+      else if (page.items.length) cutoff = Math.max(cutoff, page.items[0].id);
+    }
+    for (const [, page] of pages) for (const m of page.items) if (m.id >= cutoff) this.messages.set(m.id, m);
+    this.mayHaveMore = this.exhausted.size < this.contact.conversations.length;
+    const scroller = this.scroller;
+    const fromBottom = scroller.scrollHeight - scroller.scrollTop;
+    this.paintMessages();
+    scroller.scrollTop = scroller.scrollHeight - fromBottom;
+  }
+
+  // -- building -------------------------------------------------------------------------------
+  build() {
+    this.header = h("header", { class: "thread-head" });
+    this.scroller = h("div", { class: "messages", role: "log", "aria-live": "polite" });
+    this.typingEl = h("div", { class: "typing-line", "aria-live": "polite" });
+    this.composer = this.buildComposer();
+    this.side = h("aside", { class: "contact-pane" });
+    this.el.replaceChildren(
+      h("div", { class: "thread-main" }, this.header, this.scroller, this.typingEl, this.composer),
+      this.side);
+    this.paintHeader();
+    this.paintMessages();
+    this.paintContact();
+    this.scrollToEnd();
+  }
+
+  paintHeader() {
+    const conv = this.conv;
+    const me = this.state.me;
+    const assignee = conv.assignee_id ? this.state.agents.get(conv.assignee_id) : null;
+    const resolved = conv.status === "resolved";
+    this.header.replaceChildren(
+      avatar(this.contact.name, `c${this.contact.id}`, "lg"),
+      h("div", { class: "thread-title" },
+        h("h2", { text: this.contact.name }),
+        h("div", { class: "muted small" },
+          h("span", { class: `chip kind-${conv.channel.kind}`, text: kindName(conv.channel.kind) }), " ",
+          conv.channel.name, " · ",
+          h("span", { class: `status status-${conv.status}`, "data-testid": "conv-status", text: t(`status.${conv.status}`) }), " · ",
+          assignee ? t("thread.assignedTo", { name: assignee.name }) : t("thread.unassigned"))),
+      h("div", { class: "thread-actions" },
+        conv.assignee_id !== me.id ? h("button", { class: "btn", type: "button", "data-action": "assign", text: t("thread.assignMe"), onclick: () => this.assignToMe() }) : null,
+        h("button", { class: `btn ${resolved ? "" : "success"}`, type: "button", "data-action": resolved ? "reopen" : "resolve", onclick: () => this.toggleResolved() },
+          resolved ? null : icon("check", 16), resolved ? t("thread.reopen") : t("thread.resolve"))));
+  }
+
+  paintContact() {
+    const c = this.contact;
+    const field = (label, value) => (value ? h("div", { class: "field" }, h("dt", { text: label }), h("dd", { text: value })) : null);
+    this.side.replaceChildren(
+      h("div", { class: "contact-card" },
+        avatar(c.name, `c${c.id}`, "xl"),
+        h("h3", { text: c.name }),
+        h("dl", {},
+          field(t("contact.email"), c.email),
+          field(t("contact.phone"), c.phone),
+          field(t("contact.since"), fmtDateTime(c.created_at)))),
+      h("h4", { text: t("contact.channels") }),
+      h("ul", { class: "identities" }, c.identities.map((i) => h("li", {}, h("span", { class: `chip kind-${i.channel_kind}`, text: kindName(i.channel_kind) }), " ", i.channel_name))),
+      h("h4", { text: t("contact.conversations") }),
+      h("ul", { class: "past" }, c.conversations.map((conv) =>
+        h("li", { class: conv.id === this.conv.id ? "current" : "" },
+          h("a", { href: `#/inbox/${conv.id}` },
+            h("span", { text: `#${conv.id} ${conv.channel.name}` }),
+            h("span", { class: `status status-${conv.status}`, text: t(`status.${conv.status}`) }))))));
+  }
+
+  paintMessages() {
+    const sorted = [...this.messages.values()].sort((a, b) => a.id - b.id);
+    const nodes = [];
+    if (this.mayHaveMore) {
+      const btn = h("button", { class: "btn link earlier", type: "button", text: t("thread.earlier"), onclick: () => this.loadEarlier(btn) });
+      nodes.push(btn);
+    }
+    let day = "";
+    let convId = null;
+    for (const m of sorted) {
+      const mDay = new Date(m.created_at).toDateString();
+      if (mDay !== day) {
+        day = mDay;
+        nodes.push(h("div", { class: "day-sep" }, h("span", { text: fmtDay(m.created_at) })));
+      }
+      if (m.conversation_id !== convId) {
+        convId = m.conversation_id;
+        nodes.push(this.convSep(m));
+      }
+      nodes.push(this.messageEl(m));
+    }
+    this.scroller.replaceChildren(...nodes);
+  }
+
+  convSep(m) {
+    const conv = this.contact.conversations.find((c) => c.id === m.conversation_id);
+    const channel = this.state.channels.get(m.channel_id);
+    const name = conv ? conv.channel.name : channel ? channel.name : "";
+    return h("div", { class: `conv-sep${m.conversation_id === this.conv.id ? " current" : ""}` },
+      h("span", { text: t("thread.conversation", { id: m.conversation_id, channel: name }) }));
+  }
+
+  messageEl(m) {
+    const inbound = m.direction === "in";
+    const system = m.sender_type === "system" || m.sender_type === "bot";
+    const cls = ["msg", inbound ? "in" : "out", m.private ? "note" : "", system ? "system" : "", m.status === "failed" ? "failed" : ""].filter(Boolean).join(" ");
+    let who = this.contact.name;
+    if (!inbound) {
+      const agent = m.sender_agent_id ? this.state.agents.get(m.sender_agent_id) : null;
+      who = agent ? agent.name : system ? "System" : "";
+    }
+    const meta = h("div", { class: "meta" },
+      m.private ? h("span", { class: "note-tag", text: t("thread.note") }) : null,
+      m.data && m.data.left_offline ? h("span", { class: "note-tag offline", text: t("thread.leftOffline") }) : null,
+      h("span", { text: who }),
+      h("time", { datetime: m.created_at, title: fmtDateTime(m.created_at), text: fmtTime(m.created_at) }),
+      !inbound && !m.private ? this.deliveryEl(m) : null);
+    return h("div", { class: cls, dataset: { id: String(m.id), status: m.status } },
+      h("div", { class: "bubble" },
+        m.text ? h("div", { class: "text", text: m.text }) : null,
+        (m.attachments || []).map((a) => this.attachmentEl(a))),
+      meta);
+  }
+
+  deliveryEl(m) {
+    const label = t(`delivery.${m.status}`);
+    const text = m.status === "failed" && m.error ? `${STATUS_ICON.failed} ${m.error}` : STATUS_ICON[m.status] || "";
+    return h("span", { class: `delivery delivery-${m.status}`, title: m.error ? `${label}: ${m.error}` : label, "aria-label": label, text });
+  }
+
+  attachmentEl(a) {
+    if (!a.url) return h("div", { class: "att pending" }, icon("clip", 14), " ", a.filename);
+    if (a.kind === "image") return h("a", { class: "att image", href: a.url, target: "_blank", rel: "noopener" }, h("img", { src: a.url, alt: a.filename, loading: "lazy" }));
+    if (a.kind === "audio") return h("div", { class: "att audio" }, h("audio", { controls: true, preload: "none", src: a.url }));
+    if (a.kind === "video") return h("div", { class: "att video" }, h("video", { controls: true, preload: "metadata", src: a.url }));
+    return h("a", { class: "att file", href: a.url, download: a.filename, rel: "noopener" },
+      h("span", { class: "file-icon" }, icon("clip", 16)), h("span", { class: "file-name", text: a.filename }), h("span", { class: "muted small", text: fmtSize(a.size) }));
+  }
+
+  // -- composer -------------------------------------------------------------------------------
+  buildComposer() {
+    this.input = h("textarea", { class: "reply-input", rows: "3", "aria-label": t("reply.reply") });
+    this.chips = h("div", { class: "file-chips" });
+    this.error = h("div", { class: "form-error", role: "alert", hidden: true });
+    const fileInput = h("input", { type: "file", multiple: true, hidden: true, onchange: () => {
+      for (const f of fileInput.files) this.addFile(f);
+      fileInput.value = "";
+    } });
+    this.sendBtn = h("button", { class: "btn primary", type: "button", onclick: () => this.send() });
+    const tab = (priv, label) => h("button", { type: "button", class: "mode", "data-mode": priv ? "note" : "reply", text: label, onclick: () => this.setMode(priv) });
+    this.modeTabs = h("div", { class: "modes" }, tab(false, t("reply.reply")), tab(true, t("reply.note")));
+    this.input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        this.send();
+      }
+    });
+    this.input.addEventListener("input", () => {
+      if (!this.privateMode && this.input.value) this.state.live?.typing(this.conv.id, true);
+      clearTimeout(this.typingOff);
+      this.typingOff = setTimeout(() => this.state.live?.typing(this.conv.id, false), 4000);
+    });
+    this.input.addEventListener("paste", (e) => {
+      for (const item of e.clipboardData?.files || []) this.addFile(item);
+    });
+    const box = h("div", { class: "composer" },
+      this.modeTabs, this.input, this.chips, this.error,
+      h("div", { class: "composer-bar" },
+        h("button", { class: "btn icon", type: "button", title: t("reply.attach"), "aria-label": t("reply.attach"), onclick: () => fileInput.click() }, icon("clip", 18)),
+        fileInput,
+        h("span", { class: "grow" }),
+        this.sendBtn));
+    this.box = box;
+    this.setMode(this.privateMode);
+    return box;
+  }
+
+  setMode(priv) {
+    this.privateMode = priv;
+    this.box.classList.toggle("private", priv);
+    for (const b of this.modeTabs.children) b.classList.toggle("active", (b.dataset.mode === "note") === priv);
+    this.input.placeholder = priv ? t("reply.notePlaceholder") : t("reply.placeholder");
+    this.sendBtn.replaceChildren(icon("send", 16), priv ? t("reply.addNote") : t("reply.send"));
+    this.input.focus();
+  }
+
+  addFile(file) {
+    const entry = { file, token: null, done: null };
+    const chip = h("span", { class: "file-chip" }, h("span", { text: t("reply.uploading", { name: file.name }) }));
+    entry.done = api.upload(file).then((res) => {
+      entry.token = res.token;
+      chip.replaceChildren(icon("clip", 14), h("span", { text: file.name }), h("button", { type: "button", class: "chip-x", "aria-label": "remove", text: "×", onclick: () => {
+        this.files = this.files.filter((f) => f !== entry);
+        chip.remove();
+      } }));
+    }).catch((err) => {
+      this.files = this.files.filter((f) => f !== entry);
+      chip.remove();
+      this.showError(t("reply.failed", { reason: err.message }));
+    });
+    this.files.push(entry);
+    this.chips.append(chip);
+  }
+
+  showError(text) {
+    this.error.textContent = text;
+    this.error.hidden = !text;
+  }
+
+  async send() {
+    const text = this.input.value;
+    if (!text.trim() && !this.files.length) return;
+    this.showError("");
+    this.sendBtn.disabled = true;
+    try {
+      await Promise.all(this.files.map((f) => f.done));
+      const attachments = this.files.filter((f) => f.token).map((f) => f.token);
+      const msg = await api.post(`/conversations/${this.conv.id}/messages`, { text, private: this.privateMode, attachments });
+      this.input.value = "";
+      this.files = [];
+      this.chips.replaceChildren();
+      this.state.live?.typing(this.conv.id, false);
+      this.onMessage(msg);
+    } catch (err) {
+      this.showError(t("reply.failed", { reason: err.message }));
+    } finally {
+      this.sendBtn.disabled = false;
+      this.input.focus();
+    }
+  }
+
+  focusReply() {
+    if (!this.input || !this.conv) return false;
+    this.input.focus();
+    return true;
+  }
+
+  // -- actions --------------------------------------------------------------------------------
+  async patch(body) {
+    if (!this.conv) return;
+    try {
+      const conv = await api.patch(`/conversations/${this.conv.id}`, body);
+      this.onConversation(conv);
+    } catch (err) {
+      this.showError(t("error.generic", { reason: err.message }));
+    }
+  }
+
+  assignToMe() {
+    if (this.conv && this.conv.assignee_id !== this.state.me.id) this.patch({ assignee_id: this.state.me.id });
+  }
+
+  toggleResolved() {
+    if (this.conv) this.patch({ status: this.conv.status === "resolved" ? "open" : "resolved" });
+  }
+
+  markRead(force = false) {
+    clearTimeout(this.readTimer);
+    this.readTimer = setTimeout(() => {
+      if (this.conv && (force || this.conv.unread_count) && !document.hidden) this.patch({ read: true });
+    }, 300);
+  }
+
+  // -- live -----------------------------------------------------------------------------------
+  ownsConversation(id) {
+    return this.contact && (this.conv.id === id || this.contact.conversations.some((c) => c.id === id));
+  }
+
+  onMessage(msg) {
+    if (!this.contact) return;
+    if (!this.ownsConversation(msg.conversation_id)) {
+      // A new conversation of the same contact (another channel, or after a resolve) joins the history.
+      if (msg.direction === "in") this.maybeAdopt(msg);
+      return;
+    }
+    const known = this.messages.has(msg.id);
+    const old = this.messages.get(msg.id);
+    if (old && old.updated_at && msg.updated_at && old.updated_at > msg.updated_at) return;
+    this.messages.set(msg.id, msg);
+    const el = known ? this.scroller.querySelector(`.msg[data-id="${msg.id}"]`) : null;
+    if (el) {
+      el.replaceWith(this.messageEl(msg));
+      return;
+    }
+    const atEnd = this.nearEnd();
+    const all = this.scroller.querySelectorAll(".msg");
+    const last = all.length ? all[all.length - 1] : null;
+    if (!last || Number(last.dataset.id) < msg.id) {
+      const lastMsg = last ? this.messages.get(Number(last.dataset.id)) : null;
+      if (!lastMsg || lastMsg.conversation_id !== msg.conversation_id) this.scroller.append(this.convSep(msg));
+      this.scroller.append(this.messageEl(msg));
+    } else {
+      this.paintMessages();
+    }
+    if (msg.direction === "in") this.clearTyping("visitor");
+    if (msg.direction === "in" && msg.conversation_id === this.conv.id) this.markRead(true);
+    if (atEnd || msg.direction === "out") this.scrollToEnd();
+  }
+
+  async maybeAdopt(msg) {
+    try {
+      const conv = await api.get(`/conversations/${msg.conversation_id}`);
+      if (conv.contact_id !== this.contact.id) return;
+      this.contact.conversations.unshift(conv);
+      this.onMessage(msg);
+      this.paintContact();
+    } catch {
+      /* not visible */
+    }
+  }
+
+  onConversation(data) {
+    if (!this.conv) return;
+    const summary = this.contact?.conversations.find((c) => c.id === data.id);
+    if (summary) Object.assign(summary, data);
+    if (data.id !== this.conv.id) return;
+    const { actor_id: _actor, ...fields } = data;
+    Object.assign(this.conv, fields);
+    this.paintHeader();
+    this.paintContact();
+  }
+
+  onVisitorTyping(data) {
+    if (!this.conv) return;
+    const matches = data.conversation_id ? data.conversation_id === this.conv.id
+      : data.channel_id === this.conv.channel_id && data.visitor_id && this.contact.name.endsWith(`#${String(data.visitor_id).slice(-6)}`);
+    if (!matches) return;
+    this.setTyping("visitor", data.on ? t("thread.typing", { name: this.contact.name }) : "");
+  }
+
+  onAgentTyping(data) {
+    if (!this.conv || data.conversation_id !== this.conv.id) return;
+    const agent = this.state.agents.get(data.agent_id);
+    this.setTyping(`agent${data.agent_id}`, data.on ? t("thread.typing", { name: agent ? agent.name : "" }) : "");
+  }
+
+  setTyping(who, text) {
+    clearTimeout(this.typingTimers.get(who));
+    this.typingLines = this.typingLines || new Map();
+    if (text) {
+      this.typingLines.set(who, text);
+      this.typingTimers.set(who, setTimeout(() => this.clearTyping(who), 8000));
+    } else {
+      this.typingLines.delete(who);
+    }
+    this.typingEl.textContent = [...this.typingLines.values()].join("  ");
+  }
+
+  clearTyping(who) {
+    if (this.typingLines?.has(who)) this.setTyping(who, "");
+  }
+
+  nearEnd() {
+    const s = this.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < 80;
+  }
+
+  scrollToEnd() {
+    requestAnimationFrame(() => {
+      this.scroller.scrollTop = this.scroller.scrollHeight;
+    });
+  }
+}
