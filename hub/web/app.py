@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import weakref
 from collections.abc import AsyncIterator
 
 from aiohttp import WSCloseCode, web
@@ -18,7 +17,7 @@ from hub.web.agent_ws import agent_socket
 from hub.web.api import api
 from hub.web.errors import error_middleware
 from hub.web.health import healthz
-from hub.web.keys import HUB, SOCKETS
+from hub.web.keys import HUB, SOCKETS, OpenSockets
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +51,10 @@ def create_app(settings: Settings) -> web.Application:
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
 
-    app[SOCKETS] = weakref.WeakSet[web.WebSocketResponse]()
+    app[SOCKETS] = OpenSockets()
 
     async def close_sockets(app: web.Application) -> None:
-        for ws in list(app[SOCKETS]):
+        for ws in app[SOCKETS].all():
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
 
     app.on_shutdown.append(close_sockets)

@@ -10,8 +10,22 @@ from hub.bootstrap import Hub
 from hub.domain.records import Agent
 
 HUB = web.AppKey("hub", Hub)
-#: open websockets, closed on shutdown so that a stopping server does not wait on them
-SOCKETS = web.AppKey("sockets", weakref.WeakSet[web.WebSocketResponse])
+
+
+class OpenSockets:
+    """Open websockets, closed on shutdown so that a stopping server does not wait on them."""
+
+    def __init__(self) -> None:
+        self._items: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+
+    def add(self, ws: web.WebSocketResponse) -> None:
+        self._items.add(ws)
+
+    def all(self) -> list[web.WebSocketResponse]:
+        return list(self._items)
+
+
+SOCKETS = web.AppKey("sockets", OpenSockets)
 AGENT_KEY = web.RequestKey("agent", Agent)
 
 
