@@ -309,3 +309,19 @@ class SqlQueries:
         )
         activity = [(rows.must(r.created_at), (r.data or {}).get("event")) for r in inbound]
         return activity, [rows.must(r.created_at) for r in replies]
+
+    async def pending_events(
+        self, channel_id: int, event_id_prefix: str
+    ) -> list[tuple[datetime, dict[str, Any]]]:
+        """Accepted events not yet turned into messages, whose provider id has this prefix."""
+        e = T.inbound_events
+        found = await self._read(
+            select(e.c.received_at, e.c.payload)
+            .where(
+                e.c.channel_id == channel_id,
+                e.c.status == "pending",
+                e.c.provider_event_id.startswith(event_id_prefix, autoescape=True),
+            )
+            .order_by(e.c.id)
+        )
+        return [(rows.must(r.received_at), r.payload) for r in found]

@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -95,17 +96,41 @@ def visitor_message(msg: Message, request: web.Request, names: dict[int, str]) -
     }
 
 
+def pending_message(item: Inbound, received_at: datetime) -> dict[str, Any]:
+    return {
+        "id": None,
+        "direction": "in",
+        "sender_type": "contact",
+        "sender_name": "",
+        "kind": item.kind.value,
+        "text": item.text,
+        "attachments": [],
+        "created_at": iso(received_at),
+    }
+
+
 async def _hello(request: web.Request, session: VisitorSession) -> dict[str, Any]:
     hub_ = hub_of(request)
+    # Messages acknowledged a moment ago may still wait for their job: show them too. Read
+    # before the history, so one processed in between shows up there instead of nowhere.
+    pending = await hub_.queries.pending_events(
+        session.channel.id, f"{session.visitor.visitor_id}:"
+    )
     history, _ = await hub_.queries.identity_history(session.channel.id, session.visitor.visitor_id)
     session.agent_names = await hub_.queries.agent_names()
+    shown = [visitor_message(m, request, session.agent_names) for m in history]
+    known = {m.provider_message_id for m in history}
+    for received_at, payload in pending:
+        item = Inbound.model_validate(payload)
+        if item.provider_event_id not in known:
+            shown.append(pending_message(item, received_at))
     settings = session.channel.settings
     return {
         "type": "hello",
         "visitor_id": session.visitor.visitor_id,
         "visitor_token": session.token,
         "agents_online": bool(await hub_.presence.online()),
-        "history": [visitor_message(m, request, session.agent_names) for m in history],
+        "history": shown,
         "settings": {
             "title": settings.get("title") or session.channel.name,
             "welcome_text": settings.get("welcome_text", ""),

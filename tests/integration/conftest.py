@@ -114,6 +114,23 @@ async def inprocess_hub(settings: Settings) -> AsyncIterator[RunningHub]:
             await server.close()
 
 
+@asynccontextmanager
+async def inprocess_hub_again(settings: Settings) -> AsyncIterator[RunningHub]:
+    """Start a hub on an existing database, as a restart would; logs in as its admin."""
+    server = TestServer(create_app(settings), host="127.0.0.1")
+    await server.start_server()
+    hub_ = server.app[HUB]
+    admin = (await hub_.directory.list_agents())[0]
+    token = await hub_.directory.create_token(admin.id, "test", None)
+    channel = (await hub_.directory.list_channels())[0]
+    base = str(server.make_url("")).rstrip("/")
+    async with aiohttp.ClientSession() as http:
+        try:
+            yield RunningHub(base, token, channel.public_key, channel.id, http)
+        finally:
+            await server.close()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
