@@ -79,6 +79,8 @@ DEFAULT_API_BASE_URL = "https://qyapi.weixin.qq.com"
 #: A bound on one callback's pull (1000 messages a page) so WeCom gets its answer within 5 s.
 MAX_SYNC_PAGES = 10
 #: The callback Token is valid 10 minutes, and so is the remembered start of its pull.
+#: how long WeCom keeps messages for sync_msg
+SYNC_RETENTION = timedelta(days=3)
 SYNC_START_TTL = timedelta(minutes=10)
 MEDIA_CACHE_TTL = timedelta(days=2)
 
@@ -308,11 +310,46 @@ class WeComKfConnector:
                 break
         if cursor:
             await state.set(cursor_key, cursor)
+        gap = await self._sync_gap(channel, state, open_kfid)
+        if gap is not None:
+            inbound.append(gap)
         log.info(
             "kf messages pulled",
             extra={"channel_id": channel.id, "count": len(inbound), "statuses": len(statuses)},
         )
         return inbound, statuses
+
+    async def _sync_gap(
+        self, channel: Channel, state: ChannelState, open_kfid: str
+    ) -> Inbound | None:
+        """A visible notice when pulls stopped for longer than WeCom keeps messages (3 days).
+
+        After such an outage the oldest messages are gone at WeCom's end; agents must hear of
+        it rather than find a silent hole in the history.
+        """
+        key = f"kf_last_sync:{open_kfid}"
+        now = datetime.now(UTC)
+        previous = await state.get(key)
+        await state.set(key, now.isoformat())
+        if previous is None or now - datetime.fromisoformat(previous) <= SYNC_RETENTION:
+            return None
+        log.warning(
+            "kf sync gap longer than WeCom keeps messages",
+            extra={"channel_id": channel.id, "since": previous},
+        )
+        return Inbound(
+            provider_event_id=f"sync_gap:{open_kfid}:{previous}",
+            sender_id=f"kf:{open_kfid}",
+            sender_name="微信客服通知 WeCom notice",
+            kind=MessageKind.EVENT,
+            text=(
+                f"No messages were pulled from WeCom between {previous[:16]} and "
+                f"{now.isoformat()[:16]} (UTC). WeCom keeps messages for 3 days, so customers' "
+                "messages from before the last 3 days of that gap are lost. "
+                "消息同步中断超过 3 天，企业微信只保留 3 天内的消息，更早的客户消息已无法取回。"
+            ),
+            data={"event": "sync_gap", "since": previous, "until": now.isoformat()},
+        )
 
     # -- outbound ---------------------------------------------------------------------------
 

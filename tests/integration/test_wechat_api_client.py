@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -266,6 +267,28 @@ async def test_retried_callback_pulls_again_from_where_it_started(
         result = await connector.handle_webhook(kf(base), "callback", kf_callback())
         ids.append([i.provider_event_id for i in result.inbound])
     assert ids[0] == ids[1] == ids[2] == ["kf-text-1", "kf-image-1", "kf-voice-1"]
+
+
+async def test_an_outage_longer_than_wecom_keeps_messages_is_reported(
+    fake: tuple[FakeWeChatApi, str], http: aiohttp.ClientSession
+) -> None:
+    api, base = fake
+    api.kf_messages = kf_messages()[:1]
+    state = FakeChannelState()
+    connector = WeComKfConnector(http, state_for=lambda _id: state)
+    first = await connector.handle_webhook(kf(base), "callback", kf_callback("SYNC1"))
+    assert [i.kind.value for i in first.inbound] == ["text"]
+    four_days_ago = (datetime.now(UTC) - timedelta(days=4)).isoformat()
+    await state.set("kf_last_sync:wkKefuHubAccount01", four_days_ago)
+    api.kf_messages.append({**api.kf_messages[0], "msgid": "kf-after-outage"})
+    later = await connector.handle_webhook(kf(base), "callback", kf_callback("SYNC2"))
+    notice = later.inbound[-1]
+    assert notice.data["event"] == "sync_gap"
+    assert notice.data["since"] == four_days_ago
+    assert "3 天" in notice.text
+    assert "lost" in notice.text
+    again = await connector.handle_webhook(kf(base), "callback", kf_callback("SYNC3"))
+    assert all(i.data.get("event") != "sync_gap" for i in again.inbound)
 
 
 async def test_sync_failure_is_transient(
