@@ -325,3 +325,16 @@ class SqlQueries:
             .order_by(e.c.id)
         )
         return [(rows.must(r.received_at), r.payload) for r in found]
+
+    async def latest_conversation_id(self, channel_id: int, external_id: str) -> int | None:
+        found = await self._read(
+            select(T.conversations.c.id)
+            .join(T.channel_identities, T.channel_identities.c.id == T.conversations.c.identity_id)
+            .where(
+                T.channel_identities.c.channel_id == channel_id,
+                T.channel_identities.c.external_id == external_id,
+            )
+            .order_by(T.conversations.c.id.desc())
+            .limit(1)
+        )
+        return int(found[0].id) if found else None

@@ -16,7 +16,7 @@ from hub.domain.events import AGENTS_TOPIC, HubEvent, visitor_topic
 from hub.domain.records import Agent
 from hub.web.api import agent_out
 from hub.web.auth import authenticate, bearer_token
-from hub.web.keys import hub_of, track
+from hub.web.keys import AGENT_SOCKETS, hub_of, track
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,22 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
     if agent is None:
         return ws
     await hub_.presence.touch(agent.id)
+    sockets = request.app[AGENT_SOCKETS]
+    sockets[agent.id] = sockets.get(agent.id, 0) + 1
+    try:
+        await _serve(request, ws, agent)
+    finally:
+        sockets[agent.id] -= 1
+        if not sockets[agent.id]:
+            del sockets[agent.id]
+            # The agent's last page here closed: visitors see "leave a message" at once. A page
+            # open in another process touches presence again on its next ping.
+            await hub_.presence.leave(agent.id)
+    return ws
+
+
+async def _serve(request: web.Request, ws: web.WebSocketResponse, agent: Agent) -> None:
+    hub_ = hub_of(request)
     async with hub_.bus.subscribe(AGENTS_TOPIC) as events:
         await ws.send_json(
             {"type": "ready", "agent": agent_out(agent), "now": datetime.now(UTC).isoformat()}
@@ -47,7 +63,6 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
-    return ws
 
 
 async def _authenticate(request: web.Request, ws: web.WebSocketResponse) -> Agent | None:

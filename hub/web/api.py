@@ -287,6 +287,22 @@ async def create_channel(request: web.Request) -> web.Response:
 
 
 @api.route(
+    "GET", "/channel-kinds", summary="The kinds of channel this hub can connect", tag="channels"
+)
+async def channel_kinds(request: web.Request) -> web.Response:
+    connectors = hub_of(request).deps.connectors
+    items = [
+        {
+            "kind": c.kind,
+            "webhook_names": list(c.webhook_names),
+            "secret_settings": sorted(c.secret_settings),
+        }
+        for c in connectors.values()
+    ]
+    return web.json_response({"items": items, "next": None})
+
+
+@api.route(
     "GET",
     "/channels/{id}",
     summary="One channel, with its webhook URLs",

@@ -17,7 +17,7 @@ from hub.web.agent_ws import agent_socket
 from hub.web.api import api
 from hub.web.errors import error_middleware
 from hub.web.health import healthz
-from hub.web.keys import HUB, SOCKETS, OpenSockets
+from hub.web.keys import AGENT_SOCKETS, HUB, SOCKETS, OpenSockets
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ def create_app(settings: Settings) -> web.Application:
                     await sweeper
 
     app[SOCKETS] = OpenSockets()
+    app[AGENT_SOCKETS] = {}
 
     async def close_sockets(app: web.Application) -> None:
         for ws in app[SOCKETS].all():

@@ -26,6 +26,8 @@ class OpenSockets:
 
 
 SOCKETS = web.AppKey("sockets", OpenSockets)
+#: how many agent websockets each agent has open in this process
+AGENT_SOCKETS = web.AppKey("agent_sockets", dict[int, int])
 AGENT_KEY = web.RequestKey("agent", Agent)
 
 

@@ -161,6 +161,9 @@ async def _handle(
                 {
                     "channel_id": session.channel.id,
                     "visitor_id": session.visitor.visitor_id,
+                    "conversation_id": await hub_.queries.latest_conversation_id(
+                        session.channel.id, session.visitor.visitor_id
+                    ),
                     "on": frame.on,
                 },
             ),

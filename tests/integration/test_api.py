@@ -120,6 +120,15 @@ async def test_channels_expose_webhook_urls_and_embed_html(hub: RunningHub) -> N
     assert parsed.webhook_urls == {}
 
 
+async def test_channel_kinds_are_listed(hub: RunningHub) -> None:
+    status, body = await hub.api("GET", "/channel-kinds")
+    assert status == 200
+    kinds = {item["kind"]: item for item in body["items"]}
+    assert set(kinds) == {"webchat", "wechat", "wecom_kf"}
+    assert kinds["wechat"]["webhook_names"] == ["callback"]
+    assert "app_secret" in kinds["wechat"]["secret_settings"]
+
+
 async def test_openapi_document_describes_every_route(hub: RunningHub) -> None:
     async with hub.http.get(hub.base + "/api/v1/openapi.json") as response:
         doc = await response.json()

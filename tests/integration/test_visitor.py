@@ -198,6 +198,9 @@ async def test_typing_travels_both_ways_and_identify_names_the_contact(hub: Runn
     assert typing["data"]["visitor_id"] == visitor.hello["visitor_id"]
     await visitor.say("hello")
     created = await agent.message_created("hello")
+    await visitor.ws.send_json({"type": "typing", "on": False})
+    typing = await agent.next("visitor.typing", lambda f: f["data"]["on"] is False)
+    assert typing["data"]["conversation_id"] == created["conversation_id"]
     await agent.ws.send_json(
         {"type": "typing", "conversation_id": created["conversation_id"], "on": True}
     )
@@ -229,3 +232,24 @@ async def test_embedded_mode_finishes_what_a_restart_interrupted(tmp_path: Path)
                 break
             await asyncio.sleep(0.05)
         assert page["items"][0]["last_message"]["text"] == "还在吗？"
+
+
+async def test_agents_online_follows_the_inbox_pages(hub: RunningHub) -> None:
+    first = await AgentSocket.connect(hub.http, hub.base, hub.token)
+    second = await AgentSocket.connect(hub.http, hub.base, hub.token)
+    visitor = await VisitorSocket.connect(hub.http, hub.base, hub.channel_key)
+    assert visitor.hello["agents_online"] is True
+    await first.close()
+    again = await VisitorSocket.connect(hub.http, hub.base, hub.channel_key)
+    assert again.hello["agents_online"] is True  # one page is still open
+    await second.close()
+    for _ in range(50):
+        last = await VisitorSocket.connect(hub.http, hub.base, hub.channel_key)
+        online = last.hello["agents_online"]
+        await last.close()
+        if not online:
+            break
+        await asyncio.sleep(0.05)
+    assert online is False
+    for socket in (visitor, again):
+        await socket.close()

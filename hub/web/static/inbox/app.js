@@ -106,7 +106,7 @@ function onResync(result) {
   }
   for (const conv of result.conversations) onEvent({ type: "conversation.updated", data: conv });
   for (const msg of result.messages) {
-    list?.onMessage(msg, false);
+    list?.onMessage(msg, true);
     thread?.onMessage(msg);
   }
 }

@@ -11,6 +11,7 @@ export class ConversationList {
     this.selected = selected;
     this.onSelect = onSelect;
     this.items = new Map();
+    this.pending = new Map();
     this.next = null;
     this.search = "";
     this.filters = { assignee: "all", status: "open", channel: "", ...JSON.parse(localStorage.getItem(FILTERS) || "{}") };
@@ -148,25 +149,33 @@ export class ConversationList {
     this.searchInput.select();
   }
 
-  async fetchOne(id) {
-    try {
-      const conv = await api.get(`/conversations/${id}`);
-      this.items.set(conv.id, conv);
-      this.paint();
-    } catch {
-      /* gone or not ours to see */
+  /** Fetch a conversation we have not seen; events that arrive meanwhile are applied after. */
+  fetchOne(id, event) {
+    let pending = this.pending.get(id);
+    if (!pending) {
+      pending = [];
+      this.pending.set(id, pending);
+      api.get(`/conversations/${id}`).then((conv) => {
+        this.items.set(conv.id, conv);
+      }).catch(() => null).finally(() => {
+        const events = this.pending.get(id) || [];
+        this.pending.delete(id);
+        if (this.items.has(id)) for (const apply of events) apply();
+        this.paint();
+      });
     }
+    if (event) pending.push(event);
   }
 
   onMessage(msg, created) {
     const conv = this.items.get(msg.conversation_id);
     if (!conv) {
-      this.fetchOne(msg.conversation_id);
+      this.fetchOne(msg.conversation_id, () => this.onMessage(msg, created));
       return;
     }
-    if (created && !msg.private) {
+    if (created && !msg.private && (!conv.last_message_at || msg.created_at >= conv.last_message_at)) {
       conv.last_message = { text: msg.text, kind: msg.kind };
-      if (!conv.last_message_at || msg.created_at > conv.last_message_at) conv.last_message_at = msg.created_at;
+      conv.last_message_at = msg.created_at;
     }
     this.paint();
   }
@@ -174,10 +183,12 @@ export class ConversationList {
   onConversation(data) {
     const conv = this.items.get(data.id);
     if (!conv) {
-      this.fetchOne(data.id);
+      this.fetchOne(data.id, () => this.onConversation(data));
       return;
     }
+    if (conv.updated_at && data.updated_at && data.updated_at < conv.updated_at) return;
     const { actor_id: _actor, ...fields } = data;
+    if (conv.last_message_at && fields.last_message_at && fields.last_message_at < conv.last_message_at) delete fields.last_message_at;
     Object.assign(conv, fields);
     this.paint();
   }

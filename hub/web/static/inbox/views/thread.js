@@ -19,6 +19,7 @@ export class Thread {
     this.privateMode = false;
     this.files = [];
     this.loadSeq = 0;
+    this.buffer = null;
     this.readTimer = null;
     this.typingTimers = new Map();
     this.el = h("section", { class: "thread-pane" }, this.placeholder());
@@ -35,6 +36,7 @@ export class Thread {
   async open(id) {
     if (this.conv && this.conv.id === id && this.contact) return;
     const seq = ++this.loadSeq;
+    this.buffer = [];
     try {
       const conv = await api.get(`/conversations/${id}`);
       const sameContact = this.contact && this.contact.id === conv.contact_id;
@@ -50,7 +52,12 @@ export class Thread {
       }
       this.build();
       this.markRead();
+      // events that arrived while loading: merged by id, so duplicates change nothing
+      const buffered = this.buffer;
+      this.buffer = null;
+      for (const msg of buffered || []) this.onMessage(msg);
     } catch (err) {
+      if (seq === this.loadSeq) this.buffer = null;
       if (seq === this.loadSeq && err.status !== 401) this.el.replaceChildren(h("p", { class: "empty", text: t("error.generic", { reason: err.message }) }));
     }
   }
@@ -339,6 +346,10 @@ export class Thread {
   }
 
   onMessage(msg) {
+    if (this.buffer) {
+      this.buffer.push(msg);
+      return;
+    }
     if (!this.contact) return;
     if (!this.ownsConversation(msg.conversation_id)) {
       // A new conversation of the same contact (another channel, or after a resolve) joins the history.

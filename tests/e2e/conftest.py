@@ -1,0 +1,199 @@
+"""End-to-end fixtures: a real ``kefu serve`` subprocess, and Debian's Chromium via Playwright."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+KEFU = Path(sys.executable).with_name("kefu")
+ADMIN_EMAIL = "admin@e2e.kefu"
+ADMIN_PASSWORD = "admin-password-1"
+AGENT_EMAIL = "li.na@e2e.kefu"
+AGENT_PASSWORD = "agent-password-1"
+#: small, so the "too big" test needs no large file
+MAX_UPLOAD_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Hub:
+    base: str
+    port: int
+    key: str
+    channel_id: int
+    admin_token: str
+    data_dir: Path
+
+    def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        return api_call(self.base, method, path, body, self.admin_token)
+
+
+def api_call(
+    base: str, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None
+) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{base}/api/v1{path}", data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        raw = response.read()
+    return json.loads(raw) if raw else None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"kefu serve exited early:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=1):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.1)
+    raise RuntimeError(f"kefu serve did not become healthy:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    """A migrated hub with an admin, an agent and a web chat channel, serving on a free port."""
+    data_dir = tmp_path_factory.mktemp("kefu")
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "KEFU_CONFIG": str(data_dir / "absent.toml"),
+        "KEFU_DATA_DIR": str(data_dir),
+        "KEFU_DATABASE_URL": f"sqlite+aiosqlite:///{data_dir}/kefu.db",
+        "KEFU_PUBLIC_URL": base,
+        "KEFU_REDIS_URL": "",
+        "KEFU_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
+        "KEFU_LOG_LEVEL": "WARNING",
+    }
+
+    def kefu(*args: str) -> None:
+        subprocess.run([str(KEFU), *args], env=env, check=True, capture_output=True, timeout=60)
+
+    kefu("migrate")
+    kefu("user", "add", ADMIN_EMAIL, "--name", "Wang Fang 王芳", "--role", "admin",
+         "--password", ADMIN_PASSWORD)  # fmt: skip
+    kefu("user", "add", AGENT_EMAIL, "--name", "Li Na 李娜", "--role", "agent",
+         "--password", AGENT_PASSWORD)  # fmt: skip
+    log = data_dir / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(KEFU), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_healthy(base, proc, log)
+        token = api_call(
+            base, "POST", "/auth/login", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+        )["token"]
+        channel = api_call(
+            base,
+            "POST",
+            "/channels",
+            {
+                "kind": "webchat",
+                "name": "Shop web chat",
+                "settings": {
+                    "title": "Lotus & Co. 莲记",
+                    "welcome_text": "您好，有什么可以帮您？ Hi, how can we help?",
+                    "allowed_origins": [base],
+                },
+            },
+            token,
+        )
+        yield Hub(base, port, channel["public_key"], channel["id"], token, data_dir)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip(
+            "!!! /usr/bin/chromium is missing: the browser tests did NOT run. "
+            "Install it with `apt-get install -y chromium fonts-wqy-microhei` !!!"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def new_page(browser: Any) -> Iterator[Any]:
+    """Opens pages in fresh browser contexts (separate storage: one per person)."""
+    contexts: list[Any] = []
+    errors: list[str] = []
+
+    def make(locale: str = "en-US", width: int = 1280, height: int = 820) -> Any:
+        context = browser.new_context(locale=locale, viewport={"width": width, "height": height})
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert not errors, f"JavaScript errors in the pages: {errors}"
+
+
+def login(page: Any, hub: Hub, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> None:
+    page.goto(f"{hub.base}/")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_selector(".list-pane")
+    page.locator("body[data-live=up]").wait_for(state="attached")
+
+
+WIDGET = "#kefu-hub-widget"
+
+
+def open_widget(page: Any, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector(f"{WIDGET}[data-state=ready]", state="attached")
+    page.click(f"{WIDGET} >> .launcher")
+    page.wait_for_selector(f"{WIDGET} >> .panel.open")
