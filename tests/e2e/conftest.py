@@ -82,7 +82,7 @@ def _wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     raise RuntimeError(f"kefu serve did not become healthy:\n{log.read_text()}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     """A migrated hub with an admin, an agent and a web chat channel, serving on a free port."""
     data_dir = tmp_path_factory.mktemp("kefu")
@@ -145,9 +145,11 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
             proc.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("/usr/bin/chromium is missing; .ci/run should have installed it")
         pytest.skip(
             "!!! /usr/bin/chromium is missing: the browser tests did NOT run. "
             "Install it with `apt-get install -y chromium fonts-wqy-microhei` !!!"
