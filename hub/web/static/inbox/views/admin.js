@@ -1,9 +1,7 @@
 // Admin pages: channels (with webhook URLs and embed code), agents and teams.
 import * as api from "../api.js";
-import { h, avatar, copyText } from "../dom.js";
+import { h, avatar, copyText, randomToken, randomAesKey, safeHttpUrl } from "../dom.js";
 import { t, kindName, fmtDateTime } from "../i18n.js";
-
-const KINDS = ["webchat", "wechat", "wecom_kf"];
 
 export function renderAdmin(main, page, ctx) {
   main.classList.add("admin");
@@ -34,16 +32,67 @@ function copyRow(value, testid) {
 
 // -- channels -----------------------------------------------------------------------------------
 
-async function channelsPage(body, ctx) {
-  const { items } = await api.get("/channels");
-  const teams = (await api.get("/teams")).items;
+const MASK = "********";
+/** Used when /channel-kinds cannot be read (an older hub). */
+const FALLBACK_KINDS = [
+  { kind: "webchat", webhook_names: [], secret_settings: [] },
+  { kind: "wechat", webhook_names: ["callback"], secret_settings: ["app_secret", "encoding_aes_key", "token"] },
+  { kind: "wecom_kf", webhook_names: ["callback"], secret_settings: ["encoding_aes_key", "secret", "token"] },
+];
+const KIND_ORDER = ["webchat", "wechat", "wecom_kf"];
+const TOKEN_RE = /^[A-Za-z0-9]{3,32}$/;
+const AES_KEY_RE = /^[A-Za-z0-9]{43}$/;
+
+/** The settings forms of the WeChat kinds; secrets come from /channel-kinds (and `secret` here). */
+const WX_FIELDS = {
+  wechat: [
+    { key: "app_id", required: true, placeholder: "wx…" },
+    { key: "app_secret", required: true, secret: true },
+    { key: "token", required: true, secret: true, generate: randomToken, pattern: TOKEN_RE, bad: "admin.badToken", hint: "admin.hint.token" },
+    { key: "encoding_aes_key", secret: true, generate: randomAesKey, pattern: AES_KEY_RE, bad: "admin.badAesKey", hint: "admin.hint.aesWechat" },
+    { key: "subscribe_reply", multiline: true, hint: "admin.hint.subscribe_reply" },
+    { key: "api_base_url", url: true, placeholder: "https://api.weixin.qq.com" },
+  ],
+  wecom_kf: [
+    { key: "corp_id", required: true, placeholder: "ww…" },
+    { key: "secret", required: true, secret: true },
+    { key: "token", required: true, secret: true, generate: randomToken, pattern: TOKEN_RE, bad: "admin.badToken", hint: "admin.hint.token" },
+    { key: "encoding_aes_key", required: true, secret: true, generate: randomAesKey, pattern: AES_KEY_RE, bad: "admin.badAesKey", hint: "admin.hint.aesWecom" },
+    { key: "open_kfid", required: true, placeholder: "wk…", hint: "admin.hint.open_kfid" },
+    { key: "welcome_text", multiline: true, hint: "admin.hint.welcome_text" },
+    { key: "api_base_url", url: true, placeholder: "https://qyapi.weixin.qq.com" },
+  ],
+};
+const GUIDES = {
+  wechat: { steps: 5, console: "https://mp.weixin.qq.com/" },
+  wecom_kf: { steps: 5, console: "https://work.weixin.qq.com/wework_admin/frame" },
+};
+
+/** Our own guide strings mark console paths with **…**; they become <strong> (text only). */
+function rich(text) {
+  return text.split(/\*\*(.+?)\*\*/).map((part, i) => (i % 2 ? h("strong", { text: part }) : part));
+}
+
+/**
+ * `focus`: {id, revealed} after a save: select that channel and show the secrets just saved in
+ * full (once, in memory) so they can be pasted into the provider's console.
+ */
+async function channelsPage(body, ctx, focus = null) {
+  const [{ items }, teamList, kindList] = await Promise.all([
+    api.get("/channels"),
+    api.get("/teams"),
+    api.get("/channel-kinds").then((r) => r.items).catch(() => FALLBACK_KINDS),
+  ]);
+  const teams = teamList.items;
+  const rank = (k) => (KIND_ORDER.includes(k.kind) ? KIND_ORDER.indexOf(k.kind) : KIND_ORDER.length);
+  const kinds = [...kindList].sort((a, b) => rank(a) - rank(b) || a.kind.localeCompare(b.kind));
   const listEl = h("div", { class: "cards" });
   const detail = h("div", { class: "detail" });
-  const select = (channel) => {
+  const select = (channel, revealed = {}) => {
     for (const c of listEl.children) c.classList.toggle("active", Number(c.dataset.id) === channel?.id);
-    detail.replaceChildren(channelForm(channel, teams, async (saved) => {
+    detail.replaceChildren(...channelDetail(channel, teams, kinds, revealed, async (saved, shown) => {
       await ctx.reloadDirectory();
-      channelsPage(body, ctx).then(() => body.querySelector(`.card[data-id="${saved.id}"]`)?.click());
+      await channelsPage(body, ctx, { id: saved.id, revealed: shown });
     }));
   };
   for (const c of items) {
@@ -57,12 +106,100 @@ async function channelsPage(body, ctx) {
     h("div", { class: "admin-head" }, h("h1", { text: t("admin.channels") }),
       h("button", { class: "btn primary", type: "button", "data-action": "new-channel", text: t("admin.newChannel"), onclick: () => select(null) })),
     h("div", { class: "split" }, listEl, detail));
-  select(items[0] || null);
+  const focused = focus ? items.find((c) => c.id === focus.id) : null;
+  select(focused || items[0] || null, focused ? focus.revealed || {} : {});
 }
 
-function channelForm(channel, teams, onSaved) {
+/** One WeChat kind's settings inputs: {el, collect()}; collect() throws a translated Error. */
+function wxFields(kind, settings, secretKeys, revealed) {
+  const inputs = {};
+  const rows = WX_FIELDS[kind].map((f) => {
+    const secret = f.secret || secretKeys.has(f.key);
+    const label = t(`admin.f.${f.key}`);
+    const shown = f.generate ? revealed[f.key] : undefined;
+    const initialValue = shown ?? settings[f.key] ?? "";
+    const input = f.multiline
+      ? h("textarea", { name: f.key, rows: "2", value: initialValue })
+      : h("input", {
+        name: f.key,
+        type: secret && shown === undefined ? "password" : "text",
+        value: initialValue,
+        placeholder: f.placeholder,
+        autocomplete: secret ? "new-password" : "off",
+        spellcheck: "false",
+        class: secret || f.generate ? "mono" : null,
+        "aria-label": label,
+      });
+    inputs[f.key] = input;
+    if (secret) input.addEventListener("focus", () => input.value === MASK && input.select());
+    let control = input;
+    if (f.generate) {
+      const copyBtn = h("button", { class: "btn small", type: "button", "data-action": `copy-${f.key}`, text: t("admin.copy"), onclick: () => copyText(input.value, copyBtn, t("admin.copied")) });
+      const syncCopy = () => (copyBtn.hidden = !input.value || input.value === MASK);
+      input.addEventListener("input", syncCopy);
+      syncCopy();
+      const genBtn = h("button", { class: "btn small", type: "button", "data-action": `generate-${f.key}`, text: t("admin.generate"), onclick: () => {
+        input.value = f.generate();
+        input.type = "text"; // the admin pastes it into the console next
+        syncCopy();
+      } });
+      control = h("div", { class: "input-row" }, input, genBtn, copyBtn);
+    }
+    const hint = f.hint ? t(f.hint) : f.url ? t("admin.hint.apiBase", { url: f.placeholder }) : "";
+    return h("label", { class: `field-row${f.required ? " required" : ""}`, dataset: { field: f.key } },
+      h("span", { class: "label", text: label }), control,
+      hint ? h("span", { class: "muted small", text: hint }) : null,
+      shown !== undefined ? h("span", { class: "small revealed", text: t("admin.revealed") }) : null);
+  });
+  const collect = () => {
+    const out = {};
+    for (const f of WX_FIELDS[kind]) {
+      const raw = inputs[f.key].value;
+      const value = f.multiline ? raw.trim() : raw.trim().replace(/\s+/g, "");
+      if (f.required && !value) throw new Error(t("admin.required", { field: t(`admin.f.${f.key}`) }));
+      if (value && value !== MASK && f.pattern && !f.pattern.test(value)) throw new Error(t(f.bad));
+      if (value && f.url && !safeHttpUrl(value)) throw new Error(t("admin.badUrl"));
+      out[f.key] = value || null;
+    }
+    return out;
+  };
+  const revealedNow = () => {
+    // Token and key typed or generated here (not the stored mask) are shown once more after
+    // saving: they go into the provider's console next.
+    const out = {};
+    for (const f of WX_FIELDS[kind]) {
+      const v = inputs[f.key].value.trim();
+      if (f.generate && v && v !== MASK) out[f.key] = v;
+    }
+    return out;
+  };
+  const el = h("div", { class: "fieldset wx-fields", dataset: { kind } },
+    h("p", { class: "muted small", text: t("admin.hint.secret") }), rows);
+  return { el, collect, revealedNow };
+}
+
+/** Where to paste the callback URL, Token and EncodingAESKey in the provider's console. */
+function wxGuide(kind, channel) {
+  const guide = GUIDES[kind];
+  const url = channel?.webhook_urls?.callback;
+  const steps = [];
+  for (let i = 1; i <= guide.steps; i++) steps.push(h("li", {}, rich(t(`guide.${kind}.${i}`))));
+  return h("section", { class: "panel-form guide", "data-testid": "wx-guide", dataset: { kind } },
+    h("h3", { text: t(`guide.${kind}.title`) }),
+    h("div", {},
+      h("div", { class: "label", text: t("admin.callbackUrl") }),
+      url ? copyRow(url, "callback-url") : h("p", { class: "muted small", "data-testid": "callback-later", text: t("admin.callbackLater") })),
+    h("ol", { class: "guide-steps" }, steps),
+    h("p", { class: "muted small" }, `${t("admin.console")}: `,
+      h("a", { href: guide.console, target: "_blank", rel: "noopener noreferrer", text: new URL(guide.console).host })));
+}
+
+function channelDetail(channel, teams, kinds, revealed, onSaved) {
   const isNew = !channel;
-  const kind = h("select", { name: "kind", disabled: !isNew }, KINDS.map((k) => h("option", { value: k, text: kindName(k), selected: channel?.kind === k })));
+  const known = kinds.map((k) => k.kind);
+  if (channel && !known.includes(channel.kind)) known.push(channel.kind);
+  const secretsOf = (k) => new Set(kinds.find((x) => x.kind === k)?.secret_settings || []);
+  const kind = h("select", { name: "kind", disabled: !isNew }, known.map((k) => h("option", { value: k, text: kindName(k), selected: channel?.kind === k })));
   const name = h("input", { name: "name", required: true, value: channel?.name || "" });
   const active = h("input", { type: "checkbox", name: "active", checked: channel ? channel.active : true });
   const team = h("select", { name: "team" }, h("option", { value: "", text: t("admin.noTeam") }),
@@ -81,9 +218,17 @@ function channelForm(channel, teams, onSaved) {
     h("label", { class: "check" }, web.prechat, h("span", { text: t("admin.prechat") })),
     field(t("admin.origins"), web.origins));
   const jsonBox = h("div", { class: "fieldset" }, field(t("admin.settingsJson"), json));
+  const wxBox = h("div", {});
+  const guideBox = h("div", {});
+  let wx = null;
   const syncKind = () => {
-    webBox.hidden = kind.value !== "webchat";
-    jsonBox.hidden = kind.value === "webchat";
+    const k = kind.value;
+    webBox.hidden = k !== "webchat";
+    jsonBox.hidden = k === "webchat" || k in WX_FIELDS;
+    // scope selectors to .wx-fields: the hidden web chat box also has a welcome_text
+    wx = k in WX_FIELDS ? wxFields(k, isNew ? {} : s, secretsOf(k), revealed) : null;
+    wxBox.replaceChildren(wx ? wx.el : "");
+    guideBox.replaceChildren(k in GUIDES ? wxGuide(k, channel) : "");
   };
   kind.addEventListener("change", syncKind);
   syncKind();
@@ -91,21 +236,26 @@ function channelForm(channel, teams, onSaved) {
   const form = h("form", { class: "panel-form", onsubmit: async (e) => {
     e.preventDefault();
     let settings;
-    if (kind.value === "webchat") {
-      settings = {
-        title: web.title.value.trim(),
-        welcome_text: web.welcome.value,
-        color: web.color.value,
-        prechat_form: web.prechat.checked,
-        allowed_origins: web.origins.value.split(/\s+/).map((o) => o.trim()).filter(Boolean),
-      };
-    } else {
-      try {
+    let shown = {};
+    try {
+      if (kind.value === "webchat") {
+        settings = {
+          title: web.title.value.trim(),
+          welcome_text: web.welcome.value,
+          color: web.color.value,
+          prechat_form: web.prechat.checked,
+          allowed_origins: web.origins.value.split(/\s+/).map((o) => o.trim()).filter(Boolean),
+        };
+      } else if (wx) {
+        // keys this form does not show are kept as they are (masked secrets stay masked)
+        settings = { ...(isNew ? {} : s), ...wx.collect() };
+        shown = wx.revealedNow();
+      } else {
         settings = JSON.parse(json.value || "{}");
-      } catch (err) {
-        message(status, err.message);
-        return;
       }
+    } catch (err) {
+      message(status, err.message);
+      return;
     }
     const payload = { name: name.value.trim(), settings, team_id: team.value ? Number(team.value) : null };
     try {
@@ -113,7 +263,7 @@ function channelForm(channel, teams, onSaved) {
         ? await api.post("/channels", { kind: kind.value, ...payload })
         : await api.patch(`/channels/${channel.id}`, { ...payload, active: active.checked });
       message(status, t("admin.saved"), true);
-      onSaved(saved);
+      onSaved(saved, shown);
     } catch (err) {
       message(status, err.message);
     }
@@ -121,17 +271,22 @@ function channelForm(channel, teams, onSaved) {
   h("h2", { text: isNew ? t("admin.newChannel") : channel.name }),
   field(t("admin.kind"), kind), field(t("admin.name"), name), field(t("admin.team"), team),
   isNew ? null : h("label", { class: "check" }, active, h("span", { text: t("admin.active") })),
-  webBox, jsonBox, status,
+  webBox, jsonBox, wxBox, status,
   h("div", { class: "form-actions" }, h("button", { class: "btn primary", type: "submit", text: isNew ? t("admin.create") : t("admin.save") })));
-  if (isNew) return form;
-  const hooks = Object.entries(channel.webhook_urls || {});
-  return h("div", {},
+  if (isNew) return [form, guideBox];
+  // the WeChat kinds show their callback URL in the guide; other kinds list their webhooks here
+  const hooks = Object.entries(channel.webhook_urls || {}).filter(([n]) => !(channel.kind in GUIDES && n === "callback"));
+  return [
     form,
+    guideBox,
     h("section", { class: "panel-form" },
-      h("h3", { text: t("admin.webhooks") }),
-      hooks.length ? hooks.map(([n, url]) => h("div", {}, h("div", { class: "muted small", text: n }), copyRow(url, `webhook-${n}`))) : h("p", { class: "muted", text: t("admin.noWebhooks") }),
+      channel.kind in GUIDES && !hooks.length ? null : [
+        h("h3", { text: t("admin.webhooks") }),
+        hooks.length ? hooks.map(([n, url]) => h("div", {}, h("div", { class: "muted small", text: n }), copyRow(url, `webhook-${n}`))) : h("p", { class: "muted", text: t("admin.noWebhooks") }),
+      ],
       channel.embed_html ? [h("h3", { text: t("admin.embed") }), copyRow(channel.embed_html, "embed-html")] : null,
-      h("p", { class: "muted small", text: `${channel.public_key} · ${fmtDateTime(channel.created_at)}` })));
+      h("p", { class: "muted small", text: `${channel.public_key} · ${fmtDateTime(channel.created_at)}` })),
+  ];
 }
 
 // -- agents -------------------------------------------------------------------------------------

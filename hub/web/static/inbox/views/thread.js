@@ -1,11 +1,30 @@
 // One conversation: the contact's whole history across channels, the reply box and the contact card.
 import * as api from "../api.js";
-import { h, icon, avatar, fmtSize } from "../dom.js";
-import { t, fmtTime, fmtDay, fmtDateTime, kindName } from "../i18n.js";
+import { h, icon, avatar, fmtSize, safeHttpUrl } from "../dom.js";
+import { t, has, fmtTime, fmtDay, fmtDateTime, fmtUntil, kindName } from "../i18n.js";
 
 const TIMELINE_LIMIT = 200;
 const PAGE = 50;
 const STATUS_ICON = { queued: "⏱", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "⚠" };
+/** Channels whose provider limits replies (GET /conversations/{id} has reply_window). */
+const LIMITED_KINDS = new Set(["wechat", "wecom_kf"]);
+/** Provider error codes (message.data.error_code) the page explains in the agent's language. */
+const FAIL_KEYS = {
+  45015: "fail.45015",
+  45047: "fail.45047",
+  95001: "fail.95001",
+  95002: "fail.95002",
+  40001: "fail.config",
+  40013: "fail.config",
+  40014: "fail.config",
+  40125: "fail.config",
+  41001: "fail.config",
+  42001: "fail.config",
+  40164: "fail.ip",
+  60020: "fail.ip",
+};
+/** Voice formats browsers cannot play (WeChat voice is AMR). */
+const UNPLAYABLE_AUDIO = /^audio\/(amr|amr-wb|3gpp)\b/i;
 
 export class Thread {
   constructor({ state, onOpenConversation }) {
@@ -103,7 +122,54 @@ export class Thread {
     this.paintHeader();
     this.paintMessages();
     this.paintContact();
+    this.paintWindow();
     this.scrollToEnd();
+  }
+
+  // -- reply allowance (WeChat: 5 replies within 48 h of the customer's last message) --------
+  paintWindow() {
+    const el = this.windowEl;
+    if (!el || !this.conv) return;
+    clearTimeout(this.windowTimer);
+    const w = this.conv.reply_window;
+    if (!w || !LIMITED_KINDS.has(this.conv.channel.kind)) {
+      el.hidden = true;
+      el.replaceChildren();
+      return;
+    }
+    const closesMs = w.closes_at ? new Date(w.closes_at).getTime() : 0;
+    const open = closesMs > Date.now();
+    const remaining = open ? w.remaining : 0;
+    let text;
+    if (remaining > 0) text = t(remaining === 1 ? "window.leftOne" : "window.left", { n: remaining, time: fmtUntil(w.closes_at) });
+    else text = t(open ? "window.used" : "window.closed");
+    el.hidden = false;
+    el.className = `reply-window ${remaining > 0 ? "ok" : "closed"}`;
+    el.dataset.remaining = String(remaining);
+    el.title = t("window.rule");
+    el.replaceChildren(icon(remaining > 0 ? "clock" : "warn", 16), h("span", { class: "rw-text", text }));
+    if (open) {
+      // the allowance ends by itself: ask again just after it does
+      const delay = closesMs - Date.now() + 1000;
+      if (delay < 2 ** 31 - 1) this.windowTimer = setTimeout(() => this.refreshWindow(0), delay);
+    }
+  }
+
+  /** Re-read the allowance (debounced): after a customer message, a reply or a failed reply. */
+  refreshWindow(delay = 250) {
+    if (!this.conv || !LIMITED_KINDS.has(this.conv.channel.kind)) return;
+    const id = this.conv.id;
+    clearTimeout(this.windowFetch);
+    this.windowFetch = setTimeout(async () => {
+      try {
+        const fresh = await api.get(`/conversations/${id}`);
+        if (!this.conv || this.conv.id !== id) return;
+        this.conv.reply_window = fresh.reply_window ?? null;
+        this.paintWindow();
+      } catch {
+        /* the next change asks again */
+      }
+    }, delay);
   }
 
   paintHeader() {
@@ -180,6 +246,7 @@ export class Thread {
   }
 
   messageEl(m) {
+    if (m.kind === "event") return this.eventEl(m);
     const inbound = m.direction === "in";
     const system = m.sender_type === "system" || m.sender_type === "bot";
     const cls = ["msg", inbound ? "in" : "out", m.private ? "note" : "", system ? "system" : "", m.status === "failed" ? "failed" : ""].filter(Boolean).join(" ");
@@ -194,22 +261,86 @@ export class Thread {
       h("span", { text: who }),
       h("time", { datetime: m.created_at, title: fmtDateTime(m.created_at), text: fmtTime(m.created_at) }),
       !inbound && !m.private ? this.deliveryEl(m) : null);
-    return h("div", { class: cls, dataset: { id: String(m.id), status: m.status } },
+    let content;
+    if (m.kind === "location") content = this.locationEl(m);
+    else if (m.kind === "link") content = this.linkEl(m);
+    else content = m.text ? h("div", { class: "text", text: m.text }) : null;
+    const failed = !inbound && m.status === "failed";
+    return h("div", { class: cls, dataset: { id: String(m.id), status: m.status, kind: m.kind } },
       h("div", { class: "bubble" },
-        m.text ? h("div", { class: "text", text: m.text }) : null,
+        content,
         (m.attachments || []).map((a) => this.attachmentEl(a))),
+      failed ? h("div", { class: "fail-reason", role: "note", title: m.error || "", text: this.failReason(m) }) : null,
       meta);
+  }
+
+  /** The reason a reply failed: translated for well-known provider codes, else the provider's. */
+  failReason(m) {
+    const key = FAIL_KEYS[String(m.data?.error_code ?? "")];
+    return key ? t(key) : m.error || t("delivery.failed");
   }
 
   deliveryEl(m) {
     const label = t(`delivery.${m.status}`);
-    const text = m.status === "failed" && m.error ? `${STATUS_ICON.failed} ${m.error}` : STATUS_ICON[m.status] || "";
+    const text = m.status === "failed" ? `${STATUS_ICON.failed} ${label}` : STATUS_ICON[m.status] || "";
     return h("span", { class: `delivery delivery-${m.status}`, title: m.error ? `${label}: ${m.error}` : label, "aria-label": label, text });
+  }
+
+  /** A follow, menu click, scan, session change…: a centred line, not a bubble. */
+  eventEl(m) {
+    const event = String(m.data?.event || "");
+    const label = event && has(`event.${event}`) ? t(`event.${event}`) : t("event.other");
+    const detail = m.text && m.text !== label ? m.text : "";
+    return h("div", { class: "msg event-line", role: "note", dataset: { id: String(m.id), status: m.status, kind: "event", event } },
+      h("span", { class: "event-body" },
+        h("strong", { class: "event-label", text: label }),
+        detail ? h("span", { class: "event-text", text: detail }) : null,
+        h("time", { datetime: m.created_at, title: fmtDateTime(m.created_at), text: fmtTime(m.created_at) })));
+  }
+
+  locationEl(m) {
+    const d = m.data || {};
+    const label = String(d.label || d.address || m.text || t("loc.title"));
+    const lat = Number(d.latitude);
+    const lng = Number(d.longitude);
+    const known = Number.isFinite(lat) && Number.isFinite(lng) && !(lat === 0 && lng === 0);
+    let map = null;
+    if (known) {
+      // WeChat gives GCJ-02 coordinates, which is what AMap expects
+      const url = new URL("https://uri.amap.com/marker");
+      url.search = new URLSearchParams({ position: `${lng},${lat}`, name: label }).toString();
+      map = h("a", { class: "loc-map", href: url.href, target: "_blank", rel: "noopener noreferrer", text: t("loc.map") });
+    }
+    return h("div", { class: "loc" },
+      h("div", { class: "loc-label" }, icon("pin", 16), h("strong", { text: label })),
+      d.address && d.address !== label ? h("div", { class: "small", text: d.address }) : null,
+      known ? h("div", { class: "small mono loc-coords", text: `${lat.toFixed(5)}, ${lng.toFixed(5)}` }) : null,
+      map);
+  }
+
+  linkEl(m) {
+    const d = m.data || {};
+    const raw = String(d.url || "");
+    const href = safeHttpUrl(raw);
+    const title = String(d.title || m.text || raw);
+    const a = (cls, text) => h("a", { class: cls, href, target: "_blank", rel: "noopener noreferrer", text });
+    return h("div", { class: "link-card" },
+      d.miniprogram ? h("span", { class: "chip", text: t("link.miniprogram") }) : null,
+      href ? a("link-title", title) : h("strong", { class: "link-title", text: title }),
+      d.description ? h("div", { class: "link-desc", text: String(d.description) }) : null,
+      raw ? (href ? a("link-url", raw) : h("div", { class: "link-url", text: raw })) : null);
   }
 
   attachmentEl(a) {
     if (!a.url) return h("div", { class: "att pending" }, icon("clip", 14), " ", a.filename);
     if (a.kind === "image") return h("a", { class: "att image", href: a.url, target: "_blank", rel: "noopener" }, h("img", { src: a.url, alt: a.filename, loading: "lazy" }));
+    if (a.kind === "audio" && UNPLAYABLE_AUDIO.test(a.content_type || "")) {
+      return h("div", { class: "att amr" },
+        h("span", { class: "amr-note", text: t("att.amr") }),
+        h("a", { class: "att file", href: a.url, download: a.filename, rel: "noopener" },
+          h("span", { class: "file-icon" }, icon("clip", 16)), h("span", { class: "file-name", text: a.filename }),
+          h("span", { class: "muted small", text: [t("att.download"), fmtSize(a.size)].filter(Boolean).join(" · ") })));
+    }
     if (a.kind === "audio") return h("div", { class: "att audio" }, h("audio", { controls: true, preload: "none", src: a.url }));
     if (a.kind === "video") return h("div", { class: "att video" }, h("video", { controls: true, preload: "metadata", src: a.url }));
     return h("a", { class: "att file", href: a.url, download: a.filename, rel: "noopener" },
@@ -228,6 +359,7 @@ export class Thread {
     this.sendBtn = h("button", { class: "btn primary", type: "button", onclick: () => this.send() });
     const tab = (priv, label) => h("button", { type: "button", class: "mode", "data-mode": priv ? "note" : "reply", text: label, onclick: () => this.setMode(priv) });
     this.modeTabs = h("div", { class: "modes" }, tab(false, t("reply.reply")), tab(true, t("reply.note")));
+    this.windowEl = h("div", { class: "reply-window", "data-testid": "reply-window", role: "status", hidden: true });
     this.input.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
         e.preventDefault();
@@ -243,7 +375,7 @@ export class Thread {
       for (const item of e.clipboardData?.files || []) this.addFile(item);
     });
     const box = h("div", { class: "composer" },
-      this.modeTabs, this.input, this.chips, this.error,
+      this.modeTabs, this.windowEl, this.input, this.chips, this.error,
       h("div", { class: "composer-bar" },
         h("button", { class: "btn icon", type: "button", title: t("reply.attach"), "aria-label": t("reply.attach"), onclick: () => fileInput.click() }, icon("clip", 18)),
         fileInput,
@@ -360,12 +492,15 @@ export class Thread {
     const old = this.messages.get(msg.id);
     if (old && old.updated_at && msg.updated_at && old.updated_at > msg.updated_at) return;
     this.messages.set(msg.id, msg);
+    // a customer message, a reply or its failure changes how many replies WeChat still accepts
+    if (msg.conversation_id === this.conv.id && !msg.private) this.refreshWindow();
     const el = known ? this.scroller.querySelector(`.msg[data-id="${msg.id}"]`) : null;
+    const atEnd = this.nearEnd();
     if (el) {
       el.replaceWith(this.messageEl(msg));
+      if (atEnd) this.scrollToEnd(); // a failure reason makes the message taller
       return;
     }
-    const atEnd = this.nearEnd();
     const all = this.scroller.querySelectorAll(".msg");
     const last = all.length ? all[all.length - 1] : null;
     if (!last || Number(last.dataset.id) < msg.id) {
@@ -401,6 +536,7 @@ export class Thread {
     Object.assign(this.conv, fields);
     this.paintHeader();
     this.paintContact();
+    this.paintWindow();
   }
 
   onVisitorTyping(data) {
