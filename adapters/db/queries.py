@@ -25,6 +25,7 @@ class ConversationFilter:
     channel_id: int | None = None
     contact_id: int | None = None
     team_id: int | None = None
+    conversation_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,8 @@ class SqlQueries:
             query = query.where(c.c.contact_id == where.contact_id)
         if where.team_id is not None:
             query = query.where(c.c.team_id == where.team_id)
+        if where.conversation_id is not None:
+            query = query.where(c.c.id == where.conversation_id)
         if cursor:
             stamp, last_id = decode_cursor(cursor)
             at = datetime.fromisoformat(stamp)
@@ -131,24 +134,10 @@ class SqlQueries:
         return Page(items, next_cursor)
 
     async def conversation_item(self, conversation_id: int) -> ConversationItem | None:
-        c = T.conversations
-        row = await self._read(
-            select(
-                c,
-                T.contacts.c.name.label("contact_name"),
-                T.channels.c.kind.label("channel_kind"),
-                T.channels.c.name.label("channel_name"),
-            )
-            .join(T.contacts, T.contacts.c.id == c.c.contact_id)
-            .join(T.channels, T.channels.c.id == c.c.channel_id)
-            .where(c.c.id == conversation_id)
+        page = await self.conversations(
+            ConversationFilter(conversation_id=conversation_id), cursor=None, limit=1
         )
-        if not row:
-            return None
-        r = row[0]
-        return ConversationItem(
-            rows.conversation(r), r.contact_name, r.channel_kind, r.channel_name, None, None
-        )
+        return page.items[0] if page.items else None
 
     async def _read(self, query: Any) -> list[Any]:
         async with self._engines.read.connect() as conn:

@@ -57,6 +57,8 @@ def origin_allowed(settings: Mapping[str, Any], origin: str | None) -> bool:
 
 class WebchatConnector:
     kind = "webchat"
+    #: how an anonymous customer of this channel is named until they give their name
+    contact_label = "Visitor 访客"
     webhook_names: tuple[str, ...] = ()
     secret_settings: frozenset[str] = frozenset()
 

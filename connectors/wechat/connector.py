@@ -119,6 +119,8 @@ class WeChatConnector:
     """Connector for kind ``wechat``: one Official Account per channel."""
 
     kind = "wechat"
+    #: how an anonymous customer of this channel is named until they give their name
+    contact_label = "WeChat user 微信用户"
     webhook_names: tuple[str, ...] = ("callback",)
     secret_settings: frozenset[str] = frozenset({"app_secret", "token", "encoding_aes_key"})
 

@@ -167,6 +167,8 @@ class WeComKfConnector:
     """
 
     kind = "wecom_kf"
+    #: how an anonymous customer of this channel is named until they give their name
+    contact_label = "WeChat user 微信用户"
     webhook_names: tuple[str, ...] = ("callback",)
     secret_settings: frozenset[str] = frozenset({"secret", "token", "encoding_aes_key"})
 

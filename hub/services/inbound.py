@@ -88,7 +88,7 @@ async def process_inbound(deps: Deps, event_id: int) -> Message | None:
         identity = await uow.find_identity(channel.id, item.sender_id)
         if identity is None:
             contact = await uow.create_contact(
-                item.sender_name or _default_name(channel, item),
+                item.sender_name or _default_name(deps, channel, item),
                 email=item.sender_email,
                 phone=item.sender_phone,
             )
@@ -208,9 +208,10 @@ async def apply_statuses(deps: Deps, channel: Channel, updates: Sequence[StatusU
         await publish_message(deps, "message.updated", message)
 
 
-def _default_name(channel: Channel, item: Inbound) -> str:
-    suffix = item.sender_id[-6:]
-    return f"{channel.name} #{suffix}"
+def _default_name(deps: Deps, channel: Channel, item: Inbound) -> str:
+    """Until a customer tells us their name: "Visitor 访客 #a1b2c3", "WeChat user 微信用户 #…"."""
+    label = getattr(deps.connectors.get(channel.kind), "contact_label", "Customer 客户")
+    return f"{label} #{item.sender_id[-6:]}"
 
 
 def _ref(file: Attachment) -> AttachmentRef:

@@ -163,6 +163,10 @@ async def _conversation(hub: RunningHub, text: str = "在吗") -> tuple[VisitorS
 
 async def test_conversation_workflow_and_lists(hub: RunningHub) -> None:
     visitor, conversation_id = await _conversation(hub)
+    _, conv = await hub.api("GET", f"/conversations/{conversation_id}")
+    assert conv["last_message"] == {"text": "在吗", "kind": "text"}
+    assert conv["contact"]["name"] == f"Visitor 访客 #{visitor.hello['visitor_id'][-6:]}"
+    assert "reply_window" not in conv  # web chat has no reply limit
     status, conv = await hub.api("PATCH", f"/conversations/{conversation_id}", json={"read": True})
     assert conv["unread_count"] == 0
     status, conv = await hub.api(
