@@ -267,6 +267,24 @@ class ApiClient(ABC):
             raise TransientSendError(f"{_short(path)} answered JSON that is not an object")
         return decoded
 
+    async def upload_media(
+        self, media_type: str, data: bytes, filename: str, content_type: str
+    ) -> str:
+        """Upload a temporary file (``media/upload``, the same in both products); its id."""
+
+        def form() -> aiohttp.FormData:
+            body = aiohttp.FormData()
+            body.add_field("media", data, filename=filename, content_type=content_type)
+            return body
+
+        result = await self.call(
+            "POST", "cgi-bin/media/upload", params={"type": media_type}, form=form
+        )
+        media_id = result.get("media_id")
+        if not isinstance(media_id, str) or not media_id:
+            raise PermanentSendError("the upload was accepted but no media_id came back", "upload")
+        return media_id
+
 
 def _errcode(result: Mapping[str, Any]) -> int:
     try:

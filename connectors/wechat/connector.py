@@ -25,12 +25,11 @@ from connectors.wechat import settings as check
 from connectors.wechat.api import ApiClient, ApiError, to_send_error
 from connectors.wechat.crypto import check_signature, decrypt
 from connectors.wechat.parse import parse_callback
-from connectors.wechat.window import window_from_activity
+from connectors.wechat.window import WeChatReplyLimits
 from connectors.wechat.xmlsafe import parse_xml, text_field
 from hub.domain.channels import (
     ChannelState,
     FetchedMedia,
-    ReplyWindow,
     SendContext,
     WebhookRequest,
     WebhookResponse,
@@ -96,26 +95,8 @@ class OfficialAccountApi(ApiClient):
     async def send_message(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         return await self.call("POST", "cgi-bin/message/custom/send", body=payload)
 
-    async def upload_media(
-        self, media_type: str, data: bytes, filename: str, content_type: str
-    ) -> str:
-        def form() -> aiohttp.FormData:
-            body = aiohttp.FormData()
-            body.add_field("media", data, filename=filename, content_type=content_type)
-            return body
 
-        result = await self.call(
-            "POST", "cgi-bin/media/upload", params={"type": media_type}, form=form
-        )
-        media_id = result.get("media_id")
-        if not isinstance(media_id, str) or not media_id:
-            raise PermanentSendError(
-                "WeChat accepted the upload but returned no media_id", "upload"
-            )
-        return media_id
-
-
-class WeChatConnector:
+class WeChatConnector(WeChatReplyLimits):
     """Connector for kind ``wechat``: one Official Account per channel."""
 
     kind = "wechat"
@@ -128,15 +109,6 @@ class WeChatConnector:
         self._http = http
         # One lock per channel so concurrent sends in this process refresh a token only once.
         self._locks: dict[int, asyncio.Lock] = {}
-
-    def reply_window(
-        self,
-        customer_activity: list[tuple[datetime, str | None]],
-        replies: list[datetime],
-        now: datetime,
-    ) -> ReplyWindow:
-        """WeChat's customer-service allowance: 5 replies in 48 h, 3 in 1 min after a menu."""
-        return window_from_activity(customer_activity, replies, now)
 
     # -- settings ---------------------------------------------------------------------------
 

@@ -81,3 +81,15 @@ def window_from_activity(
         if opener is not None:
             return reply_window(at, replies, now=now, opener=opener)
     return reply_window(None, replies, now=now)
+
+
+class WeChatReplyLimits:
+    """The reply allowance of the Official Account and WeCom 微信客服 connectors."""
+
+    def reply_window(
+        self,
+        customer_activity: list[tuple[datetime, str | None]],
+        replies: list[datetime],
+        now: datetime,
+    ) -> ReplyWindow:
+        return window_from_activity(customer_activity, replies, now)

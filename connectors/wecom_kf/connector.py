@@ -44,13 +44,12 @@ from connectors.wechat import settings as check
 from connectors.wechat.api import ApiClient, ApiError, to_send_error
 from connectors.wechat.crypto import decrypt
 from connectors.wechat.parse import parse_callback
-from connectors.wechat.window import window_from_activity
+from connectors.wechat.window import WeChatReplyLimits
 from connectors.wechat.xmlsafe import parse_xml, text_field
 from connectors.wecom_kf.parse import parse_kf_message, status_from_kf_message
 from hub.domain.channels import (
     ChannelState,
     FetchedMedia,
-    ReplyWindow,
     SendContext,
     WebhookRequest,
     WebhookResponse,
@@ -142,24 +141,8 @@ class WeComKfApi(ApiClient):
         )
         return str(data["access_token"]), int(data.get("expires_in", 7200))
 
-    async def upload_media(
-        self, media_type: str, data: bytes, filename: str, content_type: str
-    ) -> str:
-        def form() -> aiohttp.FormData:
-            body = aiohttp.FormData()
-            body.add_field("media", data, filename=filename, content_type=content_type)
-            return body
 
-        result = await self.call(
-            "POST", "cgi-bin/media/upload", params={"type": media_type}, form=form
-        )
-        media_id = result.get("media_id")
-        if not isinstance(media_id, str) or not media_id:
-            raise PermanentSendError("WeCom accepted the upload but returned no media_id", "upload")
-        return media_id
-
-
-class WeComKfConnector:
+class WeComKfConnector(WeChatReplyLimits):
     """Connector for kind ``wecom_kf``: one 微信客服 account (``open_kfid``) per channel.
 
     ``state_for`` gives the webhook handler the channel state it needs for the sync cursor and
@@ -180,15 +163,6 @@ class WeComKfConnector:
         self._http = http
         self._state_for = state_for
         self._locks: dict[int, asyncio.Lock] = {}
-
-    def reply_window(
-        self,
-        customer_activity: list[tuple[datetime, str | None]],
-        replies: list[datetime],
-        now: datetime,
-    ) -> ReplyWindow:
-        """WeChat's customer-service allowance: 5 replies in 48 h, 3 in 1 min after a menu."""
-        return window_from_activity(customer_activity, replies, now)
 
     def validate_settings(self, settings: Mapping[str, Any]) -> dict[str, Any]:
         """Normalise ``corp_id``, ``secret``, ``token``, ``encoding_aes_key`` (required: WeCom
