@@ -29,7 +29,12 @@ class Engines:
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    # SQLite has one writer at a time, and a connection that finds the lock taken sleeps in
+    # SQLite's busy handler (up to 100 ms a nap). Writers of this process therefore share one
+    # connection and queue for it in asyncio instead; other processes still meet the busy
+    # handler, which is rare (the CLI).
+    pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60} if immediate else {}
+    engine = create_async_engine(url, connect_args={"timeout": 30}, **pool)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
