@@ -115,7 +115,7 @@ async def build_hub(settings: Settings) -> AsyncIterator[Hub]:
 
             redis = Redis.from_url(settings.redis_url)
             stack.push_async_callback(redis.aclose)
-            redis_bus = RedisEventBus(redis)
+            redis_bus = RedisEventBus(redis, settings.queue_name)
             await redis_bus.start()
             stack.push_async_callback(redis_bus.close)
             bus = redis_bus

@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     job_timeout_s: float = 60.0
     max_delivery_attempts: int = 8
     #: arq worker: how often to look for jobs when idle, and how many to run at once.
-    worker_poll_delay_s: float = 0.05
+    worker_poll_delay_s: float = 0.01
     worker_max_jobs: int = 50
     #: How old unfinished work must be before the sweeper enqueues it again.
     sweep_after_s: float = 30.0

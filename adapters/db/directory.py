@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,10 +28,18 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+#: how long a process trusts its copy of a channel looked up by public key; a change made in
+#: another process is seen at most this late (one made here is seen at once)
+CHANNEL_CACHE_S = 5.0
+
+
 class SqlDirectory:
     def __init__(self, engines: Engines, box: SecretBox) -> None:
         self._engines = engines
         self._box = box
+        # Every visitor request names its channel by key: reading it each time was a quarter
+        # of the web process's work under load.
+        self._by_key: dict[str, tuple[float, Channel]] = {}
 
     # -- agents -------------------------------------------------------------------------
     async def create_agent(
@@ -213,6 +222,7 @@ class SqlDirectory:
             ).first()
         if row is None:
             raise NotFound(f"channel {channel_id}")
+        self._by_key.pop(row.public_key, None)
         return rows.channel(row, self._box)
 
     async def get_channel(self, channel_id: int) -> Channel:
@@ -225,13 +235,18 @@ class SqlDirectory:
         return rows.channel(row, self._box)
 
     async def channel_by_key(self, public_key: str) -> Channel:
+        cached = self._by_key.get(public_key)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
         async with self._engines.read.connect() as conn:
             row = (
                 await conn.execute(select(T.channels).where(T.channels.c.public_key == public_key))
             ).first()
         if row is None or not row.active:
             raise NotFound("no active channel has this key")
-        return rows.channel(row, self._box)
+        channel = rows.channel(row, self._box)
+        self._by_key[public_key] = (time.monotonic() + CHANNEL_CACHE_S, channel)
+        return channel
 
     async def list_channels(self) -> list[Channel]:
         async with self._engines.read.connect() as conn:

@@ -57,37 +57,53 @@ class SqlUnit:
         row = (await self.conn.execute(select(T.agents).where(T.agents.c.id == agent_id))).first()
         return rows.agent(row) if row else None
 
-    async def get_event(self, event_id: int, *, lock: bool = False) -> InboundEvent | None:
-        query = select(T.inbound_events).where(T.inbound_events.c.id == event_id)
-        if lock:
-            query = query.with_for_update()
-        row = (await self.conn.execute(query)).first()
-        return rows.inbound_event(row) if row else None
+    async def lock_pending_events(self, event_ids: Sequence[int]) -> list[InboundEvent]:
+        if not event_ids:
+            return []
+        query = (
+            select(T.inbound_events)
+            .where(
+                T.inbound_events.c.id.in_(event_ids),
+                T.inbound_events.c.status == EventStatus.PENDING.value,
+            )
+            .order_by(T.inbound_events.c.id)
+            .with_for_update()
+        )
+        return [rows.inbound_event(r) for r in await self.conn.execute(query)]
 
-    async def mark_event(
-        self, event_id: int, status: EventStatus, error: str | None = None
-    ) -> None:
+    async def mark_events_done(self, event_ids: Sequence[int]) -> None:
         await self.conn.execute(
             update(T.inbound_events)
-            .where(T.inbound_events.c.id == event_id)
+            .where(T.inbound_events.c.id.in_(event_ids))
             .values(
-                status=status.value,
-                error=error,
+                status=EventStatus.DONE.value,
                 attempts=T.inbound_events.c.attempts + 1,
-                processed_at=now() if status != EventStatus.PENDING else None,
+                processed_at=now(),
             )
         )
 
-    async def find_identity(self, channel_id: int, external_id: str) -> Identity | None:
+    async def identity_and_latest_conversation(
+        self, channel_id: int, external_id: str
+    ) -> tuple[Identity | None, Conversation | None]:
+        i, c = T.channel_identities, T.conversations
+        newest = c.alias("newest")
+        latest = (
+            select(func.max(newest.c.id))
+            .where(newest.c.identity_id == i.c.id)
+            .correlate(i)
+            .scalar_subquery()
+        )
         row = (
             await self.conn.execute(
-                select(T.channel_identities).where(
-                    T.channel_identities.c.channel_id == channel_id,
-                    T.channel_identities.c.external_id == external_id,
-                )
+                select(i.c.id.label("identity_id"), i.c.contact_id, i.c.external_id, c)
+                .select_from(i.outerjoin(c, c.c.id == latest))
+                .where(i.c.channel_id == channel_id, i.c.external_id == external_id)
             )
         ).first()
-        return rows.identity(row) if row else None
+        if row is None:
+            return None, None
+        identity = Identity(row.identity_id, channel_id, row.contact_id, row.external_id)
+        return identity, rows.conversation(row) if row.id is not None else None
 
     async def create_contact(
         self, name: str, email: str | None = None, phone: str | None = None
@@ -133,17 +149,6 @@ class SqlUnit:
             )
         ).one()
         return rows.identity(row)
-
-    async def latest_conversation(self, identity_id: int) -> Conversation | None:
-        row = (
-            await self.conn.execute(
-                select(T.conversations)
-                .where(T.conversations.c.identity_id == identity_id)
-                .order_by(T.conversations.c.id.desc())
-                .limit(1)
-            )
-        ).first()
-        return rows.conversation(row) if row else None
 
     async def get_conversation(
         self, conversation_id: int, *, lock: bool = False

@@ -15,12 +15,14 @@ from hub.domain.events import HubEvent
 
 log = logging.getLogger(__name__)
 
-PREFIX = "kefu:events:"
-
 
 class RedisEventBus:
-    def __init__(self, redis: Redis) -> None:
+    """Topics are prefixed with the hub's queue name: pub/sub ignores Redis database numbers,
+    so two hubs sharing one Redis must not hear each other."""
+
+    def __init__(self, redis: Redis, namespace: str) -> None:
         self._redis = redis
+        self._prefix = f"{namespace}:events:"
         self._local = LocalEventBus()
         self._listener: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
@@ -35,7 +37,7 @@ class RedisEventBus:
             await asyncio.gather(self._listener, return_exceptions=True)
 
     async def publish(self, topic: str, event: HubEvent) -> None:
-        await self._redis.publish(PREFIX + topic, json.dumps(event.as_json()))
+        await self._redis.publish(self._prefix + topic, json.dumps(event.as_json()))
 
     def subscribe(self, topic: str) -> AbstractAsyncContextManager[AsyncIterator[HubEvent]]:
         return self._local.subscribe(topic)
@@ -44,14 +46,14 @@ class RedisEventBus:
         while True:
             try:
                 async with self._redis.pubsub() as pubsub:
-                    await pubsub.psubscribe(PREFIX + "*")
+                    await pubsub.psubscribe(self._prefix + "*")
                     self._ready.set()
                     async for item in pubsub.listen():
                         if item.get("type") != "pmessage":
                             continue
                         channel = item["channel"]
                         topic = (channel.decode() if isinstance(channel, bytes) else channel)[
-                            len(PREFIX) :
+                            len(self._prefix) :
                         ]
                         raw = json.loads(item["data"])
                         self._local.dispatch(topic, HubEvent(raw["type"], raw["data"], raw["ts"]))

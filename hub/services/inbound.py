@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from hub.domain.errors import NotFound
 from hub.domain.model import (
     AttachmentRef,
     ConversationStatus,
     Direction,
-    EventStatus,
     Inbound,
     MessageStatus,
     SenderType,
     StatusUpdate,
 )
-from hub.domain.ports import AcceptedEvent, NewMessage
+from hub.domain.ports import AcceptedEvent, NewMessage, Unit
 from hub.domain.records import Attachment, Channel, Conversation, Message
 from hub.services.deps import Deps
 from hub.services.outbound import send_system_message
-from hub.services.publishing import publish_message
+from hub.services.publishing import publish_conversation, publish_message
 
 log = logging.getLogger(__name__)
 
@@ -69,85 +69,114 @@ async def accept(deps: Deps, channel: Channel, items: Sequence[Inbound]) -> list
     return accepted
 
 
+@dataclass(frozen=True)
+class _Processed:
+    channel: Channel
+    item: Inbound
+    message: Message
+    conversation: Conversation
+
+
 async def process_inbound(deps: Deps, event_id: int) -> Message | None:
     """Contact → conversation → message, exactly once per accepted event."""
+    processed = await process_inbound_batch(deps, [event_id])
+    return processed[0].message if processed else None
+
+
+async def process_inbound_batch(deps: Deps, event_ids: Sequence[int]) -> list[_Processed]:
+    """Process several accepted events in one transaction, in the order they were accepted.
+
+    Events that were processed already (a job run twice) are skipped; if any event fails, the
+    whole batch rolls back and the caller retries them one by one.
+    """
+    done: list[_Processed] = []
+    channels: dict[int, Channel] = {}
     async with deps.store.unit() as uow:
-        event = await uow.get_event(event_id, lock=True)
-        if event is None or event.status != EventStatus.PENDING:
-            return None
-        channel = await uow.get_channel(event.channel_id)
-        if channel is None:
-            raise NotFound(f"channel {event.channel_id}")
-        item = Inbound.model_validate(event.payload)
-        if item.data.get("about_customer") is False:
-            # Provider housekeeping (a servicer went offline): worth a log line, not a contact.
-            await uow.mark_event(event_id, EventStatus.DONE)
-            await uow.commit()
-            log.info("provider event kept out of the inbox", extra={"event_id": event_id})
-            return None
-        identity = await uow.find_identity(channel.id, item.sender_id)
-        if identity is None:
-            contact = await uow.create_contact(
-                item.sender_name or _default_name(deps, channel, item),
-                email=item.sender_email,
-                phone=item.sender_phone,
-            )
-            identity = await uow.create_identity(channel.id, contact.id, item.sender_id)
-        elif item.sender_name or item.sender_email or item.sender_phone:
-            await uow.fill_contact(
-                identity.contact_id, item.sender_name, item.sender_email, item.sender_phone
-            )
-        conversation = await uow.latest_conversation(identity.id)
-        if conversation is None or conversation.status == ConversationStatus.RESOLVED:
-            # A resolved conversation stays closed with its metrics; the customer's new
-            # message starts a new session that still shows the whole history.
-            conversation = await uow.create_conversation(
-                channel.id, identity.contact_id, identity.id, channel.team_id
-            )
-        message = await uow.add_message(
-            NewMessage(
-                conversation_id=conversation.id,
-                channel_id=channel.id,
-                direction=Direction.IN,
-                sender_type=SenderType.CONTACT,
-                kind=item.kind,
-                text=item.text,
-                status=MessageStatus.RECEIVED,
-                provider_message_id=item.provider_message_id or item.provider_event_id,
-                data=item.data,
-                attachments=item.attachments,
-                created_at=item.occurred_at,
-            )
-        )
-        if message is None:  # the same provider message under another event id
-            await uow.mark_event(event_id, EventStatus.DONE)
-            await uow.commit()
-            return None
-        changes: dict[str, object] = {
-            "last_message_at": message.created_at,
-            "last_inbound_at": message.created_at,
-            "unread_increment": 1,
-        }
-        if conversation.status in (ConversationStatus.PENDING, ConversationStatus.SNOOZED):
-            changes["status"] = ConversationStatus.OPEN
-        conversation = await uow.update_conversation(conversation.id, **changes)
-        await uow.mark_event(event_id, EventStatus.DONE)
+        events = await uow.lock_pending_events(sorted(set(event_ids)))
+        for event in events:
+            channel = channels.get(event.channel_id) or await uow.get_channel(event.channel_id)
+            if channel is None:
+                raise NotFound(f"channel {event.channel_id}")
+            channels[channel.id] = channel
+            result = await _ingest(deps, uow, channel, Inbound.model_validate(event.payload))
+            if result is not None:
+                done.append(result)
+        if not events:
+            return []
+        await uow.mark_events_done([e.id for e in events])
         await uow.commit()
-    log.info(
-        "inbound processed",
-        extra={
-            "channel_id": channel.id,
-            "conversation_id": conversation.id,
-            "message_id": message.id,
-            "provider_message_id": message.provider_message_id,
-        },
+    latest: dict[int, Conversation] = {}
+    for result in done:
+        latest[result.conversation.id] = result.conversation
+        log.info(
+            "inbound processed",
+            extra={
+                "channel_id": result.channel.id,
+                "conversation_id": result.conversation.id,
+                "message_id": result.message.id,
+                "provider_message_id": result.message.provider_message_id,
+            },
+        )
+        await publish_message(deps, "message.created", result.message)
+    for conversation in latest.values():
+        await publish_conversation(deps, conversation)
+    for result in done:
+        for file in result.message.attachments:
+            if file.storage_key is None and file.provider_ref:
+                await deps.queue.enqueue("fetch_media", file.id, job_id=f"media:{file.id}")
+        await _auto_reply(deps, result.channel, result.item, result.conversation)
+    return done
+
+
+async def _ingest(deps: Deps, uow: Unit, channel: Channel, item: Inbound) -> _Processed | None:
+    if item.data.get("about_customer") is False:
+        # Provider housekeeping (a servicer went offline): worth a log line, not a contact.
+        log.info("provider event kept out of the inbox", extra={"channel_id": channel.id})
+        return None
+    identity, conversation = await uow.identity_and_latest_conversation(channel.id, item.sender_id)
+    if identity is None:
+        contact = await uow.create_contact(
+            item.sender_name or _default_name(deps, channel, item),
+            email=item.sender_email,
+            phone=item.sender_phone,
+        )
+        identity = await uow.create_identity(channel.id, contact.id, item.sender_id)
+    elif item.sender_name or item.sender_email or item.sender_phone:
+        await uow.fill_contact(
+            identity.contact_id, item.sender_name, item.sender_email, item.sender_phone
+        )
+    if conversation is None or conversation.status == ConversationStatus.RESOLVED:
+        # A resolved conversation stays closed with its metrics; the customer's new
+        # message starts a new session that still shows the whole history.
+        conversation = await uow.create_conversation(
+            channel.id, identity.contact_id, identity.id, channel.team_id
+        )
+    message = await uow.add_message(
+        NewMessage(
+            conversation_id=conversation.id,
+            channel_id=channel.id,
+            direction=Direction.IN,
+            sender_type=SenderType.CONTACT,
+            kind=item.kind,
+            text=item.text,
+            status=MessageStatus.RECEIVED,
+            provider_message_id=item.provider_message_id or item.provider_event_id,
+            data=item.data,
+            attachments=item.attachments,
+            created_at=item.occurred_at,
+        )
     )
-    await publish_message(deps, "message.created", message, conversation)
-    for file in message.attachments:
-        if file.storage_key is None and file.provider_ref:
-            await deps.queue.enqueue("fetch_media", file.id, job_id=f"media:{file.id}")
-    await _auto_reply(deps, channel, item, conversation)
-    return message
+    if message is None:  # the same provider message under another event id
+        return None
+    changes: dict[str, object] = {
+        "last_message_at": message.created_at,
+        "last_inbound_at": message.created_at,
+        "unread_increment": 1,
+    }
+    if conversation.status in (ConversationStatus.PENDING, ConversationStatus.SNOOZED):
+        changes["status"] = ConversationStatus.OPEN
+    conversation = await uow.update_conversation(conversation.id, **changes)
+    return _Processed(channel, item, message, conversation)
 
 
 async def _auto_reply(

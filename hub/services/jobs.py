@@ -6,11 +6,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hub.services import inbound, outbound, sweeper
+from hub.services.batching import InboundBatcher
 from hub.services.deps import Deps
+
+_inbound = InboundBatcher()
 
 
 async def _process_inbound(deps: Deps, event_id: int) -> None:
-    await inbound.process_inbound(deps, event_id)
+    await _inbound.process(deps, event_id)
 
 
 async def _deliver(deps: Deps, message_id: int) -> None:

@@ -16,3 +16,9 @@ async def publish_message(
         await deps.bus.publish(
             AGENTS_TOPIC, HubEvent("conversation.updated", conversation_view(conversation))
         )
+
+
+async def publish_conversation(deps: Deps, conversation: Conversation) -> None:
+    await deps.bus.publish(
+        AGENTS_TOPIC, HubEvent("conversation.updated", conversation_view(conversation))
+    )

@@ -58,16 +58,30 @@ class FakeUnit:
     async def get_agent(self, agent_id: int) -> Agent | None:
         return self.t.agents.get(agent_id)
 
-    async def get_event(self, event_id: int, *, lock: bool = False) -> InboundEvent | None:
-        return self.t.events.get(event_id)
+    async def lock_pending_events(self, event_ids: Sequence[int]) -> list[InboundEvent]:
+        return [
+            self.t.events[i]
+            for i in sorted(event_ids)
+            if i in self.t.events and self.t.events[i].status == EventStatus.PENDING
+        ]
 
-    async def mark_event(
-        self, event_id: int, status: EventStatus, error: str | None = None
-    ) -> None:
-        event = self.t.events[event_id]
-        self.t.events[event_id] = replace(event, status=status, attempts=event.attempts + 1)
+    async def mark_events_done(self, event_ids: Sequence[int]) -> None:
+        for event_id in event_ids:
+            event = self.t.events[event_id]
+            self.t.events[event_id] = replace(
+                event, status=EventStatus.DONE, attempts=event.attempts + 1
+            )
 
-    async def find_identity(self, channel_id: int, external_id: str) -> Identity | None:
+    async def identity_and_latest_conversation(
+        self, channel_id: int, external_id: str
+    ) -> tuple[Identity | None, Conversation | None]:
+        identity = self._find_identity(channel_id, external_id)
+        if identity is None:
+            return None, None
+        found = [c for c in self.t.conversations.values() if c.identity_id == identity.id]
+        return identity, max(found, key=lambda c: c.id) if found else None
+
+    def _find_identity(self, channel_id: int, external_id: str) -> Identity | None:
         return next(
             (
                 i
@@ -105,10 +119,6 @@ class FakeUnit:
         identity = Identity(self._store.next_id(), channel_id, contact_id, external_id)
         self.t.identities[identity.id] = identity
         return identity
-
-    async def latest_conversation(self, identity_id: int) -> Conversation | None:
-        found = [c for c in self.t.conversations.values() if c.identity_id == identity_id]
-        return max(found, key=lambda c: c.id) if found else None
 
     async def get_conversation(
         self, conversation_id: int, *, lock: bool = False

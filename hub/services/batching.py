@@ -1,0 +1,78 @@
+"""Lets concurrently running ``process_inbound`` jobs share one transaction.
+
+A worker runs many jobs at once; when a burst arrives, each job's event joins the batch that is
+about to be written instead of paying for a transaction of its own. Nothing changes for a lone
+event: its batch is just itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from hub.services.deps import Deps
+from hub.services.inbound import process_inbound_batch
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 200
+
+
+class InboundBatcher:
+    def __init__(self) -> None:
+        # Keyed by the Deps object, so hubs sharing a process (tests) never mix their events.
+        self._waiting: dict[int, tuple[Deps, list[tuple[int, asyncio.Future[None]]]]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def process(self, deps: Deps, event_id: int) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = self._waiting.get(id(deps))
+        if entry is None:
+            entry = (deps, [])
+            self._waiting[id(deps)] = entry
+            task = asyncio.create_task(self._drain(id(deps)))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        entry[1].append((event_id, future))
+        await future
+
+    async def _drain(self, key: int) -> None:
+        # One turn of the loop lets every job that is already running add its event.
+        await asyncio.sleep(0)
+        deps, queue = self._waiting[key]
+        try:
+            while queue:
+                batch = queue[:MAX_BATCH]
+                del queue[:MAX_BATCH]
+                await self._run(deps, batch)
+        finally:
+            del self._waiting[key]
+
+    async def _run(self, deps: Deps, batch: list[tuple[int, asyncio.Future[None]]]) -> None:
+        try:
+            await process_inbound_batch(deps, [event_id for event_id, _ in batch])
+        except Exception as exc:
+            if len(batch) == 1:
+                _settle(batch[0][1], exc)
+                return
+            # One bad event must not hold back the others: each gets a transaction of its own.
+            log.warning("batch failed; processing its events one by one", exc_info=True)
+            for event_id, future in batch:
+                try:
+                    await process_inbound_batch(deps, [event_id])
+                except Exception as one:
+                    _settle(future, one)
+                else:
+                    _settle(future, None)
+            return
+        for _, future in batch:
+            _settle(future, None)
+
+
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():  # the job was cancelled (timed out) meanwhile
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)

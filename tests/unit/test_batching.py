@@ -1,0 +1,70 @@
+"""Concurrent processing jobs share transactions, and one bad event holds back no other."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from hub.domain.errors import NotFound
+from hub.domain.model import EventStatus, Inbound
+from hub.services.batching import InboundBatcher
+from tests.fakes.hub import fake_pipeline
+
+
+def item(n: int) -> Inbound:
+    return Inbound(provider_event_id=f"e{n}", sender_id=f"visitor-{n % 7}", text=f"message {n}")
+
+
+async def test_concurrent_jobs_share_one_commit() -> None:
+    p = fake_pipeline()
+    channel = p.store.add_channel()
+    accepted = await p.store.accept_events(channel.id, [item(n) for n in range(50)])
+    batcher = InboundBatcher()
+    before = p.store.commits
+    await asyncio.gather(*(batcher.process(p.deps, a.event_id) for a in accepted))
+    assert p.store.commits - before == 1
+    assert len(p.store.tables.messages) == 50
+    assert len(p.store.tables.conversations) == 7
+    texts = [m.text for m in sorted(p.store.tables.messages.values(), key=lambda m: m.id)]
+    assert texts == [f"message {n}" for n in range(50)]
+    unread = sorted(c.unread_count for c in p.store.tables.conversations.values())
+    assert sum(unread) == 50
+    created = [e for _, e in p.bus.published if e.type == "message.created"]
+    assert len(created) == 50
+
+
+async def test_a_bad_event_fails_alone() -> None:
+    p = fake_pipeline()
+    channel = p.store.add_channel()
+    good = await p.store.accept_events(channel.id, [item(1), item(2)])
+    orphan = await p.store.accept_events(9999, [item(3)])  # its channel is gone
+    batcher = InboundBatcher()
+    results = await asyncio.gather(
+        *(batcher.process(p.deps, a.event_id) for a in [*good, *orphan]),
+        return_exceptions=True,
+    )
+    assert results[:2] == [None, None]
+    assert isinstance(results[2], NotFound)
+    assert len(p.store.tables.messages) == 2
+    assert p.store.tables.events[orphan[0].event_id].status == EventStatus.PENDING
+
+
+async def test_a_lone_event_is_its_own_batch() -> None:
+    p = fake_pipeline()
+    channel = p.store.add_channel()
+    [accepted] = await p.store.accept_events(channel.id, [item(1)])
+    await InboundBatcher().process(p.deps, accepted.event_id)
+    await InboundBatcher().process(p.deps, accepted.event_id)  # a job run twice
+    assert len(p.store.tables.messages) == 1
+
+
+@pytest.mark.parametrize("size", [1, 250])
+async def test_batches_are_capped(size: int) -> None:
+    p = fake_pipeline()
+    channel = p.store.add_channel()
+    accepted = await p.store.accept_events(channel.id, [item(n) for n in range(size)])
+    before = p.store.commits
+    batcher = InboundBatcher()
+    await asyncio.gather(*(batcher.process(p.deps, a.event_id) for a in accepted))
+    assert p.store.commits - before == (1 if size == 1 else 2)
