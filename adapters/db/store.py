@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -35,6 +35,28 @@ T = tables
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def _identity_and_latest() -> Any:
+    """Built once: constructing the aliased subquery per call cost more than running it."""
+    i, c = T.channel_identities, T.conversations
+    newest = c.alias("newest")
+    latest = (
+        select(func.max(newest.c.id))
+        .where(newest.c.identity_id == i.c.id)
+        .correlate(i)
+        .scalar_subquery()
+    )
+    return (
+        select(i.c.id.label("identity_id"), i.c.contact_id, i.c.external_id, c)
+        .select_from(i.outerjoin(c, c.c.id == latest))
+        .where(
+            i.c.channel_id == bindparam("channel_id"), i.c.external_id == bindparam("external_id")
+        )
+    )
+
+
+_IDENTITY_AND_LATEST = _identity_and_latest()
 
 
 class SqlUnit:
@@ -85,19 +107,9 @@ class SqlUnit:
     async def identity_and_latest_conversation(
         self, channel_id: int, external_id: str
     ) -> tuple[Identity | None, Conversation | None]:
-        i, c = T.channel_identities, T.conversations
-        newest = c.alias("newest")
-        latest = (
-            select(func.max(newest.c.id))
-            .where(newest.c.identity_id == i.c.id)
-            .correlate(i)
-            .scalar_subquery()
-        )
         row = (
             await self.conn.execute(
-                select(i.c.id.label("identity_id"), i.c.contact_id, i.c.external_id, c)
-                .select_from(i.outerjoin(c, c.c.id == latest))
-                .where(i.c.channel_id == channel_id, i.c.external_id == external_id)
+                _IDENTITY_AND_LATEST, {"channel_id": channel_id, "external_id": external_id}
             )
         ).first()
         if row is None:

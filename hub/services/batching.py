@@ -36,6 +36,17 @@ class InboundBatcher:
         entry[1].append((event_id, future))
         await future
 
+    async def process_many(self, deps: Deps, event_ids: list[int]) -> None:
+        """Events queued together by one job: one batch, or one at a time if it fails."""
+        loop = asyncio.get_running_loop()
+        batch = [(event_id, loop.create_future()) for event_id in event_ids]
+        for start in range(0, len(batch), MAX_BATCH):
+            await self._run(deps, batch[start : start + MAX_BATCH])
+        for _, future in batch:
+            error = future.exception()
+            if error is not None:
+                raise error
+
     async def _drain(self, key: int) -> None:
         # One turn of the loop lets every job that is already running add its event.
         await asyncio.sleep(0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,18 +56,62 @@ async def accept(deps: Deps, channel: Channel, items: Sequence[Inbound]) -> list
                 "duplicate": not result.created,
             },
         )
-        if result.created:
-            try:
-                await deps.queue.enqueue(
-                    "process_inbound", result.event_id, job_id=process_job_id(result.event_id)
-                )
-            except Exception:
-                log.warning(
-                    "enqueue failed; the sweeper will retry",
-                    extra={"channel_id": channel.id, "event_id": result.event_id},
-                    exc_info=True,
-                )
+    created = [r.event_id for r in accepted if r.created]
+    if created:
+        await _enqueues.enqueue(deps, created)
     return accepted
+
+
+class _EnqueueCoalescer:
+    """Concurrent accepts queue one job for all their events instead of one job each.
+
+    Accepts that finish in the same turn of the event loop (those that shared a commit) hand
+    their event ids to a single ``process_inbound_many`` job.
+    """
+
+    def __init__(self) -> None:
+        self._waiting: dict[int, tuple[Deps, list[int], asyncio.Future[None]]] = {}
+        self._flushes: set[asyncio.Task[None]] = set()
+
+    async def enqueue(self, deps: Deps, event_ids: list[int]) -> None:
+        entry = self._waiting.get(id(deps))
+        if entry is None:
+            entry = (deps, [], asyncio.get_running_loop().create_future())
+            self._waiting[id(deps)] = entry
+            # Scheduled behind the accepts woken by the same commit, so they all join.
+            asyncio.get_running_loop().call_soon(self._start_flush, id(deps))
+        entry[1].extend(event_ids)
+        await asyncio.shield(entry[2])
+
+    def _start_flush(self, key: int) -> None:
+        task = asyncio.create_task(self._flush(key))
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
+
+    async def _flush(self, key: int) -> None:
+        deps, event_ids, done = self._waiting.pop(key)
+        try:
+            if len(event_ids) == 1:
+                await deps.queue.enqueue(
+                    "process_inbound", event_ids[0], job_id=process_job_id(event_ids[0])
+                )
+            else:
+                await deps.queue.enqueue(
+                    "process_inbound_many",
+                    event_ids,
+                    job_id=f"inbound:{event_ids[0]}+{len(event_ids) - 1}",
+                )
+        except Exception:
+            log.warning(
+                "enqueue failed; the sweeper will retry",
+                extra={"event_ids": event_ids[:20]},
+                exc_info=True,
+            )
+        finally:
+            done.set_result(None)
+
+
+_enqueues = _EnqueueCoalescer()
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,10 @@ async def _process_inbound(deps: Deps, event_id: int) -> None:
     await _inbound.process(deps, event_id)
 
 
+async def _process_inbound_many(deps: Deps, event_ids: list[int]) -> None:
+    await _inbound.process_many(deps, event_ids)
+
+
 async def _deliver(deps: Deps, message_id: int) -> None:
     await outbound.deliver(deps, message_id)
 
@@ -36,6 +40,7 @@ JobFunction = Callable[..., Awaitable[Any]]
 
 JOBS: dict[str, JobFunction] = {
     "process_inbound": _process_inbound,
+    "process_inbound_many": _process_inbound_many,
     "deliver": _deliver,
     "fetch_media": _fetch_media,
     "end_session": _end_session,

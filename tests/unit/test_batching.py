@@ -8,6 +8,7 @@ import pytest
 
 from hub.domain.errors import NotFound
 from hub.domain.model import EventStatus, Inbound
+from hub.services import inbound
 from hub.services.batching import InboundBatcher
 from tests.fakes.hub import fake_pipeline
 
@@ -68,3 +69,15 @@ async def test_batches_are_capped(size: int) -> None:
     batcher = InboundBatcher()
     await asyncio.gather(*(batcher.process(p.deps, a.event_id) for a in accepted))
     assert p.store.commits - before == (1 if size == 1 else 2)
+
+
+async def test_accepts_sharing_a_commit_queue_one_job() -> None:
+    p = fake_pipeline()
+    channel = p.store.add_channel()
+    await asyncio.gather(*(inbound.accept(p.deps, channel, [item(n)]) for n in range(30)))
+    jobs = p.queue.take()
+    assert [name for name, _ in jobs] == ["process_inbound_many"]
+    [(_, (event_ids,))] = jobs
+    assert len(event_ids) == 30
+    await InboundBatcher().process_many(p.deps, event_ids)
+    assert len(p.store.tables.messages) == 30

@@ -38,6 +38,7 @@ async def run_jobs(p: Pipeline) -> None:
     """Run what was queued, like a worker would, until the queue is empty."""
     jobs = {
         "process_inbound": inbound.process_inbound,
+        "process_inbound_many": inbound.process_inbound_batch,
         "deliver": outbound.deliver,
         "fetch_media": inbound.fetch_media,
         "end_session": outbound.end_session,
