@@ -59,6 +59,22 @@ def _identity_and_latest() -> Any:
 _IDENTITY_AND_LATEST = _identity_and_latest()
 
 
+def _touch_inbound(reopen: bool) -> Any:
+    c = T.conversations
+    values: dict[str, Any] = {
+        "last_message_at": bindparam("at"),
+        "last_inbound_at": bindparam("at"),
+        "unread_count": c.c.unread_count + 1,
+        "updated_at": bindparam("now"),
+    }
+    if reopen:
+        values["status"] = "open"
+    return update(c).where(c.c.id == bindparam("conversation_id")).values(**values).returning(c)
+
+
+_TOUCH_INBOUND = {False: _touch_inbound(False), True: _touch_inbound(True)}
+
+
 class SqlUnit:
     """One transaction on one connection; see ``hub.domain.ports.Unit``."""
 
@@ -210,6 +226,17 @@ class SqlUnit:
             raise NotFound(f"conversation {conversation_id}")
         return rows.conversation(row)
 
+    async def touch_inbound(
+        self, conversation_id: int, at: datetime, *, reopen: bool
+    ) -> Conversation:
+        row = (
+            await self.conn.execute(
+                _TOUCH_INBOUND[reopen],
+                {"conversation_id": conversation_id, "at": at, "now": now()},
+            )
+        ).one()
+        return rows.conversation(row)
+
     async def add_message(self, new: NewMessage) -> Message | None:
         stamp = new.created_at or now()
         values = {
@@ -227,8 +254,7 @@ class SqlUnit:
             "created_at": stamp,
             "updated_at": stamp,
         }
-        stmt = _insert_ignore(self.conn).values(**values).on_conflict_do_nothing()
-        row = (await self.conn.execute(stmt.returning(T.messages))).first()
+        row = (await self.conn.execute(_INSERT_MESSAGE[self.conn.dialect.name], values)).first()
         if row is None:
             return None
         files: list[Attachment] = []
@@ -380,9 +406,11 @@ class SqlUnit:
         return list(result.scalars())
 
 
-def _insert_ignore(conn: AsyncConnection) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(T.messages)
+#: Built once per dialect; a retried provider message hits the unique key and adds nothing.
+_INSERT_MESSAGE = {
+    "postgresql": postgresql.insert(T.messages).on_conflict_do_nothing().returning(T.messages),
+    "sqlite": sqlite.insert(T.messages).on_conflict_do_nothing().returning(T.messages),
+}
 
 
 _Pending = tuple[int, Sequence[Inbound], "asyncio.Future[list[AcceptedEvent]]"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from hub.domain.events import HubEvent
@@ -38,6 +38,10 @@ class LocalEventBus:
 
     async def publish(self, topic: str, event: HubEvent) -> None:
         self.dispatch(topic, event)
+
+    async def publish_many(self, events: Sequence[tuple[str, HubEvent]]) -> None:
+        for topic, event in events:
+            self.dispatch(topic, event)
 
     def dispatch(self, topic: str, event: HubEvent) -> None:
         for sub in list(self._subscribers.get(topic, ())):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 
 from redis.asyncio import Redis
@@ -38,6 +38,12 @@ class RedisEventBus:
 
     async def publish(self, topic: str, event: HubEvent) -> None:
         await self._redis.publish(self._prefix + topic, json.dumps(event.as_json()))
+
+    async def publish_many(self, events: Sequence[tuple[str, HubEvent]]) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for topic, event in events:
+                pipe.publish(self._prefix + topic, json.dumps(event.as_json()))
+            await pipe.execute()
 
     def subscribe(self, topic: str) -> AbstractAsyncContextManager[AsyncIterator[HubEvent]]:
         return self._local.subscribe(topic)

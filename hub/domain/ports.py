@@ -88,6 +88,11 @@ class Unit(Protocol):
         self, channel_id: int, contact_id: int, identity_id: int, team_id: int | None
     ) -> Conversation: ...
     async def update_conversation(self, conversation_id: int, **changes: Any) -> Conversation: ...
+    async def touch_inbound(
+        self, conversation_id: int, at: datetime, *, reopen: bool
+    ) -> Conversation:
+        """A customer's message arrived at ``at``: one more unread; ``reopen`` sets it open."""
+        ...
 
     async def add_message(self, new: NewMessage) -> Message | None:
         """Store a message; ``None`` when the provider id is already stored (a retry)."""
@@ -136,6 +141,10 @@ class JobQueue(Protocol):
 
 class EventBus(Protocol):
     async def publish(self, topic: str, event: HubEvent) -> None: ...
+
+    async def publish_many(self, events: Sequence[tuple[str, HubEvent]]) -> None:
+        """Publish in order, in one round trip where the bus can."""
+        ...
 
     def subscribe(self, topic: str) -> AbstractAsyncContextManager[AsyncIterator[HubEvent]]: ...
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hub.domain.errors import NotFound
+from hub.domain.events import AGENTS_TOPIC, HubEvent
 from hub.domain.model import (
     AttachmentRef,
     ConversationStatus,
@@ -21,7 +22,7 @@ from hub.domain.ports import AcceptedEvent, NewMessage, Unit
 from hub.domain.records import Attachment, Channel, Conversation, Message
 from hub.services.deps import Deps
 from hub.services.outbound import send_system_message
-from hub.services.publishing import publish_conversation, publish_message
+from hub.services.publishing import conversation_event, message_event, publish_message
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +152,10 @@ async def process_inbound_batch(deps: Deps, event_ids: Sequence[int]) -> list[_P
         await uow.mark_events_done([e.id for e in events])
         await uow.commit()
     latest: dict[int, Conversation] = {}
+    outgoing: list[tuple[str, HubEvent]] = []
     for result in done:
         latest[result.conversation.id] = result.conversation
+        outgoing.append((AGENTS_TOPIC, message_event("message.created", deps, result.message)))
         log.info(
             "inbound processed",
             extra={
@@ -162,9 +165,9 @@ async def process_inbound_batch(deps: Deps, event_ids: Sequence[int]) -> list[_P
                 "provider_message_id": result.message.provider_message_id,
             },
         )
-        await publish_message(deps, "message.created", result.message)
-    for conversation in latest.values():
-        await publish_conversation(deps, conversation)
+    outgoing += [(AGENTS_TOPIC, conversation_event(c)) for c in latest.values()]
+    if outgoing:
+        await deps.bus.publish_many(outgoing)
     for result in done:
         for file in result.message.attachments:
             if file.storage_key is None and file.provider_ref:
@@ -213,14 +216,11 @@ async def _ingest(deps: Deps, uow: Unit, channel: Channel, item: Inbound) -> _Pr
     )
     if message is None:  # the same provider message under another event id
         return None
-    changes: dict[str, object] = {
-        "last_message_at": message.created_at,
-        "last_inbound_at": message.created_at,
-        "unread_increment": 1,
-    }
-    if conversation.status in (ConversationStatus.PENDING, ConversationStatus.SNOOZED):
-        changes["status"] = ConversationStatus.OPEN
-    conversation = await uow.update_conversation(conversation.id, **changes)
+    conversation = await uow.touch_inbound(
+        conversation.id,
+        message.created_at,
+        reopen=conversation.status in (ConversationStatus.PENDING, ConversationStatus.SNOOZED),
+    )
     return _Processed(channel, item, message, conversation)
 
 

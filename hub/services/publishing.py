@@ -11,14 +11,14 @@ from hub.services.views import conversation_view, message_view
 async def publish_message(
     deps: Deps, event_type: str, message: Message, conversation: Conversation | None = None
 ) -> None:
-    await deps.bus.publish(AGENTS_TOPIC, HubEvent(event_type, message_view(message, deps.file_url)))
+    await deps.bus.publish(AGENTS_TOPIC, message_event(event_type, deps, message))
     if conversation is not None:
-        await deps.bus.publish(
-            AGENTS_TOPIC, HubEvent("conversation.updated", conversation_view(conversation))
-        )
+        await deps.bus.publish(AGENTS_TOPIC, conversation_event(conversation))
 
 
-async def publish_conversation(deps: Deps, conversation: Conversation) -> None:
-    await deps.bus.publish(
-        AGENTS_TOPIC, HubEvent("conversation.updated", conversation_view(conversation))
-    )
+def message_event(event_type: str, deps: Deps, message: Message) -> HubEvent:
+    return HubEvent(event_type, message_view(message, deps.file_url))
+
+
+def conversation_event(conversation: Conversation) -> HubEvent:
+    return HubEvent("conversation.updated", conversation_view(conversation))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +45,9 @@ class FakeBus:
 
     async def publish(self, topic: str, event: HubEvent) -> None:
         self.published.append((topic, event))
+
+    async def publish_many(self, events: Sequence[tuple[str, HubEvent]]) -> None:
+        self.published.extend(events)
 
     @asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[HubEvent]]:

@@ -158,6 +158,18 @@ class FakeUnit:
         self.t.conversations[conversation_id] = conv
         return conv
 
+    async def touch_inbound(
+        self, conversation_id: int, at: datetime, *, reopen: bool
+    ) -> Conversation:
+        changes: dict[str, Any] = {
+            "last_message_at": at,
+            "last_inbound_at": at,
+            "unread_increment": 1,
+        }
+        if reopen:
+            changes["status"] = ConversationStatus.OPEN
+        return await self.update_conversation(conversation_id, **changes)
+
     async def add_message(self, new: NewMessage) -> Message | None:
         if new.provider_message_id is not None and any(
             m.channel_id == new.channel_id
