@@ -104,3 +104,47 @@ async def test_a_worker_killed_mid_job_processes_the_message_exactly_once(
     finally:
         await blocker.close()
         await observer.close()
+
+
+async def test_a_burst_is_processed_completely_in_shared_batches(
+    tmp_path: Path, pg_url: str, redis_url: str, processes: Processes
+) -> None:
+    settings = make_settings(tmp_path, pg_url, redis_url=redis_url)
+    token = await subprocess_hub_admin(settings)
+    processes.start("worker", ["worker"], hub_env(settings))
+    base = await processes.serve("serve", settings)
+    async with aiohttp.ClientSession() as http:
+        _, key = await seed(base, http, token)
+        agent = await AgentSocket.connect(http, base, token)
+        sessions = []
+        for _ in range(5):
+            async with http.post(f"{base}/webchat/{key}/session") as response:
+                sessions.append((await response.json())["visitor_token"])
+
+        async def send(n: int) -> None:
+            frame = {"type": "message", "client_id": f"burst-{n:04d}", "text": f"burst {n}"}
+            headers = {"X-Visitor-Token": sessions[n % 5]}
+            async with http.post(
+                f"{base}/webchat/{key}/messages", json=frame, headers=headers
+            ) as response:
+                assert response.status == 202
+
+        await asyncio.gather(*(send(n) for n in range(100)))
+        seen = set()
+        while len(seen) < 100:
+            frame = await agent.next("message.created")
+            seen.add(frame["data"]["text"])
+        await agent.close()
+        async with http.get(
+            f"{base}/api/v1/conversations?limit=100", headers={"Authorization": f"Bearer {token}"}
+        ) as response:
+            page = await response.json()
+        assert len(page["items"]) == 5
+        for item in page["items"]:
+            async with http.get(
+                f"{base}/api/v1/conversations/{item['id']}/messages?limit=100",
+                headers={"Authorization": f"Bearer {token}"},
+            ) as response:
+                texts = [m["text"] for m in (await response.json())["items"]]
+            assert len(set(texts)) == len(texts) == 20
+    assert "process_inbound_many" in processes.log("worker")
