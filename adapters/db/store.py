@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import rows, tables
@@ -18,7 +19,7 @@ from adapters.db.engine import Engines
 from adapters.db.secretbox import SecretBox
 from hub.domain.errors import NotFound
 from hub.domain.model import EventStatus, Inbound, MessageStatus
-from hub.domain.ports import AcceptedEvent, NewMessage
+from hub.domain.ports import AcceptedEvent, NewContact, NewMessage
 from hub.domain.records import (
     Agent,
     Attachment,
@@ -168,14 +169,25 @@ class SqlUnit:
                 update(T.contacts).where(T.contacts.c.id == contact_id).values(**values)
             )
 
-    async def create_identity(self, channel_id: int, contact_id: int, external_id: str) -> Identity:
-        row = (
-            await self.conn.execute(
-                insert(T.channel_identities)
-                .values(channel_id=channel_id, contact_id=contact_id, external_id=external_id)
-                .returning(T.channel_identities)
-            )
-        ).one()
+    async def create_identity(
+        self, channel_id: int, external_id: str, contact: NewContact
+    ) -> Identity | None:
+        # A savepoint, because another process may be creating the same customer right now:
+        # losing that race must not undo the rest of this transaction.
+        savepoint = await self.conn.begin_nested()
+        try:
+            created = await self.create_contact(contact.name, contact.email, contact.phone)
+            row = (
+                await self.conn.execute(
+                    insert(T.channel_identities)
+                    .values(channel_id=channel_id, contact_id=created.id, external_id=external_id)
+                    .returning(T.channel_identities)
+                )
+            ).one()
+        except IntegrityError:
+            await savepoint.rollback()
+            return None
+        await savepoint.commit()
         return rows.identity(row)
 
     async def get_conversation(

@@ -47,6 +47,13 @@ class NewMessage:
 
 
 @dataclass(frozen=True)
+class NewContact:
+    name: str
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
 class AcceptedEvent:
     event_id: int
     created: bool
@@ -73,8 +80,12 @@ class Unit(Protocol):
         self, name: str, email: str | None = None, phone: str | None = None
     ) -> Contact: ...
     async def create_identity(
-        self, channel_id: int, contact_id: int, external_id: str
-    ) -> Identity: ...
+        self, channel_id: int, external_id: str, contact: NewContact
+    ) -> Identity | None:
+        """A new customer: contact and identity together; ``None`` when another transaction
+        created this identity first (re-read it)."""
+        ...
+
     async def get_contact(self, contact_id: int) -> Contact | None: ...
     async def get_identity(self, identity_id: int) -> Identity | None: ...
     async def fill_contact(

@@ -25,7 +25,16 @@ class InboundBatcher:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def process(self, deps: Deps, event_id: int) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self.process_many(deps, [event_id])
+
+    async def process_many(self, deps: Deps, event_ids: list[int]) -> None:
+        """Queue events for this process's one writer; returns when they are processed.
+
+        One transaction at a time per process: concurrent batches would only wait on each
+        other's row locks, and could deadlock on conversations they both touch.
+        """
+        loop = asyncio.get_running_loop()
+        futures = [loop.create_future() for _ in event_ids]
         entry = self._waiting.get(id(deps))
         if entry is None:
             entry = (deps, [])
@@ -33,19 +42,8 @@ class InboundBatcher:
             task = asyncio.create_task(self._drain(id(deps)))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        entry[1].append((event_id, future))
-        await future
-
-    async def process_many(self, deps: Deps, event_ids: list[int]) -> None:
-        """Events queued together by one job: one batch, or one at a time if it fails."""
-        loop = asyncio.get_running_loop()
-        batch = [(event_id, loop.create_future()) for event_id in event_ids]
-        for start in range(0, len(batch), MAX_BATCH):
-            await self._run(deps, batch[start : start + MAX_BATCH])
-        for _, future in batch:
-            error = future.exception()
-            if error is not None:
-                raise error
+        entry[1].extend(zip(event_ids, futures, strict=True))
+        await asyncio.gather(*futures)
 
     async def _drain(self, key: int) -> None:
         # One turn of the loop lets every job that is already running add its event.

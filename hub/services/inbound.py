@@ -18,7 +18,7 @@ from hub.domain.model import (
     SenderType,
     StatusUpdate,
 )
-from hub.domain.ports import AcceptedEvent, NewMessage, Unit
+from hub.domain.ports import AcceptedEvent, NewContact, NewMessage, Unit
 from hub.domain.records import Attachment, Channel, Conversation, Message
 from hub.services.deps import Deps
 from hub.services.outbound import send_system_message
@@ -183,12 +183,17 @@ async def _ingest(deps: Deps, uow: Unit, channel: Channel, item: Inbound) -> _Pr
         return None
     identity, conversation = await uow.identity_and_latest_conversation(channel.id, item.sender_id)
     if identity is None:
-        contact = await uow.create_contact(
+        contact = NewContact(
             item.sender_name or _default_name(deps, channel, item),
             email=item.sender_email,
             phone=item.sender_phone,
         )
-        identity = await uow.create_identity(channel.id, contact.id, item.sender_id)
+        identity = await uow.create_identity(channel.id, item.sender_id, contact)
+        if identity is None:  # another worker created this customer a moment ago
+            identity, conversation = await uow.identity_and_latest_conversation(
+                channel.id, item.sender_id
+            )
+            assert identity is not None
     elif item.sender_name or item.sender_email or item.sender_phone:
         await uow.fill_contact(
             identity.contact_id, item.sender_name, item.sender_email, item.sender_phone

@@ -12,7 +12,7 @@ from typing import Any
 
 from hub.domain.errors import NotFound
 from hub.domain.model import ConversationStatus, EventStatus, Inbound, MessageStatus, Role
-from hub.domain.ports import AcceptedEvent, NewMessage
+from hub.domain.ports import AcceptedEvent, NewContact, NewMessage
 from hub.domain.records import (
     Agent,
     Attachment,
@@ -115,8 +115,13 @@ class FakeUnit:
             phone=phone or contact.phone,
         )
 
-    async def create_identity(self, channel_id: int, contact_id: int, external_id: str) -> Identity:
-        identity = Identity(self._store.next_id(), channel_id, contact_id, external_id)
+    async def create_identity(
+        self, channel_id: int, external_id: str, contact: NewContact
+    ) -> Identity | None:
+        if self._find_identity(channel_id, external_id) is not None:
+            return None
+        created = await self.create_contact(contact.name, contact.email, contact.phone)
+        identity = Identity(self._store.next_id(), channel_id, created.id, external_id)
         self.t.identities[identity.id] = identity
         return identity
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.db.engine import create_engines
@@ -73,5 +73,45 @@ async def test_concurrent_accepts_share_commits_and_dedupe(database_url: str) ->
     assert len(created) == 150  # 50 were retries of events already in the batch
     assert len({r[0].event_id for r in results}) == 150
     assert commits < 20, commits
+    await store.close()
+    await engines.dispose()
+
+
+async def test_two_transactions_creating_one_customer_both_succeed(database_url: str) -> None:
+    """Two workers meet a new customer's first two messages at once: one contact, no error."""
+    await upgrade_async(database_url)
+    engines = create_engines(database_url)
+    box = SecretBox("k")
+    store = SqlStore(engines, box)
+    from adapters.db.directory import SqlDirectory
+    from hub.domain.ports import NewContact
+
+    channel = await SqlDirectory(engines, box).create_channel("webchat", "c", {})
+    first_created = asyncio.Event()
+
+    async def first() -> int:
+        async with store.unit() as uow:
+            identity = await uow.create_identity(channel.id, "v_same", NewContact("A"))
+            assert identity is not None
+            first_created.set()
+            await asyncio.sleep(0.3)  # still uncommitted while the second one tries
+            await uow.commit()
+            return identity.id
+
+    async def second() -> int:
+        await first_created.wait()
+        async with store.unit() as uow:
+            identity = await uow.create_identity(channel.id, "v_same", NewContact("B"))
+            assert identity is None
+            found, _ = await uow.identity_and_latest_conversation(channel.id, "v_same")
+            assert found is not None
+            await uow.commit()
+            return found.id
+
+    a, b = await asyncio.gather(first(), second())
+    assert a == b
+    async with engines.read.connect() as conn:
+        contacts = (await conn.execute(text("SELECT count(*) FROM contacts"))).scalar_one()
+    assert contacts == 1
     await store.close()
     await engines.dispose()
