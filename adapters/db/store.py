@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,7 +29,7 @@ from adapters.db import rows, tables
 from adapters.db.engine import Engines
 from adapters.db.secretbox import SecretBox
 from hub.domain.errors import NotFound
-from hub.domain.model import EventStatus, Inbound, MessageStatus
+from hub.domain.model import AttachmentRef, EventStatus, Inbound, MessageStatus
 from hub.domain.ports import AcceptedEvent, NewContact, NewMessage
 from hub.domain.records import (
     Agent,
@@ -60,20 +71,60 @@ def _identity_and_latest() -> Any:
 _IDENTITY_AND_LATEST = _identity_and_latest()
 
 
-def _touch_inbound(reopen: bool) -> Any:
-    c = T.conversations
-    values: dict[str, Any] = {
-        "last_message_at": bindparam("at"),
-        "last_inbound_at": bindparam("at"),
-        "unread_count": c.c.unread_count + 1,
-        "updated_at": bindparam("now"),
+def _customers() -> Any:
+    i, c = T.channel_identities, T.conversations
+    newest = c.alias("newest")
+    latest = (
+        select(func.max(newest.c.id))
+        .where(newest.c.identity_id == i.c.id)
+        .correlate(i)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            i.c.id.label("identity_id"),
+            i.c.channel_id.label("identity_channel_id"),
+            i.c.contact_id.label("identity_contact_id"),
+            i.c.external_id,
+            c,
+        )
+        .select_from(i.outerjoin(c, c.c.id == latest))
+        .where(tuple_(i.c.channel_id, i.c.external_id).in_(bindparam("pairs", expanding=True)))
+    )
+
+
+_CUSTOMERS = _customers()
+
+_TOUCH_MANY = (
+    update(T.conversations)
+    .where(T.conversations.c.id == bindparam("conversation_id"))
+    .values(
+        last_message_at=bindparam("at"),
+        last_inbound_at=bindparam("at"),
+        unread_count=T.conversations.c.unread_count + bindparam("added", type_=Integer),
+        status=case((bindparam("reopen", type_=Boolean), "open"), else_=T.conversations.c.status),
+        updated_at=bindparam("now"),
+    )
+)
+
+
+def _message_values(new: NewMessage, stamp: datetime) -> dict[str, Any]:
+    at = new.created_at or stamp
+    return {
+        "conversation_id": new.conversation_id,
+        "channel_id": new.channel_id,
+        "direction": new.direction.value,
+        "sender_type": new.sender_type.value,
+        "sender_agent_id": new.sender_agent_id,
+        "kind": new.kind.value,
+        "text": new.text,
+        "data": new.data,
+        "private": new.private,
+        "status": new.status.value,
+        "provider_message_id": new.provider_message_id,
+        "created_at": at,
+        "updated_at": at,
     }
-    if reopen:
-        values["status"] = "open"
-    return update(c).where(c.c.id == bindparam("conversation_id")).values(**values).returning(c)
-
-
-_TOUCH_INBOUND = {False: _touch_inbound(False), True: _touch_inbound(True)}
 
 
 class SqlUnit:
@@ -133,6 +184,56 @@ class SqlUnit:
             return None, None
         identity = Identity(row.identity_id, channel_id, row.contact_id, row.external_id)
         return identity, rows.conversation(row) if row.id is not None else None
+
+    async def find_customers(
+        self, pairs: Sequence[tuple[int, str]]
+    ) -> dict[tuple[int, str], tuple[Identity, Conversation | None]]:
+        if not pairs:
+            return {}
+        found: dict[tuple[int, str], tuple[Identity, Conversation | None]] = {}
+        for row in await self.conn.execute(_CUSTOMERS, {"pairs": list(set(pairs))}):
+            identity = Identity(
+                row.identity_id, row.identity_channel_id, row.identity_contact_id, row.external_id
+            )
+            conversation = rows.conversation(row) if row.id is not None else None
+            found[(identity.channel_id, identity.external_id)] = (identity, conversation)
+        return found
+
+    async def add_inbound_messages(self, news: Sequence[NewMessage]) -> list[Message | None]:
+        if not news:
+            return []
+        stamp = now()
+        values = [_message_values(new, stamp) for new in news]
+        inserted: dict[tuple[int, str], Any] = {}
+        for row in await self.conn.execute(_INSERT_MESSAGE[self.conn.dialect.name], values):
+            inserted[(row.channel_id, row.provider_message_id)] = row
+        result: list[Message | None] = []
+        for new in news:
+            row = inserted.pop((new.channel_id, new.provider_message_id or ""), None)
+            if row is None:  # a retry of a message stored before, or twice in this batch
+                result.append(None)
+                continue
+            files = [await self._add_attachment(row.id, ref) for ref in new.attachments]
+            result.append(rows.message(row, tuple(files)))
+        return result
+
+    async def touch_inbound_many(
+        self, touches: Mapping[int, tuple[datetime, int, bool]]
+    ) -> dict[int, Conversation]:
+        if not touches:
+            return {}
+        stamp = now()
+        await self.conn.execute(
+            _TOUCH_MANY,
+            [
+                {"conversation_id": cid, "at": at, "added": added, "reopen": reopen, "now": stamp}
+                for cid, (at, added, reopen) in touches.items()
+            ],
+        )
+        found = await self.conn.execute(
+            select(T.conversations).where(T.conversations.c.id.in_(list(touches)))
+        )
+        return {r.id: rows.conversation(r) for r in found}
 
     async def create_contact(
         self, name: str, email: str | None = None, phone: str | None = None
@@ -238,56 +339,31 @@ class SqlUnit:
             raise NotFound(f"conversation {conversation_id}")
         return rows.conversation(row)
 
-    async def touch_inbound(
-        self, conversation_id: int, at: datetime, *, reopen: bool
-    ) -> Conversation:
-        row = (
-            await self.conn.execute(
-                _TOUCH_INBOUND[reopen],
-                {"conversation_id": conversation_id, "at": at, "now": now()},
-            )
-        ).one()
-        return rows.conversation(row)
-
     async def add_message(self, new: NewMessage) -> Message | None:
-        stamp = new.created_at or now()
-        values = {
-            "conversation_id": new.conversation_id,
-            "channel_id": new.channel_id,
-            "direction": new.direction.value,
-            "sender_type": new.sender_type.value,
-            "sender_agent_id": new.sender_agent_id,
-            "kind": new.kind.value,
-            "text": new.text,
-            "data": new.data,
-            "private": new.private,
-            "status": new.status.value,
-            "provider_message_id": new.provider_message_id,
-            "created_at": stamp,
-            "updated_at": stamp,
-        }
+        values = _message_values(new, now())
         row = (await self.conn.execute(_INSERT_MESSAGE[self.conn.dialect.name], values)).first()
         if row is None:
             return None
-        files: list[Attachment] = []
-        for ref in new.attachments:
-            file_row = (
-                await self.conn.execute(
-                    insert(T.attachments)
-                    .values(
-                        message_id=row.id,
-                        kind=ref.kind.value,
-                        filename=ref.filename,
-                        content_type=ref.content_type,
-                        size=ref.size,
-                        storage_key=ref.storage_key,
-                        provider_ref=ref.provider_ref,
-                    )
-                    .returning(T.attachments)
-                )
-            ).one()
-            files.append(rows.attachment(file_row))
+        files = [await self._add_attachment(row.id, ref) for ref in new.attachments]
         return rows.message(row, tuple(files))
+
+    async def _add_attachment(self, message_id: int, ref: AttachmentRef) -> Attachment:
+        row = (
+            await self.conn.execute(
+                insert(T.attachments)
+                .values(
+                    message_id=message_id,
+                    kind=ref.kind.value,
+                    filename=ref.filename,
+                    content_type=ref.content_type,
+                    size=ref.size,
+                    storage_key=ref.storage_key,
+                    provider_ref=ref.provider_ref,
+                )
+                .returning(T.attachments)
+            )
+        ).one()
+        return rows.attachment(row)
 
     async def _attachments(self, message_id: int) -> tuple[Attachment, ...]:
         result = await self.conn.execute(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -73,6 +73,24 @@ class Unit(Protocol):
 
     async def mark_events_done(self, event_ids: Sequence[int]) -> None: ...
 
+    async def find_customers(
+        self, pairs: Sequence[tuple[int, str]]
+    ) -> dict[tuple[int, str], tuple[Identity, Conversation | None]]:
+        """The known customers among (channel id, external id) pairs, with their newest
+        conversation."""
+        ...
+
+    async def add_inbound_messages(self, news: Sequence[NewMessage]) -> list[Message | None]:
+        """Store customers' messages at once; ``None`` where the provider id is stored already
+        (a retry, or the same message twice in ``news``)."""
+        ...
+
+    async def touch_inbound_many(
+        self, touches: Mapping[int, tuple[datetime, int, bool]]
+    ) -> dict[int, Conversation]:
+        """Per conversation id: (time of its newest message, messages added, reopen)."""
+        ...
+
     async def identity_and_latest_conversation(
         self, channel_id: int, external_id: str
     ) -> tuple[Identity | None, Conversation | None]: ...
@@ -99,11 +117,6 @@ class Unit(Protocol):
         self, channel_id: int, contact_id: int, identity_id: int, team_id: int | None
     ) -> Conversation: ...
     async def update_conversation(self, conversation_id: int, **changes: Any) -> Conversation: ...
-    async def touch_inbound(
-        self, conversation_id: int, at: datetime, *, reopen: bool
-    ) -> Conversation:
-        """A customer's message arrived at ``at``: one more unread; ``reopen`` sets it open."""
-        ...
 
     async def add_message(self, new: NewMessage) -> Message | None:
         """Store a message; ``None`` when the provider id is already stored (a retry)."""

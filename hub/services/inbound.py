@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from hub.domain.errors import NotFound
 from hub.domain.events import AGENTS_TOPIC, HubEvent
@@ -19,7 +20,7 @@ from hub.domain.model import (
     StatusUpdate,
 )
 from hub.domain.ports import AcceptedEvent, NewContact, NewMessage, Unit
-from hub.domain.records import Attachment, Channel, Conversation, Message
+from hub.domain.records import Attachment, Channel, Conversation, Identity, Message
 from hub.services.deps import Deps
 from hub.services.outbound import send_system_message
 from hub.services.publishing import conversation_event, message_event, publish_message
@@ -132,29 +133,53 @@ async def process_inbound(deps: Deps, event_id: int) -> Message | None:
 async def process_inbound_batch(deps: Deps, event_ids: Sequence[int]) -> list[_Processed]:
     """Process several accepted events in one transaction, in the order they were accepted.
 
-    Events that were processed already (a job run twice) are skipped; if any event fails, the
-    whole batch rolls back and the caller retries them one by one.
+    The work is set-based (one lookup of the customers, one insert of the messages, one update
+    of the conversations) so a burst costs a few statements, not a few per message. Events
+    that were processed already (a job run twice) are skipped; if anything fails, the whole
+    batch rolls back and the caller retries its events one by one.
     """
-    done: list[_Processed] = []
-    channels: dict[int, Channel] = {}
     async with deps.store.unit() as uow:
         events = await uow.lock_pending_events(sorted(set(event_ids)))
+        if not events:
+            return []
+        work: list[tuple[Channel, Inbound]] = []
+        channels: dict[int, Channel] = {}
         for event in events:
             channel = channels.get(event.channel_id) or await uow.get_channel(event.channel_id)
             if channel is None:
                 raise NotFound(f"channel {event.channel_id}")
             channels[channel.id] = channel
-            result = await _ingest(deps, uow, channel, Inbound.model_validate(event.payload))
-            if result is not None:
-                done.append(result)
-        if not events:
-            return []
+            item = Inbound.model_validate(event.payload)
+            if item.data.get("about_customer") is False:
+                # Provider housekeeping (a servicer went offline): a log line, not a contact.
+                log.info("provider event kept out of the inbox", extra={"event_id": event.id})
+                continue
+            work.append((channel, item))
+        customers = await uow.find_customers([(c.id, item.sender_id) for c, item in work])
+        drafts: list[tuple[Channel, Inbound, Conversation]] = []
+        for channel, item in work:
+            conversation = await _session_for(deps, uow, customers, channel, item)
+            drafts.append((channel, item, conversation))
+        messages = await uow.add_inbound_messages(
+            [_new_message(item, conversation) for _, item, conversation in drafts]
+        )
+        touches: dict[int, tuple[datetime, int, bool]] = {}
+        for (_, _, conversation), message in zip(drafts, messages, strict=True):
+            if message is None:  # the same provider message under another event id
+                continue
+            _, added, reopen = touches.get(conversation.id, (message.created_at, 0, False))
+            reopen = reopen or conversation.status in _REOPENED_BY_CUSTOMER
+            touches[conversation.id] = (message.created_at, added + 1, reopen)
+        updated = await uow.touch_inbound_many(touches)
         await uow.mark_events_done([e.id for e in events])
         await uow.commit()
-    latest: dict[int, Conversation] = {}
+    done = [
+        _Processed(channel, item, message, updated[conversation.id])
+        for (channel, item, conversation), message in zip(drafts, messages, strict=True)
+        if message is not None
+    ]
     outgoing: list[tuple[str, HubEvent]] = []
     for result in done:
-        latest[result.conversation.id] = result.conversation
         outgoing.append((AGENTS_TOPIC, message_event("message.created", deps, result.message)))
         log.info(
             "inbound processed",
@@ -165,7 +190,7 @@ async def process_inbound_batch(deps: Deps, event_ids: Sequence[int]) -> list[_P
                 "provider_message_id": result.message.provider_message_id,
             },
         )
-    outgoing += [(AGENTS_TOPIC, conversation_event(c)) for c in latest.values()]
+    outgoing += [(AGENTS_TOPIC, conversation_event(c)) for c in updated.values()]
     if outgoing:
         await deps.bus.publish_many(outgoing)
     for result in done:
@@ -176,12 +201,19 @@ async def process_inbound_batch(deps: Deps, event_ids: Sequence[int]) -> list[_P
     return done
 
 
-async def _ingest(deps: Deps, uow: Unit, channel: Channel, item: Inbound) -> _Processed | None:
-    if item.data.get("about_customer") is False:
-        # Provider housekeeping (a servicer went offline): worth a log line, not a contact.
-        log.info("provider event kept out of the inbox", extra={"channel_id": channel.id})
-        return None
-    identity, conversation = await uow.identity_and_latest_conversation(channel.id, item.sender_id)
+_REOPENED_BY_CUSTOMER = (ConversationStatus.PENDING, ConversationStatus.SNOOZED)
+
+
+async def _session_for(
+    deps: Deps,
+    uow: Unit,
+    customers: dict[tuple[int, str], tuple[Identity, Conversation | None]],
+    channel: Channel,
+    item: Inbound,
+) -> Conversation:
+    """The customer's open conversation, creating the customer or a new session as needed."""
+    key = (channel.id, item.sender_id)
+    identity, conversation = customers.get(key, (None, None))
     if identity is None:
         contact = NewContact(
             item.sender_name or _default_name(deps, channel, item),
@@ -190,9 +222,7 @@ async def _ingest(deps: Deps, uow: Unit, channel: Channel, item: Inbound) -> _Pr
         )
         identity = await uow.create_identity(channel.id, item.sender_id, contact)
         if identity is None:  # another worker created this customer a moment ago
-            identity, conversation = await uow.identity_and_latest_conversation(
-                channel.id, item.sender_id
-            )
+            identity, conversation = await uow.identity_and_latest_conversation(*key)
             assert identity is not None
     elif item.sender_name or item.sender_email or item.sender_phone:
         await uow.fill_contact(
@@ -204,29 +234,24 @@ async def _ingest(deps: Deps, uow: Unit, channel: Channel, item: Inbound) -> _Pr
         conversation = await uow.create_conversation(
             channel.id, identity.contact_id, identity.id, channel.team_id
         )
-    message = await uow.add_message(
-        NewMessage(
-            conversation_id=conversation.id,
-            channel_id=channel.id,
-            direction=Direction.IN,
-            sender_type=SenderType.CONTACT,
-            kind=item.kind,
-            text=item.text,
-            status=MessageStatus.RECEIVED,
-            provider_message_id=item.provider_message_id or item.provider_event_id,
-            data=item.data,
-            attachments=item.attachments,
-            created_at=item.occurred_at,
-        )
+    customers[key] = (identity, conversation)
+    return conversation
+
+
+def _new_message(item: Inbound, conversation: Conversation) -> NewMessage:
+    return NewMessage(
+        conversation_id=conversation.id,
+        channel_id=conversation.channel_id,
+        direction=Direction.IN,
+        sender_type=SenderType.CONTACT,
+        kind=item.kind,
+        text=item.text,
+        status=MessageStatus.RECEIVED,
+        provider_message_id=item.provider_message_id or item.provider_event_id,
+        data=item.data,
+        attachments=item.attachments,
+        created_at=item.occurred_at,
     )
-    if message is None:  # the same provider message under another event id
-        return None
-    conversation = await uow.touch_inbound(
-        conversation.id,
-        message.created_at,
-        reopen=conversation.status in (ConversationStatus.PENDING, ConversationStatus.SNOOZED),
-    )
-    return _Processed(channel, item, message, conversation)
 
 
 async def _auto_reply(

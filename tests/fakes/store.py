@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -71,6 +71,34 @@ class FakeUnit:
             self.t.events[event_id] = replace(
                 event, status=EventStatus.DONE, attempts=event.attempts + 1
             )
+
+    async def find_customers(
+        self, pairs: Sequence[tuple[int, str]]
+    ) -> dict[tuple[int, str], tuple[Identity, Conversation | None]]:
+        found: dict[tuple[int, str], tuple[Identity, Conversation | None]] = {}
+        for pair in set(pairs):
+            identity, conversation = await self.identity_and_latest_conversation(*pair)
+            if identity is not None:
+                found[pair] = (identity, conversation)
+        return found
+
+    async def add_inbound_messages(self, news: Sequence[NewMessage]) -> list[Message | None]:
+        return [await self.add_message(new) for new in news]
+
+    async def touch_inbound_many(
+        self, touches: Mapping[int, tuple[datetime, int, bool]]
+    ) -> dict[int, Conversation]:
+        result = {}
+        for cid, (at, added, reopen) in touches.items():
+            changes: dict[str, Any] = {
+                "last_message_at": at,
+                "last_inbound_at": at,
+                "unread_increment": added,
+            }
+            if reopen:
+                changes["status"] = ConversationStatus.OPEN
+            result[cid] = await self.update_conversation(cid, **changes)
+        return result
 
     async def identity_and_latest_conversation(
         self, channel_id: int, external_id: str
@@ -162,18 +190,6 @@ class FakeUnit:
         conv = replace(conv, updated_at=now(), **changes)
         self.t.conversations[conversation_id] = conv
         return conv
-
-    async def touch_inbound(
-        self, conversation_id: int, at: datetime, *, reopen: bool
-    ) -> Conversation:
-        changes: dict[str, Any] = {
-            "last_message_at": at,
-            "last_inbound_at": at,
-            "unread_increment": 1,
-        }
-        if reopen:
-            changes["status"] = ConversationStatus.OPEN
-        return await self.update_conversation(conversation_id, **changes)
 
     async def add_message(self, new: NewMessage) -> Message | None:
         if new.provider_message_id is not None and any(

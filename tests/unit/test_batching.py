@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from hub.domain.errors import NotFound
-from hub.domain.model import EventStatus, Inbound
-from hub.services import inbound
+from hub.domain.model import ConversationStatus, EventStatus, Inbound
+from hub.services import conversations, inbound
 from hub.services.batching import InboundBatcher
 from tests.fakes.hub import fake_pipeline
 
@@ -81,3 +81,30 @@ async def test_accepts_sharing_a_commit_queue_one_job() -> None:
     assert len(event_ids) == 30
     await InboundBatcher().process_many(p.deps, event_ids)
     assert len(p.store.tables.messages) == 30
+
+
+async def test_one_batch_reopens_a_session_once_and_drops_repeats() -> None:
+    p = fake_pipeline()
+    channel = p.store.add_channel()
+    agent = p.store.add_agent()
+    [first] = await p.store.accept_events(channel.id, [item(7)])
+    await InboundBatcher().process(p.deps, first.event_id)
+    [conv] = p.store.tables.conversations.values()
+    await conversations.update(p.deps, agent, conv.id, status=ConversationStatus.RESOLVED)
+    again = Inbound(
+        provider_event_id="e7-again",
+        provider_message_id="m-same",
+        sender_id="visitor-0",
+        text="还有一个问题",
+    )
+    repeat = again.model_copy(update={"provider_event_id": "e7-repeat"})
+    more = Inbound(provider_event_id="e8", sender_id="visitor-0", text="在吗")
+    accepted = await p.store.accept_events(channel.id, [again, repeat, more])
+    p.store.tables.messages.clear()
+    await InboundBatcher().process_many(p.deps, [a.event_id for a in accepted])
+    assert len(p.store.tables.conversations) == 2
+    texts = sorted(m.text for m in p.store.tables.messages.values())
+    assert texts == ["在吗", "还有一个问题"]
+    newest = max(p.store.tables.conversations.values(), key=lambda c: c.id)
+    assert newest.unread_count == 2
+    assert {m.conversation_id for m in p.store.tables.messages.values()} == {newest.id}
