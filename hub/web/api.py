@@ -355,7 +355,7 @@ async def list_conversations(request: web.Request) -> web.Response:
     where = ConversationFilter(
         status=query.status.value if query.status else None,
         unassigned=query.assignee == "none",
-        assignee_id=agent.id if query.assignee == "me" else _int_or_none(query.assignee),
+        assignee_id=agent.id if query.assignee == "me" else _assignee_id(query.assignee),
         channel_id=query.channel_id,
         contact_id=query.contact_id,
         team_id=query.team_id,
@@ -368,7 +368,7 @@ async def list_conversations(request: web.Request) -> web.Response:
     )
 
 
-def _int_or_none(value: str | None) -> int | None:
+def _assignee_id(value: str | None) -> int | None:
     if value in (None, "", "me", "none", "all"):
         return None
     try:
