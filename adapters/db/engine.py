@@ -18,10 +18,6 @@ class Engines:
     write: AsyncEngine
     read: AsyncEngine
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.write.dialect.name == "sqlite"
-
     async def dispose(self) -> None:
         await self.write.dispose()
         if self.read is not self.write:

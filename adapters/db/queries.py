@@ -198,12 +198,6 @@ class SqlQueries:
             for r in found
         ]
 
-    async def contact_conversation_ids(self, contact_id: int) -> list[int]:
-        found = await self._read(
-            select(T.conversations.c.id).where(T.conversations.c.contact_id == contact_id)
-        )
-        return [r.id for r in found]
-
     async def attachment(self, attachment_id: int) -> Attachment | None:
         found = await self._read(select(T.attachments).where(T.attachments.c.id == attachment_id))
         return rows.attachment(found[0]) if found else None

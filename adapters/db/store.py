@@ -235,7 +235,7 @@ class SqlUnit:
         )
         return {r.id: rows.conversation(r) for r in found}
 
-    async def create_contact(
+    async def _create_contact(
         self, name: str, email: str | None = None, phone: str | None = None
     ) -> Contact:
         row = (
@@ -246,12 +246,6 @@ class SqlUnit:
             )
         ).one()
         return rows.contact(row)
-
-    async def get_contact(self, contact_id: int) -> Contact | None:
-        row = (
-            await self.conn.execute(select(T.contacts).where(T.contacts.c.id == contact_id))
-        ).first()
-        return rows.contact(row) if row else None
 
     async def get_identity(self, identity_id: int) -> Identity | None:
         row = (
@@ -277,7 +271,7 @@ class SqlUnit:
         # losing that race must not undo the rest of this transaction.
         savepoint = await self.conn.begin_nested()
         try:
-            created = await self.create_contact(contact.name, contact.email, contact.phone)
+            created = await self._create_contact(contact.name, contact.email, contact.phone)
             row = (
                 await self.conn.execute(
                     insert(T.channel_identities)

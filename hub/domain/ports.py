@@ -21,7 +21,6 @@ from hub.domain.records import (
     Agent,
     Attachment,
     Channel,
-    Contact,
     Conversation,
     Identity,
     InboundEvent,
@@ -94,9 +93,6 @@ class Unit(Protocol):
     async def identity_and_latest_conversation(
         self, channel_id: int, external_id: str
     ) -> tuple[Identity | None, Conversation | None]: ...
-    async def create_contact(
-        self, name: str, email: str | None = None, phone: str | None = None
-    ) -> Contact: ...
     async def create_identity(
         self, channel_id: int, external_id: str, contact: NewContact
     ) -> Identity | None:
@@ -104,7 +100,6 @@ class Unit(Protocol):
         created this identity first (re-read it)."""
         ...
 
-    async def get_contact(self, contact_id: int) -> Contact | None: ...
     async def get_identity(self, identity_id: int) -> Identity | None: ...
     async def fill_contact(
         self, contact_id: int, name: str | None, email: str | None, phone: str | None

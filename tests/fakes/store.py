@@ -119,15 +119,12 @@ class FakeUnit:
             None,
         )
 
-    async def create_contact(
+    async def _create_contact(
         self, name: str, email: str | None = None, phone: str | None = None
     ) -> Contact:
         contact = Contact(self._store.next_id(), name, email, phone, now())
         self.t.contacts[contact.id] = contact
         return contact
-
-    async def get_contact(self, contact_id: int) -> Contact | None:
-        return self.t.contacts.get(contact_id)
 
     async def get_identity(self, identity_id: int) -> Identity | None:
         return self.t.identities.get(identity_id)
@@ -148,7 +145,7 @@ class FakeUnit:
     ) -> Identity | None:
         if self._find_identity(channel_id, external_id) is not None:
             return None
-        created = await self.create_contact(contact.name, contact.email, contact.phone)
+        created = await self._create_contact(contact.name, contact.email, contact.phone)
         identity = Identity(self._store.next_id(), channel_id, created.id, external_id)
         self.t.identities[identity.id] = identity
         return identity
