@@ -49,29 +49,8 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _identity_and_latest() -> Any:
-    """Built once: constructing the aliased subquery per call cost more than running it."""
-    i, c = T.channel_identities, T.conversations
-    newest = c.alias("newest")
-    latest = (
-        select(func.max(newest.c.id))
-        .where(newest.c.identity_id == i.c.id)
-        .correlate(i)
-        .scalar_subquery()
-    )
-    return (
-        select(i.c.id.label("identity_id"), i.c.contact_id, i.c.external_id, c)
-        .select_from(i.outerjoin(c, c.c.id == latest))
-        .where(
-            i.c.channel_id == bindparam("channel_id"), i.c.external_id == bindparam("external_id")
-        )
-    )
-
-
-_IDENTITY_AND_LATEST = _identity_and_latest()
-
-
 def _customers() -> Any:
+    """Built once: constructing the aliased subquery per call cost more than running it."""
     i, c = T.channel_identities, T.conversations
     newest = c.alias("newest")
     latest = (
@@ -171,19 +150,6 @@ class SqlUnit:
                 processed_at=now(),
             )
         )
-
-    async def identity_and_latest_conversation(
-        self, channel_id: int, external_id: str
-    ) -> tuple[Identity | None, Conversation | None]:
-        row = (
-            await self.conn.execute(
-                _IDENTITY_AND_LATEST, {"channel_id": channel_id, "external_id": external_id}
-            )
-        ).first()
-        if row is None:
-            return None, None
-        identity = Identity(row.identity_id, channel_id, row.contact_id, row.external_id)
-        return identity, rows.conversation(row) if row.id is not None else None
 
     async def find_customers(
         self, pairs: Sequence[tuple[int, str]]

@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +22,7 @@ import aiohttp
 
 from hub.domain.channels import ChannelState, FetchedMedia
 from hub.domain.errors import HubError, PermanentSendError, TransientSendError
+from hub.domain.model import SendReceipt
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,32 @@ def to_send_error(exc: ApiError, reasons: Mapping[int, str], product: str) -> Hu
         # errmsg is WeChat's own English text plus a request hint: useful to an admin, no PII.
         reason = f"{product} refused the request: {exc.errmsg}"
     return PermanentSendError(f"{reason} (errcode {exc.errcode})", str(exc.errcode))
+
+
+async def send_receipt(
+    sending: Awaitable[dict[str, Any]],
+    reasons: Mapping[int, str],
+    product: str,
+    *,
+    channel_id: int,
+    message_id: int,
+) -> SendReceipt:
+    """Await a send call; its ``msgid`` as the receipt, or the errcode as the hub's error."""
+    try:
+        result = await sending
+    except ApiError as exc:
+        log.warning(
+            "send refused",
+            extra={
+                "product": product,
+                "channel_id": channel_id,
+                "message_id": message_id,
+                "errcode": exc.errcode,
+            },
+        )
+        raise to_send_error(exc, reasons, product) from None
+    msgid = result.get("msgid")
+    return SendReceipt(provider_message_id=str(msgid) if msgid else None)
 
 
 @dataclass(frozen=True)

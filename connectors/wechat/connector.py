@@ -22,7 +22,7 @@ import aiohttp
 from wechatpy.crypto import WeChatCrypto
 
 from connectors.wechat import settings as check
-from connectors.wechat.api import ApiClient, ApiError, to_send_error
+from connectors.wechat.api import ApiClient, ApiError, send_receipt, to_send_error
 from connectors.wechat.crypto import check_signature, decrypt
 from connectors.wechat.parse import parse_callback
 from connectors.wechat.window import WeChatReplyLimits
@@ -207,20 +207,13 @@ class WeChatConnector(WeChatReplyLimits):
         Official Account cannot show degrade to their text, or fail with a clear reason.
         """
         api = self.api(channel, ctx.state)
-        try:
-            result = await self._send(api, out, ctx)
-        except ApiError as exc:
-            log.warning(
-                "wechat send refused",
-                extra={
-                    "channel_id": channel.id,
-                    "message_id": out.message_id,
-                    "errcode": exc.errcode,
-                },
-            )
-            raise to_send_error(exc, REASONS, "WeChat") from None
-        msgid = result.get("msgid")
-        return SendReceipt(provider_message_id=str(msgid) if msgid else None)
+        return await send_receipt(
+            self._send(api, out, ctx),
+            REASONS,
+            "WeChat",
+            channel_id=channel.id,
+            message_id=out.message_id,
+        )
 
     async def _send(
         self, api: OfficialAccountApi, out: Outbound, ctx: SendContext

@@ -41,7 +41,7 @@ import aiohttp
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from connectors.wechat import settings as check
-from connectors.wechat.api import ApiClient, ApiError, to_send_error
+from connectors.wechat.api import ApiClient, ApiError, send_receipt, to_send_error
 from connectors.wechat.crypto import decrypt
 from connectors.wechat.parse import parse_callback
 from connectors.wechat.window import WeChatReplyLimits
@@ -341,20 +341,13 @@ class WeComKfConnector(WeChatReplyLimits):
             return await self.send_welcome(channel, welcome_code, out.text, ctx)
         api = self.api(channel, ctx.state)
         base = {"touser": out.recipient_id, "open_kfid": str(channel.settings["open_kfid"])}
-        try:
-            result = await self._send(api, base, out, ctx)
-        except ApiError as exc:
-            log.warning(
-                "wecom send refused",
-                extra={
-                    "channel_id": channel.id,
-                    "message_id": out.message_id,
-                    "errcode": exc.errcode,
-                },
-            )
-            raise to_send_error(exc, REASONS, "WeCom") from None
-        msgid = result.get("msgid")
-        return SendReceipt(provider_message_id=str(msgid) if msgid else None)
+        return await send_receipt(
+            self._send(api, base, out, ctx),
+            REASONS,
+            "WeCom",
+            channel_id=channel.id,
+            message_id=out.message_id,
+        )
 
     async def _send(
         self, api: WeComKfApi, base: dict[str, Any], out: Outbound, ctx: SendContext

@@ -90,9 +90,6 @@ class Unit(Protocol):
         """Per conversation id: (time of its newest message, messages added, reopen)."""
         ...
 
-    async def identity_and_latest_conversation(
-        self, channel_id: int, external_id: str
-    ) -> tuple[Identity | None, Conversation | None]: ...
     async def create_identity(
         self, channel_id: int, external_id: str, contact: NewContact
     ) -> Identity | None:

@@ -222,8 +222,7 @@ async def _session_for(
         )
         identity = await uow.create_identity(channel.id, item.sender_id, contact)
         if identity is None:  # another worker created this customer a moment ago
-            identity, conversation = await uow.identity_and_latest_conversation(*key)
-            assert identity is not None
+            identity, conversation = (await uow.find_customers([key]))[key]
     elif item.sender_name or item.sender_email or item.sender_phone:
         await uow.fill_contact(
             identity.contact_id, item.sender_name, item.sender_email, item.sender_phone

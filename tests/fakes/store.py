@@ -76,10 +76,15 @@ class FakeUnit:
         self, pairs: Sequence[tuple[int, str]]
     ) -> dict[tuple[int, str], tuple[Identity, Conversation | None]]:
         found: dict[tuple[int, str], tuple[Identity, Conversation | None]] = {}
-        for pair in set(pairs):
-            identity, conversation = await self.identity_and_latest_conversation(*pair)
-            if identity is not None:
-                found[pair] = (identity, conversation)
+        for channel_id, external_id in set(pairs):
+            identity = self._find_identity(channel_id, external_id)
+            if identity is None:
+                continue
+            mine = [c for c in self.t.conversations.values() if c.identity_id == identity.id]
+            found[(channel_id, external_id)] = (
+                identity,
+                max(mine, key=lambda c: c.id) if mine else None,
+            )
         return found
 
     async def add_inbound_messages(self, news: Sequence[NewMessage]) -> list[Message | None]:
@@ -99,15 +104,6 @@ class FakeUnit:
                 changes["status"] = ConversationStatus.OPEN
             result[cid] = await self.update_conversation(cid, **changes)
         return result
-
-    async def identity_and_latest_conversation(
-        self, channel_id: int, external_id: str
-    ) -> tuple[Identity | None, Conversation | None]:
-        identity = self._find_identity(channel_id, external_id)
-        if identity is None:
-            return None, None
-        found = [c for c in self.t.conversations.values() if c.identity_id == identity.id]
-        return identity, max(found, key=lambda c: c.id) if found else None
 
     def _find_identity(self, channel_id: int, external_id: str) -> Identity | None:
         return next(

@@ -103,8 +103,7 @@ async def test_two_transactions_creating_one_customer_both_succeed(database_url:
         async with store.unit() as uow:
             identity = await uow.create_identity(channel.id, "v_same", NewContact("B"))
             assert identity is None
-            found, _ = await uow.identity_and_latest_conversation(channel.id, "v_same")
-            assert found is not None
+            found, _ = (await uow.find_customers([(channel.id, "v_same")]))[(channel.id, "v_same")]
             await uow.commit()
             return found.id
 
