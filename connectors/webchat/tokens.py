@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -17,10 +18,16 @@ class Visitor:
     visitor_id: str
 
 
+#: verified tokens remembered, so a chatty visitor's requests skip the signature check
+_VERIFIED_MAX = 10_000
+_VERIFIED_FOR_S = 300.0
+
+
 class VisitorTokens:
     def __init__(self, secret_key: str) -> None:
         self._visitors = URLSafeTimedSerializer(secret_key, salt="kefu.webchat.visitor")
         self._uploads = URLSafeTimedSerializer(secret_key, salt="kefu.webchat.upload")
+        self._verified: dict[str, tuple[float, Visitor]] = {}
 
     def new_visitor(self, channel_id: int) -> tuple[Visitor, str]:
         visitor = Visitor(channel_id, "v_" + secrets.token_urlsafe(16))
@@ -31,6 +38,17 @@ class VisitorTokens:
 
     def verify(self, token: str, channel_id: int) -> Visitor | None:
         """The visitor a token names, or ``None`` when forged, expired or for another channel."""
+        known = self._verified.get(token)
+        if known is not None and known[0] > time.monotonic():
+            return known[1] if known[1].channel_id == channel_id else None
+        visitor = self._check(token, channel_id)
+        if visitor is not None:
+            if len(self._verified) >= _VERIFIED_MAX:
+                self._verified.clear()
+            self._verified[token] = (time.monotonic() + _VERIFIED_FOR_S, visitor)
+        return visitor
+
+    def _check(self, token: str, channel_id: int) -> Visitor | None:
         try:
             data = self._visitors.loads(token, max_age=VISITOR_TOKEN_MAX_AGE_S)
         except BadSignature:
