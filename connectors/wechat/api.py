@@ -15,16 +15,19 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 
 from hub.domain.channels import ChannelState, FetchedMedia
 from hub.domain.errors import HubError, PermanentSendError, TransientSendError
-from hub.domain.model import SendReceipt
+from hub.domain.model import AttachmentRef, SendReceipt
+from hub.domain.ports import BlobStorage
 
 log = logging.getLogger(__name__)
+
+MEDIA_CACHE_TTL = timedelta(days=2)
 
 #: WeChat hands out 7200 s tokens; refresh a little early so a token never dies mid-request.
 TOKEN_EARLY_REFRESH_S = 300
@@ -293,6 +296,26 @@ class ApiClient(ABC):
         if not isinstance(decoded, dict):
             raise TransientSendError(f"{_short(path)} answered JSON that is not an object")
         return decoded
+
+    async def upload_stored(
+        self, attachment: AttachmentRef, media_type: str, blobs: BlobStorage
+    ) -> str:
+        """The media id of a file the hub stored: uploaded once, then remembered (temporary
+        media live 3 days at WeChat; we reuse an id for 2)."""
+        if attachment.storage_key is None:
+            if attachment.provider_ref:
+                return attachment.provider_ref  # already a WeChat media id
+            raise PermanentSendError("the attachment has no stored file", "no_file")
+        cache_key = f"media:{media_type}:{attachment.storage_key}"
+        cached = await self._state.get(cache_key)
+        if cached:
+            return cached
+        data = await blobs.get(attachment.storage_key)
+        media_id = await self.upload_media(
+            media_type, data, attachment.filename or f"upload.{media_type}", attachment.content_type
+        )
+        await self._state.set(cache_key, media_id, expires_at=datetime.now(UTC) + MEDIA_CACHE_TTL)
+        return media_id
 
     async def upload_media(
         self, media_type: str, data: bytes, filename: str, content_type: str

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -44,7 +43,6 @@ log = logging.getLogger(__name__)
 DEFAULT_API_BASE_URL = "https://api.weixin.qq.com"
 
 #: Temporary media lives 3 days; reuse an upload for 2 so a retried send does not upload again.
-MEDIA_CACHE_TTL = timedelta(days=2)
 
 #: Reasons the agent sees when WeChat refuses a customer-service message.
 REASONS: Mapping[int, str] = {
@@ -225,7 +223,7 @@ class WeChatConnector(WeChatReplyLimits):
         if out.attachments:
             for attachment in out.attachments:
                 media_type = _media_type(attachment)
-                media_id = await self._upload(api, attachment, media_type, ctx)
+                media_id = await api.upload_stored(attachment, media_type, ctx.blobs)
                 body: dict[str, Any] = {"media_id": media_id}
                 if media_type == "video":
                     body |= {
@@ -244,24 +242,6 @@ class WeChatConnector(WeChatReplyLimits):
                 {"touser": to, "msgtype": "text", "text": {"content": out.text}}
             )
         return result
-
-    async def _upload(
-        self, api: OfficialAccountApi, attachment: AttachmentRef, media_type: str, ctx: SendContext
-    ) -> str:
-        if attachment.storage_key is None:
-            if attachment.provider_ref:
-                return attachment.provider_ref  # already a WeChat media id
-            raise PermanentSendError("the attachment has no stored file", "no_file")
-        cache_key = f"media:{media_type}:{attachment.storage_key}"
-        cached = await ctx.state.get(cache_key)
-        if cached:
-            return cached
-        data = await ctx.blobs.get(attachment.storage_key)
-        media_id = await api.upload_media(
-            media_type, data, attachment.filename or f"upload.{media_type}", attachment.content_type
-        )
-        await ctx.state.set(cache_key, media_id, expires_at=datetime.now(UTC) + MEDIA_CACHE_TTL)
-        return media_id
 
     async def fetch_media(
         self, channel: Channel, ref: AttachmentRef, ctx: SendContext

@@ -81,7 +81,6 @@ MAX_SYNC_PAGES = 10
 #: how long WeCom keeps messages for sync_msg
 SYNC_RETENTION = timedelta(days=3)
 SYNC_START_TTL = timedelta(minutes=10)
-MEDIA_CACHE_TTL = timedelta(days=2)
 
 REASONS: Mapping[int, str] = {
     95001: (
@@ -368,7 +367,7 @@ class WeComKfConnector(WeChatReplyLimits):
         result: dict[str, Any] = {}
         for attachment in out.attachments:
             media_type = _media_type(attachment)
-            media_id = await self._upload(api, attachment, media_type, ctx)
+            media_id = await api.upload_stored(attachment, media_type, ctx.blobs)
             result = await api.call(
                 "POST",
                 send,
@@ -393,7 +392,7 @@ class WeComKfConnector(WeChatReplyLimits):
         thumb = str(out.data.get("thumb_media_id", ""))
         images = [a for a in out.attachments if a.kind == MessageKind.IMAGE]
         if not thumb and images:
-            thumb = await self._upload(api, images[0], "image", ctx)
+            thumb = await api.upload_stored(images[0], "image", ctx.blobs)
         if not thumb:
             return None
         return {
@@ -402,24 +401,6 @@ class WeComKfConnector(WeChatReplyLimits):
             "url": url,
             "thumb_media_id": thumb,
         }
-
-    async def _upload(
-        self, api: WeComKfApi, attachment: AttachmentRef, media_type: str, ctx: SendContext
-    ) -> str:
-        if attachment.storage_key is None:
-            if attachment.provider_ref:
-                return attachment.provider_ref
-            raise PermanentSendError("the attachment has no stored file", "no_file")
-        cache_key = f"media:{media_type}:{attachment.storage_key}"
-        cached = await ctx.state.get(cache_key)
-        if cached:
-            return cached
-        data = await ctx.blobs.get(attachment.storage_key)
-        media_id = await api.upload_media(
-            media_type, data, attachment.filename or f"upload.{media_type}", attachment.content_type
-        )
-        await ctx.state.set(cache_key, media_id, expires_at=datetime.now(UTC) + MEDIA_CACHE_TTL)
-        return media_id
 
     async def send_welcome(
         self, channel: Channel, code: str, text: str, ctx: SendContext
