@@ -558,13 +558,21 @@ async def e2e_phase(
         url = f"{target.base}/webchat/{target.key}/messages"
         loop = asyncio.get_running_loop()
         async with AgentListener(target, prefix) as listener, StalledAgent(target) as stalled:
-            # warm up: one message through the whole pipeline (the worker may still be starting)
-            warm = f"{prefix}-warm"
-            listener.expect(warm, loop.time())
-            await post(http, url, tokens[0], warm)
-            await listener.wait_for(1, idle_s=30, within_s=30)
-            if listener.pushed < 1:
-                raise RuntimeError("the warm-up message never reached the agent socket")
+            # Warm up: every visitor's first message, sent at the measured rate but not
+            # measured, so the phase sees returning customers, warm caches and prepared
+            # statements (a new customer's first message costs more; the accept phase, whose
+            # visitors are all new, shows that cost).
+            warm_at = loop.time() + 0.05
+            for n, token in enumerate(tokens):
+                warm = f"{prefix}-warm{n}"
+                listener.expect(warm, warm_at + n / rate)
+                delay = warm_at + n / rate - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                await post(http, url, token, warm)
+            await listener.wait_for(len(tokens), idle_s=30, within_s=60)
+            if listener.pushed < len(tokens):
+                raise RuntimeError("warm-up messages never reached the agent socket")
             listener.pushed, listener.latencies = 0, []
             listener.first_push = listener.last_push = None
 
