@@ -6,7 +6,7 @@ import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -43,6 +43,10 @@ from hub.domain.records import (
 )
 
 T = tables
+
+
+#: how long the sweeper keeps retrying a provider-held file that could not be fetched
+MEDIA_RETRY_WINDOW = timedelta(days=3)
 
 
 def now() -> datetime:
@@ -447,6 +451,9 @@ class SqlUnit:
                 T.attachments.c.storage_key.is_(None),
                 T.attachments.c.provider_ref.is_not(None),
                 T.messages.c.created_at < older_than,
+                # Providers keep media for days, not forever (WeChat: 3): past that, retrying
+                # every sweep would only fail again.
+                T.messages.c.created_at > older_than - MEDIA_RETRY_WINDOW,
             )
             .order_by(T.attachments.c.id)
             .limit(limit)
