@@ -155,6 +155,25 @@ class SqlUnit:
             )
         )
 
+    async def record_event_failure(self, event_id: int, error: str, give_up_after: int) -> bool:
+        e = T.inbound_events
+        attempts = (
+            await self.conn.execute(
+                update(e)
+                .where(e.c.id == event_id, e.c.status == EventStatus.PENDING.value)
+                .values(
+                    attempts=e.c.attempts + 1,
+                    error=error[:2000],
+                    status=case(
+                        (e.c.attempts + 1 >= give_up_after, EventStatus.FAILED.value),
+                        else_=e.c.status,
+                    ),
+                )
+                .returning(e.c.attempts)
+            )
+        ).scalar_one_or_none()
+        return attempts is not None and attempts >= give_up_after
+
     async def find_customers(
         self, pairs: Sequence[tuple[int, str]]
     ) -> dict[tuple[int, str], tuple[Identity, Conversation | None]]:

@@ -71,6 +71,10 @@ class Unit(Protocol):
         ...
 
     async def mark_events_done(self, event_ids: Sequence[int]) -> None: ...
+    async def record_event_failure(self, event_id: int, error: str, give_up_after: int) -> bool:
+        """Count a failed attempt; after ``give_up_after`` the event is failed for good (True)
+        and the sweeper stops retrying it."""
+        ...
 
     async def find_customers(
         self, pairs: Sequence[tuple[int, str]]

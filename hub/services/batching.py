@@ -16,6 +16,8 @@ from hub.services.inbound import process_inbound_batch
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 200
+#: processing attempts before an event is set aside as failed
+GIVE_UP_AFTER = 5
 
 
 class InboundBatcher:
@@ -62,6 +64,7 @@ class InboundBatcher:
             await process_inbound_batch(deps, [event_id for event_id, _ in batch])
         except Exception as exc:
             if len(batch) == 1:
+                await _record_failure(deps, batch[0][0], exc)
                 _settle(batch[0][1], exc)
                 return
             # One bad event must not hold back the others: each gets a transaction of its own.
@@ -70,12 +73,31 @@ class InboundBatcher:
                 try:
                     await process_inbound_batch(deps, [event_id])
                 except Exception as one:
+                    await _record_failure(deps, event_id, one)
                     _settle(future, one)
                 else:
                     _settle(future, None)
             return
         for _, future in batch:
             _settle(future, None)
+
+
+async def _record_failure(deps: Deps, event_id: int, error: BaseException) -> None:
+    """A poison event is retried by the sweeper a few times, then set aside with its reason."""
+    try:
+        async with deps.store.unit() as uow:
+            gave_up = await uow.record_event_failure(
+                event_id, f"{type(error).__name__}: {error}", GIVE_UP_AFTER
+            )
+            await uow.commit()
+    except Exception:
+        log.exception("could not record a failed event", extra={"event_id": event_id})
+        return
+    if gave_up:
+        log.error(
+            "event failed for good; it stays stored with its reason",
+            extra={"event_id": event_id},
+        )
 
 
 def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:

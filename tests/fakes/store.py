@@ -72,6 +72,15 @@ class FakeUnit:
                 event, status=EventStatus.DONE, attempts=event.attempts + 1
             )
 
+    async def record_event_failure(self, event_id: int, error: str, give_up_after: int) -> bool:
+        event = self.t.events[event_id]
+        if event.status != EventStatus.PENDING:
+            return False
+        attempts = event.attempts + 1
+        status = EventStatus.FAILED if attempts >= give_up_after else event.status
+        self.t.events[event_id] = replace(event, attempts=attempts, status=status)
+        return status == EventStatus.FAILED
+
     async def find_customers(
         self, pairs: Sequence[tuple[int, str]]
     ) -> dict[tuple[int, str], tuple[Identity, Conversation | None]]:

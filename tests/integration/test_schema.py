@@ -114,3 +114,30 @@ async def test_two_transactions_creating_one_customer_both_succeed(database_url:
     assert contacts == 1
     await store.close()
     await engines.dispose()
+
+
+async def test_a_poison_event_is_set_aside_after_its_attempts(database_url: str) -> None:
+    await upgrade_async(database_url)
+    engines = create_engines(database_url)
+    box = SecretBox("k")
+    store = SqlStore(engines, box)
+    from adapters.db.directory import SqlDirectory
+
+    channel = await SqlDirectory(engines, box).create_channel("webchat", "c", {})
+    [accepted] = await store.accept_events(
+        channel.id, [Inbound(provider_event_id="poison", sender_id="v", text="x")]
+    )
+    results = []
+    for _ in range(3):
+        async with store.unit() as uow:
+            results.append(await uow.record_event_failure(accepted.event_id, "boom", 3))
+            await uow.commit()
+    assert results == [False, False, True]
+    async with store.unit() as uow:
+        assert await uow.lock_pending_events([accepted.event_id]) == []
+        assert await uow.record_event_failure(accepted.event_id, "boom", 3) is False
+    async with engines.read.connect() as conn:
+        row = (await conn.execute(text("SELECT status, attempts, error FROM inbound_events"))).one()
+    assert tuple(row) == ("failed", 3, "boom")
+    await store.close()
+    await engines.dispose()

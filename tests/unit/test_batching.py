@@ -8,7 +8,7 @@ import pytest
 
 from hub.domain.errors import NotFound
 from hub.domain.model import ConversationStatus, EventStatus, Inbound
-from hub.services import conversations, inbound
+from hub.services import conversations, inbound, sweeper
 from hub.services.batching import InboundBatcher
 from tests.fakes.hub import fake_pipeline
 
@@ -48,7 +48,14 @@ async def test_a_bad_event_fails_alone() -> None:
     assert results[:2] == [None, None]
     assert isinstance(results[2], NotFound)
     assert len(p.store.tables.messages) == 2
-    assert p.store.tables.events[orphan[0].event_id].status == EventStatus.PENDING
+    orphaned = p.store.tables.events[orphan[0].event_id]
+    assert orphaned.status == EventStatus.PENDING  # the sweeper will try again
+    assert orphaned.attempts == 1
+    for _ in range(4):
+        with pytest.raises(NotFound):
+            await batcher.process(p.deps, orphan[0].event_id)
+    assert p.store.tables.events[orphan[0].event_id].status == EventStatus.FAILED
+    assert await sweeper.sweep(p.deps, older_than_s=-1) == sweeper.SweepResult(0, 0, 0)
 
 
 async def test_a_lone_event_is_its_own_batch() -> None:
