@@ -222,6 +222,10 @@ def reset_postgres_and_redis() -> None:
     run_cmd(["redis-cli", "-n", "3", "FLUSHDB"])
 
 
+#: ``kefu worker`` processes beside ``kefu serve`` in the postgres mode (``--workers``)
+WORKERS = 1
+
+
 @contextlib.contextmanager
 def fresh_hub(
     mode: str, work: Path, log_level: str, profile: Path | None = None
@@ -251,7 +255,9 @@ def fresh_hub(
 
         procs.start("serve", wrap("serve", [KEFU, "serve", "--port", str(port)]), env, data_dir)
         if mode == "postgres":
-            procs.start("worker", wrap("worker", [KEFU, "worker"]), env, data_dir)
+            for n in range(WORKERS):
+                name = "worker" if n == 0 else f"worker{n + 1}"
+                procs.start(name, wrap(name, [KEFU, "worker"]), env, data_dir)
         base = f"http://127.0.0.1:{port}"
         asyncio.run(wait_healthy(base, procs))
         key = asyncio.run(create_channel(base, token))
@@ -847,7 +853,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, default=BENCH / "results" / "latest.json", help="JSON results file"
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="kefu worker processes in the postgres mode"
+    )
     args = parser.parse_args(argv)
+    global WORKERS  # read by fresh_hub; set once, here
+    WORKERS = max(1, args.workers)
     for item in args.hub_env:
         name, _, value = item.partition("=")
         if not name.startswith("KEFU_"):
