@@ -111,6 +111,9 @@ class Processes:
         log.close()
         self._running.append((name, proc))
 
+    def pids(self) -> dict[str, int]:
+        return {name: proc.pid for name, proc in self._running}
+
     def check(self) -> None:
         for name, proc in self._running:
             if proc.poll() is not None:
@@ -133,6 +136,58 @@ class Processes:
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=5)
         self._running.clear()
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _tree_ticks(pid: int) -> int:
+    """CPU ticks (user + system) of a process and its children (py-spy's child, say)."""
+    total = 0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return total
+    return total + sum(_tree_ticks(int(child)) for child in children)
+
+
+def _busy_ticks() -> int:
+    """All CPUs' busy ticks since boot, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values[:8]) - idle
+
+
+class CpuMeter:
+    """CPU time spent per message by each process the bench started, the bench itself, and
+    everything else (PostgreSQL, Redis), over one measured interval."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self._pids = pids
+        self._start: tuple[dict[str, int], float, int] | None = None
+
+    def _read(self) -> tuple[dict[str, int], float, int]:
+        ticks = {name: _tree_ticks(pid) for name, pid in self._pids.items()}
+        return ticks, time.process_time(), _busy_ticks()
+
+    def begin(self) -> None:
+        self._start = self._read()
+
+    def per_message(self, messages: int) -> dict[str, float]:
+        """Milliseconds of CPU per message since ``begin``; ``other`` is the rest of the box."""
+        assert self._start is not None
+        ticks0, own0, busy0 = self._start
+        ticks1, own1, busy1 = self._read()
+        if messages <= 0:
+            return {}
+        result = {
+            name: (ticks1[name] - ticks0[name]) / _TICK for name in self._pids if name in ticks0
+        }
+        result["bench"] = own1 - own0
+        result["other"] = max(0.0, (busy1 - busy0) / _TICK - sum(result.values()))
+        return {name: round(1000 * seconds / messages, 3) for name, seconds in result.items()}
 
 
 def free_port() -> int:
@@ -172,6 +227,7 @@ class Target:
     base: str
     key: str
     api_token: str = ""
+    pids: dict[str, int] = field(default_factory=dict)
 
 
 @contextlib.contextmanager
@@ -187,7 +243,7 @@ def bare_server(work: Path) -> Iterator[Target]:
         )
         base = f"http://127.0.0.1:{port}"
         asyncio.run(wait_healthy(base, procs))
-        yield Target("bare", base, "bare")
+        yield Target("bare", base, "bare", pids=procs.pids())
     finally:
         procs.stop_all()
 
@@ -251,7 +307,7 @@ def fresh_hub(
                 return argv
             profile.mkdir(parents=True, exist_ok=True)
             out = profile / f"{data_dir.name}-{name}.txt"
-            return ["py-spy", "record", "--format", "raw", "-r", "200", "-o", str(out), "--", *argv]
+            return ["py-spy", "record", "--gil", "--format", "raw", "-r", "200", "-o", str(out), "--", *argv]
 
         procs.start("serve", wrap("serve", [KEFU, "serve", "--port", str(port)]), env, data_dir)
         if mode == "postgres":
@@ -261,7 +317,7 @@ def fresh_hub(
         base = f"http://127.0.0.1:{port}"
         asyncio.run(wait_healthy(base, procs))
         key = asyncio.run(create_channel(base, token))
-        yield Target(mode, base, key, token)
+        yield Target(mode, base, key, token, pids=procs.pids())
         procs.check()
     finally:
         procs.stop_all()
@@ -496,6 +552,10 @@ async def accept_phase(
         latencies: list[float] = []
         errors: dict[str, int] = {}
         sent = 0
+        meter = CpuMeter(target.pids)
+        cpu: dict[str, float] = {}
+        loop.call_at(measure_from, meter.begin)
+        loop.call_at(stop_at, lambda: cpu.update(meter.per_message(acks)))
 
         async def client(worker: int) -> None:
             nonlocal sent, acks
@@ -538,6 +598,7 @@ async def accept_phase(
             "concurrency": concurrency,
             "visitors": visitors,
             "duration_s": duration_s,
+            "cpu_ms_per_message": cpu,
         }
         if listener is not None:
             # How far processing kept up while accepts ran flat out (informative only).
@@ -599,6 +660,8 @@ async def e2e_phase(
                     errors[str(status)] = errors.get(str(status), 0) + 1
                     listener.sent_at.pop(message_id, None)
 
+            meter = CpuMeter(target.pids)
+            meter.begin()
             start = loop.time() + 0.05
             for i in range(total):
                 at = start + i / rate
@@ -616,6 +679,7 @@ async def e2e_phase(
             sent = total - skipped - sum(errors.values())
             await listener.wait_for(sent, idle_s=grace_s, within_s=60)
             received = len(listener.latencies)
+            cpu = meter.per_message(received)
             lost = sent - received
             # a lost message counts as infinitely late, so loss shows in p99
             latencies = listener.latencies + [math.inf] * max(0, lost)
@@ -639,6 +703,7 @@ async def e2e_phase(
                 "visitors": visitors,
                 "agent_socket": listener.closed_with,
                 "stalled_agent_socket": stalled.state(),
+                "cpu_ms_per_message": cpu,
             }
 
 
@@ -667,6 +732,7 @@ class Plan:
     search: bool
     log_level: str
     profile: Path | None = None
+    phases: tuple[str, ...] = ("accept", "e2e")
 
 
 def e2e_ok(result: dict[str, Any], p99_limit: float) -> bool:
@@ -682,6 +748,13 @@ def e2e_ok(result: dict[str, Any], p99_limit: float) -> bool:
 
 
 def run_mode(mode: str, plan: Plan, bare_rate: float, work: Path, rows: list[Row]) -> None:
+    if "accept" in plan.phases:
+        run_accept(mode, plan, bare_rate, work, rows)
+    if "e2e" in plan.phases:
+        run_e2e(mode, plan, bare_rate, work, rows)
+
+
+def run_accept(mode: str, plan: Plan, bare_rate: float, work: Path, rows: list[Row]) -> None:
     say(f"{mode}: accept phase ({plan.accept_s:.0f}s, {plan.concurrency} connections)")
     with fresh_hub(mode, work, plan.log_level, plan.profile) as target:
         acc = asyncio.run(
@@ -707,6 +780,9 @@ def run_mode(mode: str, plan: Plan, bare_rate: float, work: Path, rows: list[Row
             acc,
         )
     )
+
+
+def run_e2e(mode: str, plan: Plan, bare_rate: float, work: Path, rows: list[Row]) -> None:
     ratio, p99_limit = E2E_TARGETS[mode]
     rate = max(1.0, round(ratio * bare_rate))
     say(f"{mode}: accept -> agent push at {rate:.0f}/s ({plan.e2e_s:.0f}s)")
@@ -816,6 +892,13 @@ def print_table(rows: list[Row]) -> None:
         )
         if n == 0:
             print("  ".join("-" * w for w in widths))
+    print("\nCPU milliseconds per message (the bench is the load generator; other is the rest of")
+    print("the box: PostgreSQL, Redis):")
+    for r in rows:
+        cpu = r.details.get("cpu_ms_per_message") or {}
+        if cpu:
+            parts = "  ".join(f"{name} {value:.3f}" for name, value in cpu.items())
+            print(f"  {r.scenario}: {parts}")
     maxima = {r.mode: r for r in rows if r.kind in ("e2e", "max") and r.passed}
     for mode, best in maxima.items():
         print(
@@ -854,6 +937,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--out", type=Path, default=BENCH / "results" / "latest.json", help="JSON results file"
     )
     parser.add_argument(
+        "--phase",
+        choices=["accept", "e2e"],
+        default=None,
+        help="run only this phase of each mode (default: both)",
+    )
+    parser.add_argument(
         "--workers", type=int, default=1, help="kefu worker processes in the postgres mode"
     )
     args = parser.parse_args(argv)
@@ -874,6 +963,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         search=not args.quick,
         log_level=args.log_level,
         profile=args.profile,
+        phases=(args.phase,) if args.phase else ("accept", "e2e"),
     )
     modes = [args.only] if args.only else ["embedded", "postgres"]
     load_before = os.getloadavg()[0]

@@ -15,14 +15,15 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    delete,
     func,
     insert,
     select,
+    text,
     tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import rows, tables
@@ -30,12 +31,11 @@ from adapters.db.engine import Engines
 from adapters.db.secretbox import SecretBox
 from hub.domain.errors import NotFound
 from hub.domain.model import AttachmentRef, EventStatus, Inbound, MessageStatus
-from hub.domain.ports import AcceptedEvent, NewContact, NewMessage
+from hub.domain.ports import AcceptedEvent, NewContact, NewConversation, NewMessage
 from hub.domain.records import (
     Agent,
     Attachment,
     Channel,
-    Contact,
     Conversation,
     Identity,
     InboundEvent,
@@ -224,18 +224,6 @@ class SqlUnit:
         )
         return {r.id: rows.conversation(r) for r in found}
 
-    async def _create_contact(
-        self, name: str, email: str | None = None, phone: str | None = None
-    ) -> Contact:
-        row = (
-            await self.conn.execute(
-                insert(T.contacts)
-                .values(name=name, email=email, phone=phone, created_at=now())
-                .returning(T.contacts)
-            )
-        ).one()
-        return rows.contact(row)
-
     async def get_identity(self, identity_id: int) -> Identity | None:
         row = (
             await self.conn.execute(
@@ -253,26 +241,54 @@ class SqlUnit:
                 update(T.contacts).where(T.contacts.c.id == contact_id).values(**values)
             )
 
-    async def create_identity(
-        self, channel_id: int, external_id: str, contact: NewContact
-    ) -> Identity | None:
-        # A savepoint, because another process may be creating the same customer right now:
-        # losing that race must not undo the rest of this transaction.
-        savepoint = await self.conn.begin_nested()
-        try:
-            created = await self._create_contact(contact.name, contact.email, contact.phone)
-            row = (
-                await self.conn.execute(
-                    insert(T.channel_identities)
-                    .values(channel_id=channel_id, contact_id=created.id, external_id=external_id)
-                    .returning(T.channel_identities)
-                )
-            ).one()
-        except IntegrityError:
-            await savepoint.rollback()
-            return None
-        await savepoint.commit()
-        return rows.identity(row)
+    async def create_customers(
+        self, customers: Mapping[tuple[int, str], NewContact]
+    ) -> dict[tuple[int, str], Identity]:
+        if not customers:
+            return {}
+        keys = list(customers)
+        # The contacts' ids are chosen first so that each identity row can name its contact:
+        # a multi-row INSERT ... RETURNING does not promise its rows in the order given.
+        contact_ids = await self._new_contact_ids(len(keys))
+        stamp = now()
+        await self.conn.execute(
+            insert(T.contacts),
+            [
+                {
+                    "id": contact_id,
+                    "name": customers[key].name,
+                    "email": customers[key].email,
+                    "phone": customers[key].phone,
+                    "created_at": stamp,
+                }
+                for key, contact_id in zip(keys, contact_ids, strict=True)
+            ],
+        )
+        # Another process may be creating some of these customers right now: its identity
+        # wins, ours is skipped (no error, so the rest of this transaction stands).
+        created: dict[tuple[int, str], Identity] = {}
+        result = await self.conn.execute(
+            _INSERT_IDENTITY[self.conn.dialect.name],
+            [
+                {"channel_id": channel_id, "external_id": external_id, "contact_id": contact_id}
+                for (channel_id, external_id), contact_id in zip(keys, contact_ids, strict=True)
+            ],
+        )
+        for row in result:
+            created[(row.channel_id, row.external_id)] = rows.identity(row)
+        orphans = [cid for key, cid in zip(keys, contact_ids, strict=True) if key not in created]
+        if orphans:
+            await self.conn.execute(delete(T.contacts).where(T.contacts.c.id.in_(orphans)))
+        return created
+
+    async def _new_contact_ids(self, count: int) -> list[int]:
+        if self.conn.dialect.name == "postgresql":
+            result = await self.conn.execute(_NEXT_CONTACT_IDS, {"count": count})
+            return sorted(result.scalars())
+        # SQLite: this transaction holds the database's write lock (BEGIN IMMEDIATE), so no
+        # other writer can take these ids before the commit.
+        top = (await self.conn.execute(_TOP_CONTACT_ID)).scalar_one()
+        return list(range(top + 1, top + 1 + count))
 
     async def get_conversation(
         self, conversation_id: int, *, lock: bool = False
@@ -283,27 +299,28 @@ class SqlUnit:
         row = (await self.conn.execute(query)).first()
         return rows.conversation(row) if row else None
 
-    async def create_conversation(
-        self, channel_id: int, contact_id: int, identity_id: int, team_id: int | None
-    ) -> Conversation:
+    async def create_conversations(self, news: Sequence[NewConversation]) -> list[Conversation]:
+        if not news:
+            return []
         stamp = now()
-        row = (
-            await self.conn.execute(
-                insert(T.conversations)
-                .values(
-                    channel_id=channel_id,
-                    contact_id=contact_id,
-                    identity_id=identity_id,
-                    team_id=team_id,
-                    status="open",
-                    unread_count=0,
-                    created_at=stamp,
-                    updated_at=stamp,
-                )
-                .returning(T.conversations)
-            )
-        ).one()
-        return rows.conversation(row)
+        result = await self.conn.execute(
+            _INSERT_CONVERSATION[self.conn.dialect.name],
+            [
+                {
+                    "channel_id": new.channel_id,
+                    "contact_id": new.contact_id,
+                    "identity_id": new.identity_id,
+                    "team_id": new.team_id,
+                    "status": "open",
+                    "unread_count": 0,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
+                for new in news
+            ],
+        )
+        by_identity = {row.identity_id: rows.conversation(row) for row in result}
+        return [by_identity[new.identity_id] for new in news]
 
     async def update_conversation(self, conversation_id: int, **changes: Any) -> Conversation:
         values = {k: getattr(v, "value", v) for k, v in changes.items()}
@@ -479,6 +496,23 @@ class SqlUnit:
         )
         return list(result.scalars())
 
+
+_INSERT_IDENTITY = {
+    "postgresql": postgresql.insert(T.channel_identities)
+    .on_conflict_do_nothing()
+    .returning(T.channel_identities),
+    "sqlite": sqlite.insert(T.channel_identities)
+    .on_conflict_do_nothing()
+    .returning(T.channel_identities),
+}
+_INSERT_CONVERSATION = {
+    "postgresql": postgresql.insert(T.conversations).returning(T.conversations),
+    "sqlite": sqlite.insert(T.conversations).returning(T.conversations),
+}
+_NEXT_CONTACT_IDS = text(
+    "SELECT nextval(pg_get_serial_sequence('contacts', 'id')) FROM generate_series(1, :count)"
+)
+_TOP_CONTACT_ID = select(func.coalesce(func.max(T.contacts.c.id), 0))
 
 #: Built once per dialect; a retried provider message hits the unique key and adds nothing.
 _INSERT_MESSAGE = {

@@ -53,6 +53,14 @@ class NewContact:
 
 
 @dataclass(frozen=True)
+class NewConversation:
+    channel_id: int
+    contact_id: int
+    identity_id: int
+    team_id: int | None = None
+
+
+@dataclass(frozen=True)
 class AcceptedEvent:
     event_id: int
     created: bool
@@ -94,11 +102,11 @@ class Unit(Protocol):
         """Per conversation id: (time of its newest message, messages added, reopen)."""
         ...
 
-    async def create_identity(
-        self, channel_id: int, external_id: str, contact: NewContact
-    ) -> Identity | None:
-        """A new customer: contact and identity together; ``None`` when another transaction
-        created this identity first (re-read it)."""
+    async def create_customers(
+        self, customers: Mapping[tuple[int, str], NewContact]
+    ) -> dict[tuple[int, str], Identity]:
+        """New customers, keyed by (channel id, external id): a contact and an identity each,
+        all at once. A key another transaction created first is left out (re-read it)."""
         ...
 
     async def get_identity(self, identity_id: int) -> Identity | None: ...
@@ -109,9 +117,10 @@ class Unit(Protocol):
     async def get_conversation(
         self, conversation_id: int, *, lock: bool = False
     ) -> Conversation | None: ...
-    async def create_conversation(
-        self, channel_id: int, contact_id: int, identity_id: int, team_id: int | None
-    ) -> Conversation: ...
+    async def create_conversations(self, news: Sequence[NewConversation]) -> list[Conversation]:
+        """Open conversations at once, in the order given (one per identity)."""
+        ...
+
     async def update_conversation(self, conversation_id: int, **changes: Any) -> Conversation: ...
 
     async def add_message(self, new: NewMessage) -> Message | None:

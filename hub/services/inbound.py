@@ -19,7 +19,7 @@ from hub.domain.model import (
     SenderType,
     StatusUpdate,
 )
-from hub.domain.ports import AcceptedEvent, NewContact, NewMessage, Unit
+from hub.domain.ports import AcceptedEvent, NewContact, NewConversation, NewMessage, Unit
 from hub.domain.records import Attachment, Channel, Conversation, Identity, Message
 from hub.services.deps import Deps
 from hub.services.outbound import send_system_message
@@ -156,10 +156,9 @@ async def process_inbound_batch(deps: Deps, event_ids: Sequence[int]) -> list[_P
                 continue
             work.append((channel, item))
         customers = await uow.find_customers([(c.id, item.sender_id) for c, item in work])
-        drafts: list[tuple[Channel, Inbound, Conversation]] = []
-        for channel, item in work:
-            conversation = await _session_for(deps, uow, customers, channel, item)
-            drafts.append((channel, item, conversation))
+        await _add_customers(deps, uow, customers, work)
+        await _open_sessions(uow, customers, work)
+        drafts = [(channel, item, _session(customers, channel, item)) for channel, item in work]
         messages = await uow.add_inbound_messages(
             [_new_message(item, conversation) for _, item, conversation in drafts]
         )
@@ -204,36 +203,60 @@ async def process_inbound_batch(deps: Deps, event_ids: Sequence[int]) -> list[_P
 _REOPENED_BY_CUSTOMER = (ConversationStatus.PENDING, ConversationStatus.SNOOZED)
 
 
-async def _session_for(
-    deps: Deps,
-    uow: Unit,
-    customers: dict[tuple[int, str], tuple[Identity, Conversation | None]],
-    channel: Channel,
-    item: Inbound,
-) -> Conversation:
-    """The customer's open conversation, creating the customer or a new session as needed."""
-    key = (channel.id, item.sender_id)
-    identity, conversation = customers.get(key, (None, None))
-    if identity is None:
-        contact = NewContact(
-            item.sender_name or _default_name(deps, channel, item),
-            email=item.sender_email,
-            phone=item.sender_phone,
-        )
-        identity = await uow.create_identity(channel.id, item.sender_id, contact)
-        if identity is None:  # another worker created this customer a moment ago
-            identity, conversation = (await uow.find_customers([key]))[key]
-    elif item.sender_name or item.sender_email or item.sender_phone:
-        await uow.fill_contact(
-            identity.contact_id, item.sender_name, item.sender_email, item.sender_phone
-        )
-    if conversation is None or conversation.status == ConversationStatus.RESOLVED:
-        # A resolved conversation stays closed with its metrics; the customer's new
-        # message starts a new session that still shows the whole history.
-        conversation = await uow.create_conversation(
-            channel.id, identity.contact_id, identity.id, channel.team_id
-        )
-    customers[key] = (identity, conversation)
+_Customers = dict[tuple[int, str], tuple[Identity, Conversation | None]]
+
+
+async def _add_customers(
+    deps: Deps, uow: Unit, customers: _Customers, work: Sequence[tuple[Channel, Inbound]]
+) -> None:
+    """Create the customers met for the first time; fill in what known ones tell of themselves."""
+    new: dict[tuple[int, str], NewContact] = {}
+    for channel, item in work:
+        key = (channel.id, item.sender_id)
+        if key in customers:
+            if item.sender_name or item.sender_email or item.sender_phone:
+                identity, _ = customers[key]
+                await uow.fill_contact(
+                    identity.contact_id, item.sender_name, item.sender_email, item.sender_phone
+                )
+        elif key not in new:
+            new[key] = NewContact(
+                item.sender_name or _default_name(deps, channel, item),
+                email=item.sender_email,
+                phone=item.sender_phone,
+            )
+    if not new:
+        return
+    created = await uow.create_customers(new)
+    customers.update((key, (identity, None)) for key, identity in created.items())
+    raced = [key for key in new if key not in created]
+    if raced:  # another worker created these customers a moment ago
+        customers.update(await uow.find_customers(raced))
+
+
+async def _open_sessions(
+    uow: Unit, customers: _Customers, work: Sequence[tuple[Channel, Inbound]]
+) -> None:
+    """Give every customer in ``work`` an open conversation to write into."""
+    needed: dict[tuple[int, str], NewConversation] = {}
+    for channel, item in work:
+        key = (channel.id, item.sender_id)
+        identity, conversation = customers[key]
+        # A resolved conversation stays closed with its metrics; the customer's new message
+        # starts a new session that still shows the whole history.
+        if conversation is None or conversation.status == ConversationStatus.RESOLVED:
+            needed[key] = NewConversation(
+                channel.id, identity.contact_id, identity.id, channel.team_id
+            )
+    if needed:
+        opened = await uow.create_conversations(list(needed.values()))
+        for key, conversation in zip(needed, opened, strict=True):
+            customers[key] = (customers[key][0], conversation)
+
+
+def _session(customers: _Customers, channel: Channel, item: Inbound) -> Conversation:
+    conversation = customers[(channel.id, item.sender_id)][1]
+    assert conversation is not None, "_open_sessions gives every customer a conversation"
     return conversation
 
 

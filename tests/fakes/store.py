@@ -12,7 +12,7 @@ from typing import Any
 
 from hub.domain.errors import NotFound
 from hub.domain.model import ConversationStatus, EventStatus, Inbound, MessageStatus, Role
-from hub.domain.ports import AcceptedEvent, NewContact, NewMessage
+from hub.domain.ports import AcceptedEvent, NewContact, NewConversation, NewMessage
 from hub.domain.records import (
     Agent,
     Attachment,
@@ -145,33 +145,37 @@ class FakeUnit:
             phone=phone or contact.phone,
         )
 
-    async def create_identity(
-        self, channel_id: int, external_id: str, contact: NewContact
-    ) -> Identity | None:
-        if self._find_identity(channel_id, external_id) is not None:
-            return None
-        created = await self._create_contact(contact.name, contact.email, contact.phone)
-        identity = Identity(self._store.next_id(), channel_id, created.id, external_id)
-        self.t.identities[identity.id] = identity
-        return identity
+    async def create_customers(
+        self, customers: Mapping[tuple[int, str], NewContact]
+    ) -> dict[tuple[int, str], Identity]:
+        created: dict[tuple[int, str], Identity] = {}
+        for (channel_id, external_id), contact in customers.items():
+            if self._find_identity(channel_id, external_id) is not None:
+                continue
+            person = await self._create_contact(contact.name, contact.email, contact.phone)
+            identity = Identity(self._store.next_id(), channel_id, person.id, external_id)
+            self.t.identities[identity.id] = identity
+            created[(channel_id, external_id)] = identity
+        return created
 
     async def get_conversation(
         self, conversation_id: int, *, lock: bool = False
     ) -> Conversation | None:
         return self.t.conversations.get(conversation_id)
 
-    async def create_conversation(
-        self, channel_id: int, contact_id: int, identity_id: int, team_id: int | None
-    ) -> Conversation:
+    async def create_conversations(self, news: Sequence[NewConversation]) -> list[Conversation]:
+        return [self._create_conversation(new) for new in news]
+
+    def _create_conversation(self, new: NewConversation) -> Conversation:
         stamp = now()
         conv = Conversation(
             id=self._store.next_id(),
-            channel_id=channel_id,
-            contact_id=contact_id,
-            identity_id=identity_id,
+            channel_id=new.channel_id,
+            contact_id=new.contact_id,
+            identity_id=new.identity_id,
             status=ConversationStatus.OPEN,
             assignee_id=None,
-            team_id=team_id,
+            team_id=new.team_id,
             unread_count=0,
             last_message_at=None,
             last_inbound_at=None,

@@ -89,29 +89,32 @@ async def test_two_transactions_creating_one_customer_both_succeed(database_url:
     channel = await SqlDirectory(engines, box).create_channel("webchat", "c", {})
     first_created = asyncio.Event()
 
+    same, other = (channel.id, "v_same"), (channel.id, "v_other")
+
     async def first() -> int:
         async with store.unit() as uow:
-            identity = await uow.create_identity(channel.id, "v_same", NewContact("A"))
-            assert identity is not None
+            created = await uow.create_customers({same: NewContact("A")})
             first_created.set()
             await asyncio.sleep(0.3)  # still uncommitted while the second one tries
             await uow.commit()
-            return identity.id
+            return created[same].id
 
-    async def second() -> int:
+    async def second() -> tuple[int, int]:
         await first_created.wait()
         async with store.unit() as uow:
-            identity = await uow.create_identity(channel.id, "v_same", NewContact("B"))
-            assert identity is None
-            found, _ = (await uow.find_customers([(channel.id, "v_same")]))[(channel.id, "v_same")]
+            created = await uow.create_customers({same: NewContact("B"), other: NewContact("C")})
+            assert same not in created  # lost the race, without failing the transaction
+            found, _ = (await uow.find_customers([same]))[same]
             await uow.commit()
-            return found.id
+            return found.id, created[other].contact_id
 
-    a, b = await asyncio.gather(first(), second())
+    a, (b, other_contact) = await asyncio.gather(first(), second())
     assert a == b
     async with engines.read.connect() as conn:
-        contacts = (await conn.execute(text("SELECT count(*) FROM contacts"))).scalar_one()
-    assert contacts == 1
+        names = (await conn.execute(text("SELECT id, name FROM contacts ORDER BY id"))).all()
+    # the loser's contact for "v_same" is gone; the new customer beside it stays
+    assert sorted(name for _, name in names) == ["A", "C"]
+    assert (other_contact, "C") in [tuple(row) for row in names]
     await store.close()
     await engines.dispose()
 
