@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -37,12 +36,12 @@ class RedisEventBus:
             await asyncio.gather(self._listener, return_exceptions=True)
 
     async def publish(self, topic: str, event: HubEvent) -> None:
-        await self._redis.publish(self._prefix + topic, json.dumps(event.as_json()))
+        await self._redis.publish(self._prefix + topic, event.text)
 
     async def publish_many(self, events: Sequence[tuple[str, HubEvent]]) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:
             for topic, event in events:
-                pipe.publish(self._prefix + topic, json.dumps(event.as_json()))
+                pipe.publish(self._prefix + topic, event.text)
             await pipe.execute()
 
     def subscribe(self, topic: str) -> AbstractAsyncContextManager[AsyncIterator[HubEvent]]:
@@ -61,8 +60,9 @@ class RedisEventBus:
                         topic = (channel.decode() if isinstance(channel, bytes) else channel)[
                             len(self._prefix) :
                         ]
-                        raw = json.loads(item["data"])
-                        self._local.dispatch(topic, HubEvent(raw["type"], raw["data"], raw["ts"]))
+                        data = item["data"]
+                        text = data.decode() if isinstance(data, bytes) else data
+                        self._local.dispatch(topic, HubEvent.from_text(text))
             except asyncio.CancelledError:
                 raise
             except Exception:

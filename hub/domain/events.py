@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 AGENTS_TOPIC = "agents"
@@ -23,3 +25,16 @@ class HubEvent:
 
     def as_json(self) -> dict[str, Any]:
         return {"type": self.type, "data": self.data, "ts": self.ts}
+
+    @cached_property
+    def text(self) -> str:
+        """The event as JSON text: encoded once, however many sockets send it."""
+        return json.dumps(self.as_json(), ensure_ascii=False)
+
+    @classmethod
+    def from_text(cls, text: str) -> HubEvent:
+        """An event received as JSON text (from another process); keeps the text to resend."""
+        raw = json.loads(text)
+        event = cls(raw["type"], raw["data"], raw["ts"])
+        event.__dict__["text"] = text
+        return event

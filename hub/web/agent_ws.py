@@ -82,7 +82,7 @@ async def _authenticate(request: web.Request, ws: web.WebSocketResponse) -> Agen
 async def _forward(ws: web.WebSocketResponse, events: object) -> None:
     try:
         async for event in events:  # type: ignore[attr-defined]
-            await ws.send_json(event.as_json())
+            await ws.send_str(event.text)
     except SubscriberOverflow:
         await ws.close(code=CLOSE_RESYNC, message=b"too slow; resync")
     except (ConnectionResetError, RuntimeError):
