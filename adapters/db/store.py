@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -12,7 +11,6 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Integer,
-    and_,
     bindparam,
     case,
     delete,
@@ -28,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import rows, tables
 from adapters.db.engine import Engines
+from adapters.db.intake import RawEvent, write_events
 from adapters.db.secretbox import SecretBox
 from hub.domain.errors import NotFound
 from hub.domain.model import AttachmentRef, EventStatus, Inbound, MessageStatus
@@ -583,58 +582,19 @@ class SqlStore:
                     future.set_result(result)
 
     async def _write(self, batch: list[_Pending]) -> list[list[AcceptedEvent]]:
-        stamp = now()
-        values: list[dict[str, Any]] = []
-        for channel_id, events, _ in batch:
-            for item in events:
-                values.append(
-                    {
-                        "channel_id": channel_id,
-                        "provider_event_id": item.provider_event_id,
-                        "payload": item.model_dump(mode="json"),
-                        "status": EventStatus.PENDING.value,
-                        "attempts": 0,
-                        "received_at": stamp,
-                    }
-                )
+        events = [
+            RawEvent(channel_id, item.provider_event_id, item.model_dump(mode="json"))
+            for channel_id, items, _ in batch
+            for item in items
+        ]
         async with self.engines.write.connect() as conn:
-            await conn.begin()
-            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-            stmt = (
-                dialect.insert(T.inbound_events)
-                .on_conflict_do_nothing()
-                .returning(
-                    T.inbound_events.c.id,
-                    T.inbound_events.c.channel_id,
-                    T.inbound_events.c.provider_event_id,
-                )
-            )
-            created: dict[tuple[int, str], int] = {}
-            for row in await conn.execute(stmt, values):
-                created[(row.channel_id, row.provider_event_id)] = row.id
-            missing = {(v["channel_id"], v["provider_event_id"]) for v in values} - created.keys()
-            existing: dict[tuple[int, str], int] = {}
-            if missing:
-                by_channel: dict[int, list[str]] = defaultdict(list)
-                for channel_id, event_id in missing:
-                    by_channel[channel_id].append(event_id)
-                for channel_id, event_ids in by_channel.items():
-                    result = await conn.execute(
-                        select(T.inbound_events.c.id, T.inbound_events.c.provider_event_id).where(
-                            and_(
-                                T.inbound_events.c.channel_id == channel_id,
-                                T.inbound_events.c.provider_event_id.in_(event_ids),
-                            )
-                        )
-                    )
-                    for row in result:
-                        existing[(channel_id, row.provider_event_id)] = row.id
-            await conn.commit()
+            written = await write_events(conn, events, now())
+        created, existing = written.created, written.existing
         results: list[list[AcceptedEvent]] = []
         claimed: set[tuple[int, str]] = set()
-        for channel_id, events, _ in batch:
+        for channel_id, items, _ in batch:
             accepted = []
-            for item in events:
+            for item in items:
                 key = (channel_id, item.provider_event_id)
                 if key in created and key not in claimed:
                     claimed.add(key)

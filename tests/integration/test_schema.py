@@ -18,6 +18,7 @@ from adapters.db.secretbox import SecretBox
 from adapters.db.store import SqlStore
 from adapters.db.tables import metadata
 from hub.domain.model import Inbound
+from hub.domain.ports import AcceptedEvent
 from tests.integration.conftest import sqlite_url
 from tests.services import create_pg_database, drop_pg_database
 
@@ -54,17 +55,18 @@ async def test_concurrent_accepts_share_commits_and_dedupe(database_url: str) ->
     engines = create_engines(database_url)
     box = SecretBox("k")
     store = SqlStore(engines, box)
-    commits = 0
+    groups = 0
 
-    def count(_conn: object) -> None:
-        nonlocal commits
-        commits += 1
+    def count(*_args: object) -> None:
+        nonlocal groups
+        groups += 1
 
-    event.listen(engines.write.sync_engine, "commit", count)
+    # each group takes the write connection once, for one transaction
+    event.listen(engines.write.sync_engine, "checkout", count)
     from adapters.db.directory import SqlDirectory
 
     channel = await SqlDirectory(engines, box).create_channel("webchat", "c", {})
-    commits = 0
+    groups = 0
     items = [
         Inbound(provider_event_id=f"e{n % 150}", sender_id=f"s{n}", text="hi") for n in range(200)
     ]
@@ -72,7 +74,19 @@ async def test_concurrent_accepts_share_commits_and_dedupe(database_url: str) ->
     created = [r[0] for r in results if r[0].created]
     assert len(created) == 150  # 50 were retries of events already in the batch
     assert len({r[0].event_id for r in results}) == 150
-    assert commits < 20, commits
+    assert groups < 20, groups
+    by_key = {i.provider_event_id: r[0].event_id for i, r in zip(items, results, strict=True)}
+
+    # a provider's retry in a later group gets the stored event's id back, and nothing new
+    again = await store.accept_events(
+        channel.id, [items[0], Inbound(provider_event_id="new", sender_id="s", text="hi")]
+    )
+    assert again[0] == AcceptedEvent(by_key["e0"], created=False)
+    assert again[1].created
+    async with store.unit() as uow:
+        [stored] = await uow.lock_pending_events([by_key["e7"]])
+    assert Inbound.model_validate(stored.payload) == items[7]
+    assert stored.received_at.tzinfo is not None
     await store.close()
     await engines.dispose()
 
