@@ -3,8 +3,9 @@
 Accept is the hot path (every webhook and every web chat message passes it), and SQLAlchemy's
 async layer costs several driver round trips per statement (on SQLite, each one a hop to the
 driver's thread). Here each group costs one statement on PostgreSQL (autocommitted) and three
-calls on SQLite (BEGIN IMMEDIATE, the insert, COMMIT). Values are converted by the columns' own
-SQLAlchemy types, so what is stored is exactly what the rest of the adapter reads.
+calls on SQLite (BEGIN IMMEDIATE, the insert, COMMIT). Timestamps are converted by the column's
+own SQLAlchemy type and payloads arrive as JSON text, so what is stored reads back through the
+tables exactly as the rest of the adapter expects.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ Key = tuple[int, str]
 class RawEvent:
     channel_id: int
     provider_event_id: str
-    payload: dict[str, Any]
+    #: the normalised event as JSON text, stored as it is
+    payload: str
 
 
 @dataclass(frozen=True)
@@ -76,21 +78,19 @@ async def write_events(conn: AsyncConnection, events: Sequence[RawEvent], at: da
     return await _write_sqlite(raw, dialect, events, at)
 
 
-def _processors(dialect: Dialect) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
-    payload = T.inbound_events.c.payload.type.dialect_impl(dialect).bind_processor(dialect)
+def _stamp_processor(dialect: Dialect) -> Callable[[Any], Any]:
     stamp = T.inbound_events.c.received_at.type.dialect_impl(dialect).bind_processor(dialect)
-    return (payload or (lambda v: v)), (stamp or (lambda v: v))
+    return stamp or (lambda v: v)
 
 
 async def _write_postgresql(
     raw: Any, dialect: Dialect, events: Sequence[RawEvent], at: datetime
 ) -> Written:
-    dump, _ = _processors(dialect)
     rows = await raw.fetch(
         _PG_INSERT,
         [e.channel_id for e in events],
         [e.provider_event_id for e in events],
-        [dump(e.payload) for e in events],
+        [e.payload for e in events],
         EventStatus.PENDING.value,
         at,
     )
@@ -105,8 +105,7 @@ async def _write_postgresql(
 async def _write_sqlite(
     raw: Any, dialect: Dialect, events: Sequence[RawEvent], at: datetime
 ) -> Written:
-    dump, stamp_of = _processors(dialect)
-    stamp = stamp_of(at)
+    stamp = _stamp_processor(dialect)(at)
     pending = EventStatus.PENDING.value
     await raw.execute("BEGIN IMMEDIATE")
     try:
@@ -115,7 +114,7 @@ async def _write_sqlite(
             chunk = events[start : start + _SQLITE_CHUNK]
             params: list[Any] = []
             for e in chunk:
-                params += (e.channel_id, e.provider_event_id, dump(e.payload), pending, stamp)
+                params += (e.channel_id, e.provider_event_id, e.payload, pending, stamp)
             # Only placeholders are formatted in; the values travel as parameters.
             insert = _SQLITE_INSERT.format(rows=", ".join(["(?, ?, ?, ?, 0, ?)"] * len(chunk)))
             rows = await raw.execute_fetchall(insert, params)

@@ -583,7 +583,7 @@ class SqlStore:
 
     async def _write(self, batch: list[_Pending]) -> list[list[AcceptedEvent]]:
         events = [
-            RawEvent(channel_id, item.provider_event_id, item.model_dump(mode="json"))
+            RawEvent(channel_id, item.provider_event_id, item.model_dump_json())
             for channel_id, items, _ in batch
             for item in items
         ]

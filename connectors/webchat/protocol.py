@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -62,12 +61,10 @@ def parse_frame(raw: str | bytes) -> VisitorFrame:
     if len(raw) > MAX_FRAME_BYTES:
         raise PayloadTooLarge(f"a frame is at most {MAX_FRAME_BYTES} bytes")
     try:
-        data = json.loads(raw)
-    except ValueError:
-        raise MalformedPayload("a frame must be a JSON object") from None
-    try:
-        return _frames.validate_python(data)
+        return _frames.validate_json(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
+        if first["type"] == "json_invalid":
+            raise MalformedPayload("a frame must be a JSON object") from None
         where = ".".join(str(p) for p in first["loc"]) or "frame"
         raise MalformedPayload(f"{where}: {first['msg']}") from None

@@ -44,8 +44,9 @@ def process_job_id(event_id: int) -> str:
 async def accept(deps: Deps, channel: Channel, items: Sequence[Inbound]) -> list[AcceptedEvent]:
     """Store the raw events (one shared commit) and queue their processing.
 
-    When this returns, the events are committed: the provider may be told "received". A failed
-    enqueue loses nothing, since the sweeper re-enqueues pending events.
+    When this returns, the events are committed: the provider may be told "received". Their
+    job is queued right after, without making the provider wait for the queue: a failed or
+    unfinished enqueue loses nothing, since the sweeper re-enqueues pending events.
     """
     accepted = await deps.store.accept_events(channel.id, items)
     for item, result in zip(items, accepted, strict=True):
@@ -60,8 +61,13 @@ async def accept(deps: Deps, channel: Channel, items: Sequence[Inbound]) -> list
         )
     created = [r.event_id for r in accepted if r.created]
     if created:
-        await _enqueues.enqueue(deps, created)
+        _enqueues.add(deps, created)
     return accepted
+
+
+async def enqueues_settled() -> None:
+    """Wait until every accepted event's job is in the queue (for shutdown and tests)."""
+    await _enqueues.settled()
 
 
 class _EnqueueCoalescer:
@@ -72,26 +78,37 @@ class _EnqueueCoalescer:
     """
 
     def __init__(self) -> None:
-        self._waiting: dict[int, tuple[Deps, list[int], asyncio.Future[None]]] = {}
+        # Keyed by event loop and Deps: hubs (and tests) sharing this process never mix.
+        self._waiting: dict[tuple[int, int], tuple[Deps, list[int]]] = {}
         self._flushes: set[asyncio.Task[None]] = set()
 
-    async def enqueue(self, deps: Deps, event_ids: list[int]) -> None:
-        entry = self._waiting.get(id(deps))
+    def add(self, deps: Deps, event_ids: list[int]) -> None:
+        loop = asyncio.get_running_loop()
+        key = (id(loop), id(deps))
+        entry = self._waiting.get(key)
         if entry is None:
-            entry = (deps, [], asyncio.get_running_loop().create_future())
-            self._waiting[id(deps)] = entry
+            entry = (deps, [])
+            self._waiting[key] = entry
             # Scheduled behind the accepts woken by the same commit, so they all join.
-            asyncio.get_running_loop().call_soon(self._start_flush, id(deps))
+            loop.call_soon(self._start_flush, key)
         entry[1].extend(event_ids)
-        await asyncio.shield(entry[2])
 
-    def _start_flush(self, key: int) -> None:
+    async def settled(self) -> None:
+        loop = asyncio.get_running_loop()
+        while any(key[0] == id(loop) for key in self._waiting) or self._mine(loop):
+            await asyncio.sleep(0)
+            await asyncio.gather(*self._mine(loop), return_exceptions=True)
+
+    def _mine(self, loop: asyncio.AbstractEventLoop) -> list[asyncio.Task[None]]:
+        return [task for task in self._flushes if task.get_loop() is loop]
+
+    def _start_flush(self, key: tuple[int, int]) -> None:
         task = asyncio.create_task(self._flush(key))
         self._flushes.add(task)
         task.add_done_callback(self._flushes.discard)
 
-    async def _flush(self, key: int) -> None:
-        deps, event_ids, done = self._waiting.pop(key)
+    async def _flush(self, key: tuple[int, int]) -> None:
+        deps, event_ids = self._waiting.pop(key)
         try:
             if len(event_ids) == 1:
                 await deps.queue.enqueue(
@@ -109,8 +126,6 @@ class _EnqueueCoalescer:
                 extra={"event_ids": event_ids[:20]},
                 exc_info=True,
             )
-        finally:
-            done.set_result(None)
 
 
 _enqueues = _EnqueueCoalescer()

@@ -11,6 +11,7 @@ from aiohttp import WSCloseCode, web
 
 from hub.bootstrap import Hub, build_hub
 from hub.config import Settings
+from hub.services.inbound import enqueues_settled
 from hub.services.sweeper import sweep
 from hub.web import files, hooks, pages, visitor
 from hub.web.agent_ws import agent_socket
@@ -46,6 +47,7 @@ def create_app(settings: Settings) -> web.Application:
             if hub_.inprocess_queue is not None:
                 sweeper = asyncio.create_task(_embedded_sweeper(hub_))
             yield
+            await enqueues_settled()  # events accepted a moment ago get their jobs queued
             if sweeper is not None:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

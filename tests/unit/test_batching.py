@@ -82,6 +82,7 @@ async def test_accepts_sharing_a_commit_queue_one_job() -> None:
     p = fake_pipeline()
     channel = p.store.add_channel()
     await asyncio.gather(*(inbound.accept(p.deps, channel, [item(n)]) for n in range(30)))
+    await inbound.enqueues_settled()
     jobs = p.queue.take()
     assert [name for name, _ in jobs] == ["process_inbound_many"]
     [(_, (event_ids,))] = jobs
