@@ -31,15 +31,14 @@ from hub.domain.records import (
 
 def aware(value: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; everything we store is UTC."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
 
 
 def must(value: datetime | None) -> datetime:
-    result = aware(value)
-    assert result is not None
-    return result
+    assert value is not None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def channel(row: Row[Any], box: SecretBox) -> Channel:

@@ -77,6 +77,30 @@ def _customers() -> Any:
 
 _CUSTOMERS = _customers()
 
+# The batch statements are built once: building an IN clause from a list per call cost more
+# than running it.
+_LOCK_PENDING = (
+    select(T.inbound_events)
+    .where(
+        T.inbound_events.c.id.in_(bindparam("ids", expanding=True)),
+        T.inbound_events.c.status == EventStatus.PENDING.value,
+    )
+    .order_by(T.inbound_events.c.id)
+    .with_for_update()
+)
+_MARK_DONE = (
+    update(T.inbound_events)
+    .where(T.inbound_events.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        status=EventStatus.DONE.value,
+        attempts=T.inbound_events.c.attempts + 1,
+        processed_at=bindparam("at"),
+    )
+)
+_CONVERSATIONS = select(T.conversations).where(
+    T.conversations.c.id.in_(bindparam("ids", expanding=True))
+)
+
 _TOUCH_MANY = (
     update(T.conversations)
     .where(T.conversations.c.id == bindparam("conversation_id"))
@@ -132,27 +156,11 @@ class SqlUnit:
     async def lock_pending_events(self, event_ids: Sequence[int]) -> list[InboundEvent]:
         if not event_ids:
             return []
-        query = (
-            select(T.inbound_events)
-            .where(
-                T.inbound_events.c.id.in_(event_ids),
-                T.inbound_events.c.status == EventStatus.PENDING.value,
-            )
-            .order_by(T.inbound_events.c.id)
-            .with_for_update()
-        )
-        return [rows.inbound_event(r) for r in await self.conn.execute(query)]
+        result = await self.conn.execute(_LOCK_PENDING, {"ids": list(event_ids)})
+        return [rows.inbound_event(r) for r in result]
 
     async def mark_events_done(self, event_ids: Sequence[int]) -> None:
-        await self.conn.execute(
-            update(T.inbound_events)
-            .where(T.inbound_events.c.id.in_(event_ids))
-            .values(
-                status=EventStatus.DONE.value,
-                attempts=T.inbound_events.c.attempts + 1,
-                processed_at=now(),
-            )
-        )
+        await self.conn.execute(_MARK_DONE, {"ids": list(event_ids), "at": now()})
 
     async def record_event_failure(self, event_id: int, error: str, give_up_after: int) -> bool:
         e = T.inbound_events
@@ -218,9 +226,7 @@ class SqlUnit:
                 for cid, (at, added, reopen) in touches.items()
             ],
         )
-        found = await self.conn.execute(
-            select(T.conversations).where(T.conversations.c.id.in_(list(touches)))
-        )
+        found = await self.conn.execute(_CONVERSATIONS, {"ids": list(touches)})
         return {r.id: rows.conversation(r) for r in found}
 
     async def get_identity(self, identity_id: int) -> Identity | None:
