@@ -542,6 +542,7 @@ class SqlStore:
         self._max_batch = max_batch
         self._pending: asyncio.Queue[_Pending] | None = None
         self._writer: asyncio.Task[None] | None = None
+        self._waiting = 0
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[SqlUnit]:
@@ -563,7 +564,14 @@ class SqlStore:
             self._writer = asyncio.create_task(self._write_batches(self._pending))
         future: asyncio.Future[list[AcceptedEvent]] = asyncio.get_running_loop().create_future()
         self._pending.put_nowait((channel_id, events, future))
-        return await future
+        self._waiting += 1
+        try:
+            return await future
+        finally:
+            self._waiting -= 1
+
+    def accepts_waiting(self) -> int:
+        return self._waiting
 
     async def close(self) -> None:
         if self._writer is not None:

@@ -161,6 +161,11 @@ class Store(Protocol):
         """
         ...
 
+    def accepts_waiting(self) -> int:
+        """How many ``accept_events`` calls of this process wait for their commit right now:
+        a measure of how hard providers and visitors are pressing on this process."""
+        ...
+
 
 class JobQueue(Protocol):
     async def enqueue(

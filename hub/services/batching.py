@@ -3,12 +3,20 @@
 A worker runs many jobs at once; when a burst arrives, each job's event joins the batch that is
 about to be written instead of paying for a transaction of its own. Nothing changes for a lone
 event: its batch is just itself.
+
+Where the same process also accepts (the embedded mode), answering comes first: while accepts
+queue up for their commit, processing pauses after each batch for twice as long as the batch
+took, so it uses at most a third of the process until the burst eases. Its batches grow in
+the meantime, which makes each message cheaper to process. A worker process accepts nothing,
+so it never pauses.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Awaitable, Callable
 
 from hub.services.deps import Deps
 from hub.services.inbound import process_inbound_batch
@@ -16,12 +24,18 @@ from hub.services.inbound import process_inbound_batch
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 200
+#: accepts waiting for their commit at which processing yields to them
+CONGESTED = 8
+#: pause after a batch, as a multiple of the time it took, while accepts are congested
+YIELD_FACTOR = 2.0
+MAX_PAUSE_S = 1.0
 #: processing attempts before an event is set aside as failed
 GIVE_UP_AFTER = 5
 
 
 class InboundBatcher:
-    def __init__(self) -> None:
+    def __init__(self, pause: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self._pause = pause
         # Keyed by the Deps object, so hubs sharing a process (tests) never mix their events.
         self._waiting: dict[int, tuple[Deps, list[tuple[int, asyncio.Future[None]]]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -55,7 +69,11 @@ class InboundBatcher:
             while queue:
                 batch = queue[:MAX_BATCH]
                 del queue[:MAX_BATCH]
+                started = time.monotonic()
                 await self._run(deps, batch)
+                if deps.store.accepts_waiting() >= CONGESTED:
+                    took = time.monotonic() - started
+                    await self._pause(min(MAX_PAUSE_S, took * YIELD_FACTOR))
         finally:
             del self._waiting[key]
 

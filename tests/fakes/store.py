@@ -317,6 +317,8 @@ class FakeStore:
     def __init__(self) -> None:
         self.tables = _Tables()
         self.commits = 0
+        #: what ``accepts_waiting`` reports: set it to play a process under a burst
+        self.pressing = 0
         self._ids = itertools.count(1)
 
     def next_id(self) -> int:
@@ -354,6 +356,9 @@ class FakeStore:
             self.tables.events[event.id] = event
             result.append(AcceptedEvent(event.id, created=True))
         return result
+
+    def accepts_waiting(self) -> int:
+        return self.pressing
 
     def add_channel(self, kind: str = "fake", name: str = "Shop") -> Channel:
         channel = Channel(

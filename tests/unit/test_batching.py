@@ -8,7 +8,7 @@ import pytest
 
 from hub.domain.errors import NotFound
 from hub.domain.model import ConversationStatus, EventStatus, Inbound
-from hub.services import conversations, inbound, sweeper
+from hub.services import batching, conversations, inbound, sweeper
 from hub.services.batching import InboundBatcher
 from tests.fakes.hub import fake_pipeline
 
@@ -116,3 +116,22 @@ async def test_one_batch_reopens_a_session_once_and_drops_repeats() -> None:
     newest = max(p.store.tables.conversations.values(), key=lambda c: c.id)
     assert newest.unread_count == 2
     assert {m.conversation_id for m in p.store.tables.messages.values()} == {newest.id}
+
+
+@pytest.mark.parametrize(("pressing", "pauses"), [(0, 0), (batching.CONGESTED, 2)])
+async def test_processing_yields_while_accepts_are_congested(pressing: int, pauses: int) -> None:
+    """In the embedded mode one process accepts and processes: answering comes first."""
+    p = fake_pipeline()
+    p.store.pressing = pressing
+    channel = p.store.add_channel()
+    accepted = await p.store.accept_events(channel.id, [item(n) for n in range(250)])
+    paused: list[float] = []
+
+    async def pause(seconds: float) -> None:
+        paused.append(seconds)
+
+    batcher = InboundBatcher(pause=pause)
+    await batcher.process_many(p.deps, [a.event_id for a in accepted])
+    assert len(p.store.tables.messages) == 250  # everything is processed all the same
+    assert len(paused) == pauses  # after each of the two batches
+    assert all(0 <= s <= batching.MAX_PAUSE_S for s in paused)
