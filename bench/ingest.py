@@ -659,7 +659,9 @@ async def e2e_phase(
     prefix = "e2e" + secrets.token_hex(3)
     async with aiohttp.ClientSession(connector=connector(512)) as http:
         tokens = await new_visitors(http, target, visitors)
-        url = f"{target.base}/webchat/{target.key}/messages"
+        # the load generator must not eat the CPU it measures: raw requests, as in the
+        # closed-loop phases, cost a fraction of aiohttp's client
+        pool = RawPool(target)
         loop = asyncio.get_running_loop()
         async with AgentListener(target, prefix) as listener, StalledAgent(target) as stalled:
             # Warm up: every visitor's first message, sent at the measured rate but not
@@ -673,7 +675,7 @@ async def e2e_phase(
                 delay = warm_at + n / rate - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                await post(http, url, token, warm)
+                await pool.post(token, warm)
             await listener.wait_for(len(tokens), idle_s=30, within_s=60)
             if listener.pushed < len(tokens):
                 raise RuntimeError("warm-up messages never reached the agent socket")
@@ -691,7 +693,7 @@ async def e2e_phase(
             async def send(i: int, at: float) -> None:
                 message_id = f"{prefix}-{i}"
                 listener.expect(message_id, at)
-                status = await post(http, url, tokens[i % len(tokens)], message_id)
+                status = await pool.post(tokens[i % len(tokens)], message_id)
                 acks.append(loop.time() - at)
                 if status != 202:
                     errors[str(status)] = errors.get(str(status), 0) + 1
@@ -717,6 +719,7 @@ async def e2e_phase(
             await listener.wait_for(sent, idle_s=grace_s, within_s=60)
             received = len(listener.latencies)
             cpu = meter.per_message(received)
+            pool.close()
             lost = sent - received
             # a lost message counts as infinitely late, so loss shows in p99
             latencies = listener.latencies + [math.inf] * max(0, lost)
@@ -744,16 +747,37 @@ async def e2e_phase(
             }
 
 
-async def post(http: aiohttp.ClientSession, url: str, token: str, message_id: str) -> int:
-    body = frame(message_id, f"{message_id} {TEXT}")
-    try:
-        async with http.post(
-            url, data=body, headers={"X-Visitor-Token": token, "Content-Type": "application/json"}
-        ) as resp:
-            await resp.read()
-            return resp.status
-    except (aiohttp.ClientError, OSError) as exc:
-        return -1 if not isinstance(exc, aiohttp.ClientResponseError) else exc.status
+class RawPool:
+    """Keep-alive raw connections for the open-loop phases: one request per connection at a
+    time, a new connection whenever all are busy (as a browser fleet would open them)."""
+
+    def __init__(self, target: Target) -> None:
+        host_port = target.base.removeprefix("http://")
+        self._host_port = host_port
+        self._host, port = host_port.rsplit(":", 1)
+        self._port = int(port)
+        self._path = f"/webchat/{target.key}/messages"
+        self._idle: list[RawConnection] = []
+        self._all: list[RawConnection] = []
+
+    async def post(self, token: str, message_id: str) -> int:
+        conn = self._idle.pop() if self._idle else None
+        try:
+            if conn is None:
+                conn = await RawConnection.open(self._host, self._port)
+                self._all.append(conn)
+            raw = raw_post(
+                self._host_port, self._path, token, frame(message_id, f"{message_id} {TEXT}")
+            )
+            status = await conn.request(raw)
+        except OSError:
+            return -1
+        self._idle.append(conn)
+        return status
+
+    def close(self) -> None:
+        for conn in self._all:
+            conn.close()
 
 
 # -- the run ----------------------------------------------------------------------------------

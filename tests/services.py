@@ -57,6 +57,21 @@ async def drop_pg_database(url: str) -> None:
         await conn.close()
 
 
+async def drop_pg_connections(url: str) -> int:
+    """Close every connection to this database from the server side, as a restart does."""
+    import asyncpg
+
+    name = url.rsplit("/", 1)[1]
+    conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres")
+    try:
+        dropped = await conn.fetch(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+        )
+    finally:
+        await conn.close()
+    return len(dropped)
+
+
 def require_redis() -> str:
     host_port = REDIS_URL.split("//", 1)[1].split("/", 1)[0]
     host, _, port = host_port.partition(":")

@@ -61,5 +61,8 @@ def create_engines(database_url: str) -> Engines:
             write=_sqlite_engine(database_url, immediate=True),
             read=_sqlite_engine(database_url, immediate=False),
         )
-    engine = create_async_engine(database_url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    # No pre-ping: asyncpg's costs three round trips per checkout, i.e. per transaction. A
+    # connection the server dropped (a restart) fails once instead and is replaced; the
+    # accept path writes again at once, jobs are retried, and a request gets a 503.
+    engine = create_async_engine(database_url, pool_size=20, max_overflow=20, pool_recycle=1800)
     return Engines(write=engine, read=engine)

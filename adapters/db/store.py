@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -26,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import rows, tables
 from adapters.db.engine import Engines
-from adapters.db.intake import RawEvent, write_events
+from adapters.db.intake import RawEvent, Written, write_events
 from adapters.db.secretbox import SecretBox
 from hub.domain.errors import NotFound
 from hub.domain.model import AttachmentRef, EventStatus, Inbound, MessageStatus
@@ -42,6 +43,7 @@ from hub.domain.records import (
 )
 
 T = tables
+log = logging.getLogger(__name__)
 
 
 #: how long the sweeper keeps retrying a provider-held file that could not be fetched
@@ -595,14 +597,28 @@ class SqlStore:
                 if not future.done():
                     future.set_result(result)
 
+    async def _write_events(self, events: list[RawEvent]) -> Written:
+        for attempt in (1, 2):
+            async with self.engines.write.connect() as conn:
+                try:
+                    return await write_events(conn, events, now())
+                except Exception:
+                    # Driver calls bypass SQLAlchemy's disconnect detection: drop this
+                    # connection in any case. A dropped one (the database restarted) is
+                    # replaced, and writing again is safe: the insert skips stored events.
+                    await conn.invalidate()
+                    if attempt == 2:
+                        raise
+                    log.warning("accept write failed; trying a new connection", exc_info=True)
+        raise AssertionError("unreachable")
+
     async def _write(self, batch: list[_Pending]) -> list[list[AcceptedEvent]]:
         events = [
             RawEvent(channel_id, item.provider_event_id, item.model_dump_json())
             for channel_id, items, _ in batch
             for item in items
         ]
-        async with self.engines.write.connect() as conn:
-            written = await write_events(conn, events, now())
+        written = await self._write_events(events)
         created, existing = written.created, written.existing
         results: list[list[AcceptedEvent]] = []
         claimed: set[tuple[int, str]] = set()

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 
 from hub.domain.errors import (
     Conflict,
@@ -69,6 +70,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return response
     except ValidationError as exc:
         return error_response(422, validation_reason(exc))
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        # The database dropped this connection (a restart): the pool has replaced it.
+        log.warning("database connection lost", extra={"path": request.path})
+        return error_response(503, "the database connection was reset; try again")
     except web.HTTPException as exc:
         if exc.status == 413:
             return error_response(413, "the body is larger than this endpoint accepts")

@@ -20,7 +20,7 @@ from adapters.db.tables import metadata
 from hub.domain.model import Inbound
 from hub.domain.ports import AcceptedEvent
 from tests.integration.conftest import sqlite_url
-from tests.services import create_pg_database, drop_pg_database
+from tests.services import create_pg_database, drop_pg_connections, drop_pg_database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -158,3 +158,29 @@ async def test_a_poison_event_is_set_aside_after_its_attempts(database_url: str)
     assert tuple(row) == ("failed", 3, "boom")
     await store.close()
     await engines.dispose()
+
+
+@pytest.mark.postgres
+async def test_accepts_go_on_after_the_database_drops_its_connections() -> None:
+    """The pool does not ping before each use: a connection the server dropped (a restart)
+    must be replaced on the spot, with nothing lost and no duplicate."""
+    url = await create_pg_database()
+    engines = create_engines(url)
+    try:
+        await upgrade_async(url)
+        box = SecretBox("k")
+        store = SqlStore(engines, box)
+        from adapters.db.directory import SqlDirectory
+
+        channel = await SqlDirectory(engines, box).create_channel("webchat", "c", {})
+        first = Inbound(provider_event_id="before", sender_id="s", text="hi")
+        [stored] = await store.accept_events(channel.id, [first])
+        assert await drop_pg_connections(url) >= 1
+        after = Inbound(provider_event_id="after", sender_id="s", text="still there?")
+        [again, retried] = await store.accept_events(channel.id, [after, first])
+        assert again.created
+        assert retried == AcceptedEvent(stored.event_id, created=False)
+        await store.close()
+    finally:
+        await engines.dispose()
+        await drop_pg_database(url)

@@ -135,3 +135,22 @@ async def test_processing_yields_while_accepts_are_congested(pressing: int, paus
     assert len(p.store.tables.messages) == 250  # everything is processed all the same
     assert len(paused) == pauses  # after each of the two batches
     assert all(0 <= s <= batching.MAX_PAUSE_S for s in paused)
+
+
+async def test_a_busy_hub_gathers_accepts_into_fewer_jobs() -> None:
+    """A quiet hub queues each event at once; what arrives within the interval after a job
+    waits for the next one, which takes it all."""
+    p = fake_pipeline()
+    channel = p.store.add_channel()
+    await inbound.accept(p.deps, channel, [item(0)])
+    for _ in range(3):  # the quiet case: queued within a few turns of the loop
+        await asyncio.sleep(0)
+    assert [name for name, _ in p.queue.take()] == ["process_inbound"]
+    for n in range(1, 4):  # three accepts, one after the other, right after that job
+        await inbound.accept(p.deps, channel, [item(n)])
+        await asyncio.sleep(0)
+    assert p.queue.take() == []  # they wait for the interval ...
+    await asyncio.sleep(inbound.ENQUEUE_INTERVAL_S * 2)
+    [(name, (event_ids,))] = p.queue.take()  # ... then go as one job
+    assert name == "process_inbound_many"
+    assert len(event_ids) == 3
