@@ -57,8 +57,10 @@ class Settings(BaseSettings):
     #: Longest a job may run; a job of a worker that died is run again after this plus 10 s.
     job_timeout_s: float = 60.0
     max_delivery_attempts: int = 8
-    #: arq worker: how often to look for jobs when idle, and how many to run at once.
+    #: arq worker: how often to look for jobs while they keep coming, and how many to run at
+    #: once. An idle worker is woken by each enqueue and looks every ``worker_idle_poll_s``.
     worker_poll_delay_s: float = 0.01
+    worker_idle_poll_s: float = 0.5
     worker_max_jobs: int = 50
     #: How old unfinished work must be before the sweeper enqueues it again.
     sweep_after_s: float = 30.0

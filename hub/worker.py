@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from contextlib import AsyncExitStack
 from typing import Any
@@ -10,6 +12,7 @@ from arq import Retry, cron, func
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
+from adapters.queue.arq_queue import wake_channel
 from hub.bootstrap import Hub, build_hub
 from hub.config import Settings
 from hub.domain.ports import Retrying
@@ -31,6 +34,61 @@ def _job(name: str, function: JobFunction) -> Any:
     return run
 
 
+class WakingWorker(Worker):
+    """An arq worker that sleeps between empty polls until a queue says jobs are waiting.
+
+    arq only polls. Polling often keeps latency low but costs CPU while idle; polling seldom
+    is cheap but slow. Here an idle worker waits for the wake-up ``ArqQueue`` publishes after
+    each enqueue, and polls every ``idle_poll_s`` anyway in case one was missed; while jobs
+    keep coming it polls every ``poll_delay`` as arq does.
+    """
+
+    def __init__(self, *args: Any, idle_poll_s: float, wake_channel: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._idle_poll_s = idle_poll_s
+        self._wake_channel = wake_channel
+        self._woken = asyncio.Event()
+        self._listening = asyncio.Event()
+        self._listener: asyncio.Task[None] | None = None
+
+    async def _poll_iteration(self) -> None:
+        if self._listener is None and not self.burst:
+            self._listener = asyncio.create_task(self._listen())
+            # Subscribed before the first look at the queue, so no wake-up falls in between.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._listening.wait(), 5)
+        started = self._jobs_started()
+        await super()._poll_iteration()
+        if self.burst or self._jobs_started() != started:
+            return  # busy: poll again after poll_delay
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._woken.wait(), self._idle_poll_s)
+        self._woken.clear()
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with self.pool.pubsub() as pubsub:
+                    await pubsub.subscribe(self._wake_channel)
+                    self._listening.set()
+                    self._woken.set()  # (re)subscribed: look at the queue once at once
+                    async for item in pubsub.listen():
+                        if item.get("type") == "message":
+                            self._woken.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Missed wake-ups only cost latency: the idle poll still finds the jobs.
+                log.warning("wake-up listener lost its connection", exc_info=True)
+                await asyncio.sleep(1)
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+        await super().close()
+
+
 def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
     if not settings.redis_url:
         raise SystemExit("kefu worker needs KEFU_REDIS_URL; embedded mode runs jobs in kefu serve")
@@ -50,7 +108,9 @@ def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
         await sweep(ctx["hub"].deps)
 
     every = max(1, int(settings.sweep_every_s))
-    return Worker(
+    return WakingWorker(
+        idle_poll_s=settings.worker_idle_poll_s,
+        wake_channel=wake_channel(settings.queue_name),
         functions=[
             func(_job(name, fn), name=name, max_tries=settings.max_delivery_attempts + 2)
             for name, fn in JOBS.items()

@@ -80,7 +80,9 @@ async def test_postgres_redis_and_a_worker_process(
 ) -> None:
     settings = make_settings(tmp_path, pg_url, redis_url=redis_url)
     token = await subprocess_hub_admin(settings)
-    processes.start("worker", ["worker"], hub_env(settings))
+    # An idle worker that would look at the queue only every 60 s: the flow finishes in
+    # seconds only because each enqueue wakes it.
+    processes.start("worker", ["worker"], {**hub_env(settings), "KEFU_WORKER_IDLE_POLL_S": "60"})
     base = await processes.serve("serve", settings)
     async with aiohttp.ClientSession() as http:
         channel_id, key = await seed(base, http, token)
