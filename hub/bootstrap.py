@@ -12,6 +12,7 @@ import aiohttp
 from itsdangerous import URLSafeSerializer
 from redis.asyncio import Redis
 
+from adapters.db.channel_cache import ChannelCache
 from adapters.db.channel_state import SqlChannelState
 from adapters.db.directory import SqlDirectory
 from adapters.db.engine import Engines, create_engines
@@ -99,7 +100,8 @@ async def build_hub(settings: Settings) -> AsyncIterator[Hub]:
         engines = create_engines(settings.database_url)
         stack.push_async_callback(engines.dispose)
         box = SecretBox(secret)
-        store = SqlStore(engines, box)
+        channels = ChannelCache()
+        store = SqlStore(engines, box, channels=channels)
         stack.push_async_callback(store.close)
         http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         stack.push_async_callback(http.close)
@@ -158,7 +160,7 @@ async def build_hub(settings: Settings) -> AsyncIterator[Hub]:
             secret=secret,
             engines=engines,
             store=store,
-            directory=SqlDirectory(engines, box),
+            directory=SqlDirectory(engines, box, channels),
             queries=SqlQueries(engines),
             deps=deps,
             presence=presence,

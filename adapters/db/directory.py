@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from adapters.db import rows
 from adapters.db import tables as T
+from adapters.db.channel_cache import ChannelCache
 from adapters.db.engine import Engines
 from adapters.db.secretbox import SecretBox
 from hub.domain.errors import Conflict, NotFound
@@ -28,18 +28,13 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-#: how long a process trusts its copy of a channel looked up by public key; a change made in
-#: another process is seen at most this late (one made here is seen at once)
-CHANNEL_CACHE_S = 5.0
-
-
 class SqlDirectory:
-    def __init__(self, engines: Engines, box: SecretBox) -> None:
+    def __init__(
+        self, engines: Engines, box: SecretBox, channels: ChannelCache | None = None
+    ) -> None:
         self._engines = engines
         self._box = box
-        # Every visitor request names its channel by key: reading it each time was a quarter
-        # of the web process's work under load.
-        self._by_key: dict[str, tuple[float, Channel]] = {}
+        self._channels = channels or ChannelCache()
 
     # -- agents -------------------------------------------------------------------------
     async def create_agent(
@@ -222,8 +217,9 @@ class SqlDirectory:
             ).first()
         if row is None:
             raise NotFound(f"channel {channel_id}")
-        self._by_key.pop(row.public_key, None)
-        return rows.channel(row, self._box)
+        channel = rows.channel(row, self._box)
+        self._channels.forget(channel)
+        return channel
 
     async def get_channel(self, channel_id: int) -> Channel:
         async with self._engines.read.connect() as conn:
@@ -235,9 +231,9 @@ class SqlDirectory:
         return rows.channel(row, self._box)
 
     async def channel_by_key(self, public_key: str) -> Channel:
-        cached = self._by_key.get(public_key)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
+        cached = self._channels.by_key(public_key)
+        if cached is not None:
+            return cached
         async with self._engines.read.connect() as conn:
             row = (
                 await conn.execute(select(T.channels).where(T.channels.c.public_key == public_key))
@@ -245,7 +241,7 @@ class SqlDirectory:
         if row is None or not row.active:
             raise NotFound("no active channel has this key")
         channel = rows.channel(row, self._box)
-        self._by_key[public_key] = (time.monotonic() + CHANNEL_CACHE_S, channel)
+        self._channels.put(channel)
         return channel
 
     async def list_channels(self) -> list[Channel]:

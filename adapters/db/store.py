@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import rows, tables
+from adapters.db.channel_cache import ChannelCache
 from adapters.db.engine import Engines
 from adapters.db.intake import RawEvent, Written, write_events
 from adapters.db.secretbox import SecretBox
@@ -81,23 +82,19 @@ _CUSTOMERS = _customers()
 
 # The batch statements are built once: building an IN clause from a list per call cost more
 # than running it.
-_LOCK_PENDING = (
-    select(T.inbound_events)
+# One statement claims a batch: the UPDATE locks the rows as SELECT ... FOR UPDATE would.
+_CLAIM = (
+    update(T.inbound_events)
     .where(
         T.inbound_events.c.id.in_(bindparam("ids", expanding=True)),
         T.inbound_events.c.status == EventStatus.PENDING.value,
     )
-    .order_by(T.inbound_events.c.id)
-    .with_for_update()
-)
-_MARK_DONE = (
-    update(T.inbound_events)
-    .where(T.inbound_events.c.id.in_(bindparam("ids", expanding=True)))
     .values(
         status=EventStatus.DONE.value,
         attempts=T.inbound_events.c.attempts + 1,
         processed_at=bindparam("at"),
     )
+    .returning(T.inbound_events)
 )
 _CONVERSATIONS = select(T.conversations).where(
     T.conversations.c.id.in_(bindparam("ids", expanding=True))
@@ -138,31 +135,36 @@ def _message_values(new: NewMessage, stamp: datetime) -> dict[str, Any]:
 class SqlUnit:
     """One transaction on one connection; see ``hub.domain.ports.Unit``."""
 
-    def __init__(self, conn: AsyncConnection, box: SecretBox) -> None:
+    def __init__(self, conn: AsyncConnection, box: SecretBox, channels: ChannelCache) -> None:
         self.conn = conn
         self._box = box
+        self._channels = channels
 
     async def commit(self) -> None:
         await self.conn.commit()
 
     async def get_channel(self, channel_id: int) -> Channel | None:
+        cached = self._channels.by_id(channel_id)
+        if cached is not None:
+            return cached
         row = (
             await self.conn.execute(select(T.channels).where(T.channels.c.id == channel_id))
         ).first()
-        return rows.channel(row, self._box) if row else None
+        if row is None:
+            return None
+        channel = rows.channel(row, self._box)
+        self._channels.put(channel)
+        return channel
 
     async def get_agent(self, agent_id: int) -> Agent | None:
         row = (await self.conn.execute(select(T.agents).where(T.agents.c.id == agent_id))).first()
         return rows.agent(row) if row else None
 
-    async def lock_pending_events(self, event_ids: Sequence[int]) -> list[InboundEvent]:
+    async def claim_pending_events(self, event_ids: Sequence[int]) -> list[InboundEvent]:
         if not event_ids:
             return []
-        result = await self.conn.execute(_LOCK_PENDING, {"ids": list(event_ids)})
-        return [rows.inbound_event(r) for r in result]
-
-    async def mark_events_done(self, event_ids: Sequence[int]) -> None:
-        await self.conn.execute(_MARK_DONE, {"ids": list(event_ids), "at": now()})
+        result = await self.conn.execute(_CLAIM, {"ids": list(event_ids), "at": now()})
+        return sorted((rows.inbound_event(r) for r in result), key=lambda e: e.id)
 
     async def record_event_failure(self, event_id: int, error: str, give_up_after: int) -> bool:
         e = T.inbound_events
@@ -538,9 +540,18 @@ class SqlStore:
     answer still waits for durability, but a busy channel no longer pays a disk flush per event.
     """
 
-    def __init__(self, engines: Engines, box: SecretBox, *, max_batch: int = 500) -> None:
+    def __init__(
+        self,
+        engines: Engines,
+        box: SecretBox,
+        *,
+        max_batch: int = 500,
+        channels: ChannelCache | None = None,
+    ) -> None:
         self.engines = engines
         self.box = box
+        #: shared with the directory, which forgets a channel it changes
+        self.channels = channels or ChannelCache()
         self._max_batch = max_batch
         self._pending: asyncio.Queue[_Pending] | None = None
         self._writer: asyncio.Task[None] | None = None
@@ -551,7 +562,7 @@ class SqlStore:
         async with self.engines.write.connect() as conn:
             await conn.begin()
             try:
-                yield SqlUnit(conn, self.box)
+                yield SqlUnit(conn, self.box, self.channels)
             finally:
                 if conn.in_transaction():
                     await conn.rollback()

@@ -74,11 +74,14 @@ class Unit(Protocol):
     async def get_channel(self, channel_id: int) -> Channel | None: ...
     async def get_agent(self, agent_id: int) -> Agent | None: ...
 
-    async def lock_pending_events(self, event_ids: Sequence[int]) -> list[InboundEvent]:
-        """The events among these still pending, locked for this transaction, by id."""
+    async def claim_pending_events(self, event_ids: Sequence[int]) -> list[InboundEvent]:
+        """Mark the events among these still pending as done, by id, and return them.
+
+        The claim is part of this transaction: a concurrent claim of the same events waits for
+        it and gets nothing, and if this transaction rolls back they are pending again.
+        """
         ...
 
-    async def mark_events_done(self, event_ids: Sequence[int]) -> None: ...
     async def record_event_failure(self, event_id: int, error: str, give_up_after: int) -> bool:
         """Count a failed attempt; after ``give_up_after`` the event is failed for good (True)
         and the sweeper stops retrying it."""

@@ -172,7 +172,7 @@ async def process_inbound_batch(deps: Deps, event_ids: Sequence[int]) -> list[_P
     batch rolls back and the caller retries its events one by one.
     """
     async with deps.store.unit() as uow:
-        events = await uow.lock_pending_events(sorted(set(event_ids)))
+        events = await uow.claim_pending_events(sorted(set(event_ids)))
         if not events:
             return []
         work: list[tuple[Channel, Inbound]] = []
@@ -203,7 +203,6 @@ async def process_inbound_batch(deps: Deps, event_ids: Sequence[int]) -> list[_P
             reopen = reopen or conversation.status in _REOPENED_BY_CUSTOMER
             touches[conversation.id] = (message.created_at, added + 1, reopen)
         updated = await uow.touch_inbound_many(touches)
-        await uow.mark_events_done([e.id for e in events])
         await uow.commit()
     done = [
         _Processed(channel, item, message, updated[conversation.id])

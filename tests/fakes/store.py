@@ -58,19 +58,16 @@ class FakeUnit:
     async def get_agent(self, agent_id: int) -> Agent | None:
         return self.t.agents.get(agent_id)
 
-    async def lock_pending_events(self, event_ids: Sequence[int]) -> list[InboundEvent]:
-        return [
-            self.t.events[i]
-            for i in sorted(event_ids)
-            if i in self.t.events and self.t.events[i].status == EventStatus.PENDING
-        ]
-
-    async def mark_events_done(self, event_ids: Sequence[int]) -> None:
-        for event_id in event_ids:
-            event = self.t.events[event_id]
-            self.t.events[event_id] = replace(
-                event, status=EventStatus.DONE, attempts=event.attempts + 1
-            )
+    async def claim_pending_events(self, event_ids: Sequence[int]) -> list[InboundEvent]:
+        claimed = []
+        for i in sorted(event_ids):
+            event = self.t.events.get(i)
+            if event is None or event.status != EventStatus.PENDING:
+                continue
+            done = replace(event, status=EventStatus.DONE, attempts=event.attempts + 1)
+            self.t.events[i] = done
+            claimed.append(done)
+        return claimed
 
     async def record_event_failure(self, event_id: int, error: str, give_up_after: int) -> bool:
         event = self.t.events[event_id]

@@ -84,7 +84,7 @@ async def test_concurrent_accepts_share_commits_and_dedupe(database_url: str) ->
     assert again[0] == AcceptedEvent(by_key["e0"], created=False)
     assert again[1].created
     async with store.unit() as uow:
-        [stored] = await uow.lock_pending_events([by_key["e7"]])
+        [stored] = await uow.claim_pending_events([by_key["e7"]])
     assert Inbound.model_validate(stored.payload) == items[7]
     assert stored.received_at.tzinfo is not None
     await store.close()
@@ -151,7 +151,7 @@ async def test_a_poison_event_is_set_aside_after_its_attempts(database_url: str)
             await uow.commit()
     assert results == [False, False, True]
     async with store.unit() as uow:
-        assert await uow.lock_pending_events([accepted.event_id]) == []
+        assert await uow.claim_pending_events([accepted.event_id]) == []
         assert await uow.record_event_failure(accepted.event_id, "boom", 3) is False
     async with engines.read.connect() as conn:
         row = (await conn.execute(text("SELECT status, attempts, error FROM inbound_events"))).one()
