@@ -73,7 +73,7 @@ async def enqueues_settled() -> None:
 #: the least time between two jobs queued by this process: a quiet hub queues each event at
 #: once; a busy one gathers what arrives meanwhile into one job, so the worker pays for fewer
 #: jobs and processes bigger batches (as Kafka's linger does for its producers)
-ENQUEUE_INTERVAL_S = 0.01
+ENQUEUE_INTERVAL_S = 0.02
 
 
 class _EnqueueCoalescer:
