@@ -343,9 +343,10 @@ async def webchat_cors(request: web.Request, handler: Any) -> web.StreamResponse
 
 
 def add_routes(app: web.Application) -> None:
+    # The router tries a prefix's routes in the order added: the busiest goes first.
+    app.router.add_post("/webchat/{key}/messages", http_frame)
     app.router.add_get("/webchat/{key}/ws", visitor_socket)
     app.router.add_post("/webchat/{key}/session", http_session)
-    app.router.add_post("/webchat/{key}/messages", http_frame)
     app.router.add_post("/webchat/{key}/uploads", http_upload)
     app.router.add_route("OPTIONS", "/webchat/{key}/{rest:.*}", _preflight)
 
