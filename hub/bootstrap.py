@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -90,6 +91,17 @@ def file_url_maker(signer: URLSafeSerializer) -> Callable[[Attachment], str | No
         return f"/files/{signer.dumps(item.id)}/{item.filename or 'file'}"
 
     return file_url
+
+
+def settle_heap() -> None:
+    """Exempt what start-up built (modules, schema, caches: over 100,000 objects) from the
+    garbage collector, once a process is ready to serve.
+
+    Otherwise every full collection walks all of it again: 80 ms on a small machine, a pause
+    that shows in the inbox's push latency.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 @asynccontextmanager

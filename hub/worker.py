@@ -13,7 +13,7 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from adapters.queue.arq_queue import wake_channel
-from hub.bootstrap import Hub, build_hub
+from hub.bootstrap import Hub, build_hub, settle_heap
 from hub.config import Settings
 from hub.domain.ports import Retrying
 from hub.services.jobs import JOBS, JobFunction
@@ -97,6 +97,7 @@ def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
         stack = AsyncExitStack()
         ctx["stack"] = stack
         ctx["hub"] = await stack.enter_async_context(build_hub(settings))
+        settle_heap()
         log.info("worker started", extra={"queue": settings.queue_name})
 
     async def shutdown(ctx: dict[str, Any]) -> None:

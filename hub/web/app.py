@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import WSCloseCode, web
 
-from hub.bootstrap import Hub, build_hub
+from hub.bootstrap import Hub, build_hub, settle_heap
 from hub.config import Settings
 from hub.services.inbound import enqueues_settled
 from hub.services.sweeper import sweep
@@ -43,6 +43,7 @@ def create_app(settings: Settings) -> web.Application:
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         async with build_hub(settings) as hub_:
             app[HUB] = hub_
+            settle_heap()
             sweeper = None
             if hub_.inprocess_queue is not None:
                 sweeper = asyncio.create_task(_embedded_sweeper(hub_))
