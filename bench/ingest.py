@@ -815,6 +815,19 @@ def run_mode(mode: str, plan: Plan, bare_rate: float, work: Path, rows: list[Row
         run_e2e(mode, plan, bare_rate, work, rows)
 
 
+def closed_loop(target: Target, plan: Plan) -> dict[str, Any]:
+    """The closed-loop accept phase against ``target``, with the plan's load."""
+    return asyncio.run(
+        accept_phase(
+            target,
+            concurrency=plan.concurrency,
+            visitors=plan.visitors,
+            duration_s=plan.accept_s,
+            warmup_s=plan.warmup_s,
+        )
+    )
+
+
 def run_accept(mode: str, plan: Plan, bare_rate: float, work: Path, rows: list[Row]) -> None:
     # The postgres mode's target row measures the tier that accepts: its workers start after
     # the burst (the same as workers that are down or busy), then must drain the backlog.
@@ -823,15 +836,7 @@ def run_accept(mode: str, plan: Plan, bare_rate: float, work: Path, rows: list[R
     for deferred, label in variants if mode == "postgres" else [(False, "durable accept")]:
         say(f"{mode}: {label} ({plan.accept_s:.0f}s, {plan.concurrency} connections)")
         with fresh_hub(mode, work, plan.log_level, plan.profile, defer_workers=deferred) as target:
-            acc = asyncio.run(
-                accept_phase(
-                    target,
-                    concurrency=plan.concurrency,
-                    visitors=plan.visitors,
-                    duration_s=plan.accept_s,
-                    warmup_s=plan.warmup_s,
-                )
-            )
+            acc = closed_loop(target, plan)
         targeted = label == "durable accept"
         rows.append(
             Row(
@@ -916,15 +921,7 @@ def measure_bare(
 ) -> float:
     say(f"{label}: {plan.accept_s:.0f}s, {plan.concurrency} connections")
     with bare_server(work) as bare:
-        result = asyncio.run(
-            accept_phase(
-                bare,
-                concurrency=plan.concurrency,
-                visitors=plan.visitors,
-                duration_s=plan.accept_s,
-                warmup_s=plan.warmup_s,
-            )
-        )
+        result = closed_loop(bare, plan)
     rate = float(result["rate"])
     ratio = rate / reference if reference else 1.0
     rows.append(
