@@ -40,7 +40,8 @@ class WakingWorker(Worker):
     arq only polls. Polling often keeps latency low but costs CPU while idle; polling seldom
     is cheap but slow. Here an idle worker waits for the wake-up ``ArqQueue`` publishes after
     each enqueue, and polls every ``idle_poll_s`` anyway in case one was missed; while jobs
-    keep coming it polls every ``poll_delay`` as arq does.
+    keep coming it polls every ``poll_delay`` as arq does. ``_poll_iteration`` and
+    ``_jobs_started`` are arq internals, hence the pin on arq's minor version.
     """
 
     def __init__(self, *args: Any, idle_poll_s: float, wake_channel: str, **kwargs: Any) -> None:
