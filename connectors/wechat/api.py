@@ -57,6 +57,29 @@ class ApiError(Exception):
         self.path = path
 
 
+async def fetch_customer_media(
+    api: ApiClient, ref: AttachmentRef, reasons: Mapping[int, str], product: str
+) -> FetchedMedia:
+    """Download a customer's media with ``cgi-bin/media/get`` (media ids live 3 days).
+
+    The provider's filename and type are kept where it gives them; otherwise what the inbound
+    message said.
+    """
+    if not ref.provider_ref:
+        raise PermanentSendError(f"the attachment has no {product} media id", "no_media")
+    try:
+        media = await api.download("cgi-bin/media/get", {"media_id": ref.provider_ref})
+    except ApiError as exc:
+        raise to_send_error(exc, reasons, product) from None
+    content_type = media.content_type
+    if content_type in ("application/octet-stream", "") and ref.content_type:
+        content_type = ref.content_type
+    filename = media.filename
+    if filename == "media":
+        filename = ref.filename or ref.provider_ref
+    return FetchedMedia(data=media.data, content_type=content_type, filename=filename)
+
+
 def to_send_error(exc: ApiError, reasons: Mapping[int, str], product: str) -> HubError:
     """Turn an errcode into the hub's retry-or-fail decision with a reason an agent can read."""
     if exc.errcode in TRANSIENT_ERRCODES:

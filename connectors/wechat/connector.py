@@ -21,7 +21,11 @@ import aiohttp
 from wechatpy.crypto import WeChatCrypto
 
 from connectors.wechat import settings as check
-from connectors.wechat.api import ApiClient, ApiError, send_receipt, to_send_error
+from connectors.wechat.api import (
+    ApiClient,
+    fetch_customer_media,
+    send_receipt,
+)
 from connectors.wechat.crypto import check_signature, decrypt
 from connectors.wechat.parse import parse_callback
 from connectors.wechat.window import WeChatReplyLimits
@@ -246,15 +250,7 @@ class WeChatConnector(WeChatReplyLimits):
     async def fetch_media(
         self, channel: Channel, ref: AttachmentRef, ctx: SendContext
     ) -> FetchedMedia:
-        """Download a customer's media with ``cgi-bin/media/get`` (media ids live 3 days)."""
-        if not ref.provider_ref:
-            raise PermanentSendError("the attachment has no WeChat media id", "no_media")
-        api = self.api(channel, ctx.state)
-        try:
-            media = await api.download("cgi-bin/media/get", {"media_id": ref.provider_ref})
-        except ApiError as exc:
-            raise to_send_error(exc, REASONS, "WeChat") from None
-        return _named(media, ref)
+        return await fetch_customer_media(self.api(channel, ctx.state), ref, REASONS, "WeChat")
 
 
 def _media_type(attachment: AttachmentRef) -> str:
@@ -284,16 +280,3 @@ def _link_payload(out: Outbound) -> dict[str, Any]:
         }
     article = {"title": title, "description": description, "url": url, "picurl": image}
     return {"msgtype": "news", "news": {"articles": [article]}}
-
-
-def _named(media: FetchedMedia, ref: AttachmentRef) -> FetchedMedia:
-    """Keep the provider's filename and type, falling back to what the inbound message said."""
-    content_type = media.content_type
-    if content_type in ("application/octet-stream", "") and ref.content_type:
-        content_type = ref.content_type
-    filename = (
-        media.filename
-        if media.filename != "media"
-        else (ref.filename or ref.provider_ref or "media")
-    )
-    return FetchedMedia(data=media.data, content_type=content_type, filename=filename)

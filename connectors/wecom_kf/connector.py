@@ -41,7 +41,13 @@ import aiohttp
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from connectors.wechat import settings as check
-from connectors.wechat.api import ApiClient, ApiError, send_receipt, to_send_error
+from connectors.wechat.api import (
+    ApiClient,
+    ApiError,
+    fetch_customer_media,
+    send_receipt,
+    to_send_error,
+)
 from connectors.wechat.crypto import decrypt
 from connectors.wechat.parse import parse_callback
 from connectors.wechat.window import WeChatReplyLimits
@@ -435,19 +441,7 @@ class WeComKfConnector(WeChatReplyLimits):
     async def fetch_media(
         self, channel: Channel, ref: AttachmentRef, ctx: SendContext
     ) -> FetchedMedia:
-        """Download a customer's media with ``cgi-bin/media/get`` (media ids live 3 days)."""
-        if not ref.provider_ref:
-            raise PermanentSendError("the attachment has no WeCom media id", "no_media")
-        api = self.api(channel, ctx.state)
-        try:
-            media = await api.download("cgi-bin/media/get", {"media_id": ref.provider_ref})
-        except ApiError as exc:
-            raise to_send_error(exc, REASONS, "WeCom") from None
-        content_type = media.content_type
-        if content_type == "application/octet-stream" and ref.content_type:
-            content_type = ref.content_type
-        filename = media.filename if media.filename != "media" else ref.provider_ref
-        return FetchedMedia(data=media.data, content_type=content_type, filename=filename)
+        return await fetch_customer_media(self.api(channel, ctx.state), ref, REASONS, "WeCom")
 
 
 def _parse_safely(raw: Mapping[str, Any]) -> Inbound | None:
