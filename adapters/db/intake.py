@@ -10,6 +10,7 @@ tables exactly as the rest of the adapter expects.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -78,6 +79,7 @@ async def write_events(conn: AsyncConnection, events: Sequence[RawEvent], at: da
     return await _write_sqlite(raw, dialect, events, at)
 
 
+@functools.cache
 def _stamp_processor(dialect: Dialect) -> Callable[[Any], Any]:
     stamp = T.inbound_events.c.received_at.type.dialect_impl(dialect).bind_processor(dialect)
     return stamp or (lambda v: v)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 
 from adapters.db import rows
 from adapters.db import tables as T
@@ -240,13 +240,7 @@ class SqlQueries:
     ) -> tuple[list[Message], int | None]:
         """A customer's public history on one channel, and their newest conversation's id."""
         found = await self._read(
-            select(T.conversations.c.id)
-            .join(T.channel_identities, T.channel_identities.c.id == T.conversations.c.identity_id)
-            .where(
-                T.channel_identities.c.channel_id == channel_id,
-                T.channel_identities.c.external_id == external_id,
-            )
-            .order_by(T.conversations.c.id)
+            _identity_conversations(channel_id, external_id).order_by(T.conversations.c.id)
         )
         ids = [r.id for r in found]
         if not ids:
@@ -311,13 +305,18 @@ class SqlQueries:
 
     async def latest_conversation_id(self, channel_id: int, external_id: str) -> int | None:
         found = await self._read(
-            select(T.conversations.c.id)
-            .join(T.channel_identities, T.channel_identities.c.id == T.conversations.c.identity_id)
-            .where(
-                T.channel_identities.c.channel_id == channel_id,
-                T.channel_identities.c.external_id == external_id,
-            )
+            _identity_conversations(channel_id, external_id)
             .order_by(T.conversations.c.id.desc())
             .limit(1)
         )
         return int(found[0].id) if found else None
+
+
+def _identity_conversations(channel_id: int, external_id: str) -> Select[tuple[int]]:
+    """The ids of the conversations of one customer's identity on one channel."""
+    i = T.channel_identities
+    return (
+        select(T.conversations.c.id)
+        .join(i, i.c.id == T.conversations.c.identity_id)
+        .where(i.c.channel_id == channel_id, i.c.external_id == external_id)
+    )

@@ -609,19 +609,22 @@ class SqlStore:
                     future.set_result(result)
 
     async def _write_events(self, events: list[RawEvent]) -> Written:
-        for attempt in (1, 2):
-            async with self.engines.write.connect() as conn:
-                try:
-                    return await write_events(conn, events, now())
-                except Exception:
-                    # Driver calls bypass SQLAlchemy's disconnect detection: drop this
-                    # connection in any case. A dropped one (the database restarted) is
-                    # replaced, and writing again is safe: the insert skips stored events.
-                    await conn.invalidate()
-                    if attempt == 2:
-                        raise
-                    log.warning("accept write failed; trying a new connection", exc_info=True)
-        raise AssertionError("unreachable")
+        try:
+            return await self._write_once(events)
+        except Exception:
+            # A connection the database dropped (a restart) was replaced by now, and writing
+            # again is safe: the insert skips events stored already.
+            log.warning("accept write failed; trying a new connection", exc_info=True)
+            return await self._write_once(events)
+
+    async def _write_once(self, events: list[RawEvent]) -> Written:
+        async with self.engines.write.connect() as conn:
+            try:
+                return await write_events(conn, events, now())
+            except Exception:
+                # Driver calls bypass SQLAlchemy's disconnect detection: drop the connection.
+                await conn.invalidate()
+                raise
 
     async def _write(self, batch: list[_Pending]) -> list[list[AcceptedEvent]]:
         events = [
