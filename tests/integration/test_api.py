@@ -303,3 +303,27 @@ async def test_agent_socket_refuses_bad_tokens(hub: RunningHub) -> None:
     error = await agent.next("error")
     assert "nonsense" in error["reason"]
     await agent.close()
+
+
+@pytest.mark.postgres
+async def test_a_request_on_a_dropped_database_connection_gets_a_503_then_works(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """Connections are not pinged before use: after a database restart the first request on a
+    dropped one is told to try again (never a 500), and the pool has replaced it by then."""
+    from tests.services import drop_pg_connections
+
+    async with inprocess_hub(make_settings(tmp_path, pg_url)) as hub:
+        status, _ = await hub.api("GET", "/conversations")
+        assert status == 200
+        assert await drop_pg_connections(pg_url) >= 1
+        statuses = []
+        for _ in range(20):  # the pool may hold several dropped connections
+            status, body = await hub.api("GET", "/conversations")
+            statuses.append(status)
+            if status == 200:
+                break
+            assert status == 503, body
+            assert "try again" in body["error"]["reason"]
+        assert statuses[0] == 503
+        assert statuses[-1] == 200
