@@ -10,6 +10,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from adapters.db import sqlite_inline
+
 
 @dataclass(frozen=True)
 class Engines:
@@ -24,24 +26,19 @@ class Engines:
             await self.read.dispose()
 
 
-def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
-    # SQLite has one writer at a time, and a connection that finds the lock taken sleeps in
-    # SQLite's busy handler (up to 100 ms a nap). Writers of this process therefore share one
-    # connection and queue for it in asyncio instead; other processes still meet the busy
-    # handler, which is rare (the CLI).
-    pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60} if immediate else {}
-    engine = create_async_engine(url, connect_args={"timeout": 30}, **pool)
+#: run on every new SQLite connection
+SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON")
 
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the driver, decide where transactions begin.
-        dbapi_conn.isolation_level = None
-        cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
+
+def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
+    # SQLite has one writer at a time. Writers of this process therefore share one connection
+    # and queue for it in asyncio; another process holding the lock (the CLI) is waited for
+    # without blocking the loop (see sqlite_inline).
+    pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60} if immediate else {}
+    path = make_url(url).database or ":memory:"
+    engine = create_async_engine(
+        url, async_creator=sqlite_inline.connector(path, pragmas=SQLITE_PRAGMAS), **pool
+    )
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:

@@ -1,11 +1,10 @@
 """The accept path's write: one group of raw events stored in as few driver calls as possible.
 
 Accept is the hot path (every webhook and every web chat message passes it), and SQLAlchemy's
-async layer costs several driver round trips per statement (on SQLite, each one a hop to the
-driver's thread). Here each group costs one statement on PostgreSQL (autocommitted) and three
-calls on SQLite (BEGIN IMMEDIATE, the insert, COMMIT). Timestamps are converted by the column's
-own SQLAlchemy type and payloads arrive as JSON text, so what is stored reads back through the
-tables exactly as the rest of the adapter expects.
+async layer costs several driver round trips per statement. Here each group costs one statement
+on PostgreSQL (autocommitted) and three calls on SQLite (BEGIN IMMEDIATE, the insert, COMMIT).
+Timestamps are converted by the column's own SQLAlchemy type and payloads arrive as JSON text,
+so what is stored reads back through the tables exactly as the rest of the adapter expects.
 """
 
 from __future__ import annotations
