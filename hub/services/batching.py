@@ -5,10 +5,11 @@ about to be written instead of paying for a transaction of its own. Nothing chan
 event: its batch is just itself.
 
 Where the same process also accepts (the embedded mode), answering comes first: while accepts
-queue up for their commit, processing pauses after each batch for three times as long as the
-batch took, so it uses at most a quarter of the process until the burst eases. Its batches grow in
-the meantime, which makes each message cheaper to process. A worker process accepts nothing,
-so it never pauses.
+queue up for their commit, processing pauses after each batch for nine times as long as the
+batch took, so it uses at most a tenth of the process until the burst eases. A provider waits for
+its answer (and retries, adding load, when it comes late), while a processed message only waits
+for an agent. Batches grow in the meantime, which makes each message cheaper to process. A
+worker process accepts nothing, so it never pauses.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ MAX_BATCH = 200
 #: accepts waiting for their commit at which processing yields to them
 CONGESTED = 8
 #: pause after a batch, as a multiple of the time it took, while accepts are congested
-YIELD_FACTOR = 3.0
+YIELD_FACTOR = 9.0
 MAX_PAUSE_S = 1.0
 #: processing attempts before an event is set aside as failed
 GIVE_UP_AFTER = 5
