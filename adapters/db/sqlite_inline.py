@@ -13,7 +13,7 @@ What a thread used to hide is handled here instead:
   would have retried it.
 - **Checkpoints.** Copying the write-ahead log into the database file means disk flushes, so
   the connections do not checkpoint on commit; a thread does it in the background once a second
-  after writes (``Checkpointer``).
+  after writes (``Checkpointer``), and writes wait for it as they wait for any lock.
 
 The classes mirror the part of aiosqlite's API that SQLAlchemy's ``aiosqlite`` dialect calls,
 and are handed to it through ``create_async_engine(async_creator=...)``.
@@ -35,9 +35,11 @@ log = logging.getLogger(__name__)
 #: result codes under which SQLite would have called its busy handler
 _RETRIED = {sqlite3.SQLITE_BUSY, 261}  # 261: SQLITE_BUSY_RECOVERY
 _FIRST_NAP_S = 0.001
-_LONGEST_NAP_S = 0.05
+_LONGEST_NAP_S = 0.01
 #: the least time between two background checkpoints of one database
 CHECKPOINT_INTERVAL_S = 1.0
+#: how long a checkpoint waits for the writer and readers of the moment to finish
+CHECKPOINT_WAIT_S = 5.0
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
@@ -82,10 +84,14 @@ class Checkpointer:
     def _checkpoint(self) -> None:
         try:
             # A connection of its own, closed again: nothing stays open between checkpoints.
-            conn = sqlite3.connect(self._path, timeout=0, isolation_level=None)
+            # Its busy handler may sleep: this is not the event loop's thread.
+            conn = sqlite3.connect(self._path, timeout=CHECKPOINT_WAIT_S, isolation_level=None)
             try:
-                # PASSIVE copies what no reader still needs, and never blocks a writer.
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                # RESTART, not PASSIVE: under a steady stream of writes a passive checkpoint
+                # never catches up, and the log grows without end. This one holds writers off
+                # (they nap, see above) while it copies, then waits for readers to leave the
+                # log, so the next write starts it from the beginning again.
+                conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
             finally:
                 conn.close()
         except sqlite3.Error:
