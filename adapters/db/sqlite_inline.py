@@ -133,12 +133,16 @@ class InlineCursor:
 
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> InlineCursor:
         cursor = self._cursor
+        # A turn of the loop first, as a driver thread would give: a long transaction (a big
+        # batch of inbound events) must not keep requests waiting until it commits.
+        await asyncio.sleep(0)
         await _patiently(lambda: cursor.execute(sql, parameters or ()), self._owner.timeout)
         self._owner._wrote_maybe(sql)
         return self
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> InlineCursor:
         cursor, rows = self._cursor, list(rows)
+        await asyncio.sleep(0)
         await _patiently(lambda: cursor.executemany(sql, rows), self._owner.timeout)
         self._owner._wrote_maybe(sql)
         return self
