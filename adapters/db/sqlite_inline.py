@@ -13,7 +13,8 @@ What a thread used to hide is handled here instead:
   would have retried it.
 - **Checkpoints.** Copying the write-ahead log into the database file means disk flushes, so
   the connections do not checkpoint on commit; a thread does it in the background once a second
-  after writes (``Checkpointer``), and writes wait for it as they wait for any lock.
+  after writes (``Checkpointer``). Past a size it empties the log, and writes wait for that as
+  they wait for any lock.
 
 The classes mirror the part of aiosqlite's API that SQLAlchemy's ``aiosqlite`` dialect calls,
 and are handed to it through ``create_async_engine(async_creator=...)``.
@@ -24,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -36,10 +38,16 @@ log = logging.getLogger(__name__)
 _RETRIED = {sqlite3.SQLITE_BUSY, 261}  # 261: SQLITE_BUSY_RECOVERY
 _FIRST_NAP_S = 0.001
 _LONGEST_NAP_S = 0.01
+#: the longest run of statements before the loop gets a turn
+TURN_EVERY_S = 0.005
 #: the least time between two background checkpoints of one database
 CHECKPOINT_INTERVAL_S = 1.0
 #: how long a checkpoint waits for the writer and readers of the moment to finish
 CHECKPOINT_WAIT_S = 5.0
+#: the log's size past which a checkpoint also empties it, holding writers off for the little
+#: that the passive checkpoint just before it left to copy (SQLite's own default checkpoints
+#: at about this size; fewer, bigger ones made longer stalls)
+WAL_TRUNCATE_BYTES = 4 * 1024 * 1024
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
@@ -87,14 +95,17 @@ class Checkpointer:
             # Its busy handler may sleep: this is not the event loop's thread.
             conn = sqlite3.connect(self._path, timeout=CHECKPOINT_WAIT_S, isolation_level=None)
             try:
-                # RESTART, not PASSIVE: under a steady stream of writes a passive checkpoint
-                # never catches up, and the log grows without end. This one holds writers off
-                # (they nap, see above) while it copies, then waits for readers to leave the
-                # log, so the next write starts it from the beginning again.
-                conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+                # A passive checkpoint never holds anyone up, but under a steady stream of
+                # writes it never catches up either, and the log would grow without end. Past
+                # a size, TRUNCATE holds writers off (they nap, see above) while it copies the
+                # rest, waits for readers to leave the log, and empties it.
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                if os.path.getsize(f"{self._path}-wal") > WAL_TRUNCATE_BYTES:
+                    # Most of the log was copied just now, without holding anyone up.
+                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
             finally:
                 conn.close()
-        except sqlite3.Error:
+        except (sqlite3.Error, OSError):
             log.warning("background checkpoint failed; the next one retries", exc_info=True)
         finally:
             self._running = False
@@ -133,18 +144,16 @@ class InlineCursor:
 
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> InlineCursor:
         cursor = self._cursor
-        # A turn of the loop first, as a driver thread would give: a long transaction (a big
-        # batch of inbound events) must not keep requests waiting until it commits.
-        await asyncio.sleep(0)
+        await self._owner._take_turns()
         await _patiently(lambda: cursor.execute(sql, parameters or ()), self._owner.timeout)
-        self._owner._wrote_maybe(sql)
+        self._owner._ran(sql)
         return self
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> InlineCursor:
         cursor, rows = self._cursor, list(rows)
-        await asyncio.sleep(0)
+        await self._owner._take_turns()
         await _patiently(lambda: cursor.executemany(sql, rows), self._owner.timeout)
-        self._owner._wrote_maybe(sql)
+        self._owner._ran(sql)
         return self
 
     async def fetchone(self) -> Any:
@@ -179,6 +188,8 @@ class InlineConnection:
         self.timeout = timeout
         self._checkpointer = checkpointer
         self._dirty = False
+        self._last_statement = 0.0
+        self._stretch_began = 0.0
 
     @property
     def isolation_level(self) -> str | None:
@@ -224,7 +235,22 @@ class InlineConnection:
             self._connection = None
             self._conn.close()
 
-    def _wrote_maybe(self, sql: str) -> None:
+    async def _take_turns(self) -> None:
+        """Give the loop a turn once statements have kept it for ``TURN_EVERY_S``.
+
+        A short transaction (an accept's three statements) runs straight through and holds the
+        write lock briefly; a long one (a big batch of inbound events) lets requests in every
+        few milliseconds, as a driver thread would.
+        """
+        now = time.monotonic()
+        if now - self._last_statement > TURN_EVERY_S:
+            self._stretch_began = now  # the loop had other work since: a new stretch
+        elif now - self._stretch_began >= TURN_EVERY_S:
+            await asyncio.sleep(0)
+            self._stretch_began = time.monotonic()
+
+    def _ran(self, sql: str) -> None:
+        self._last_statement = time.monotonic()
         # Any statement but a read may leave pages in the log for the checkpointer.
         if not self._dirty and not sql.lstrip()[:6].upper().startswith("SELECT"):
             self._dirty = True

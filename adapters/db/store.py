@@ -556,6 +556,7 @@ class SqlStore:
         self._pending: asyncio.Queue[_Pending] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._waiting = 0
+        self._peak = 0
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[SqlUnit]:
@@ -578,13 +579,15 @@ class SqlStore:
         future: asyncio.Future[list[AcceptedEvent]] = asyncio.get_running_loop().create_future()
         self._pending.put_nowait((channel_id, events, future))
         self._waiting += 1
+        self._peak = max(self._peak, self._waiting)
         try:
             return await future
         finally:
             self._waiting -= 1
 
-    def accepts_waiting(self) -> int:
-        return self._waiting
+    def accepts_waiting_peak(self) -> int:
+        peak, self._peak = self._peak, self._waiting
+        return peak
 
     async def close(self) -> None:
         if self._writer is not None:

@@ -230,6 +230,8 @@ class WeChatConnector(WeChatReplyLimits):
                 media_id = await api.upload_stored(attachment, media_type, ctx.blobs)
                 body: dict[str, Any] = {"media_id": media_id}
                 if media_type == "video":
+                    # The customer-service API documents media_id, title and description for a
+                    # video; no thumb_media_id (developers report an error when it is sent).
                     body |= {
                         "title": str(out.data.get("title", "")),
                         "description": str(out.data.get("description", "")),

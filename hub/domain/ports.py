@@ -164,9 +164,10 @@ class Store(Protocol):
         """
         ...
 
-    def accepts_waiting(self) -> int:
-        """How many ``accept_events`` calls of this process wait for their commit right now:
-        a measure of how hard providers and visitors are pressing on this process."""
+    def accepts_waiting_peak(self) -> int:
+        """The most ``accept_events`` calls of this process that waited for their commit at
+        once since the last call: how hard providers and visitors pressed on this process
+        meanwhile (a count of right now would miss a burst between two shared commits)."""
         ...
 
 

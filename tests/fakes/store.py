@@ -314,7 +314,7 @@ class FakeStore:
     def __init__(self) -> None:
         self.tables = _Tables()
         self.commits = 0
-        #: what ``accepts_waiting`` reports: set it to play a process under a burst
+        #: what ``accepts_waiting_peak`` reports: set it to play a process under a burst
         self.pressing = 0
         self._ids = itertools.count(1)
 
@@ -354,7 +354,7 @@ class FakeStore:
             result.append(AcceptedEvent(event.id, created=True))
         return result
 
-    def accepts_waiting(self) -> int:
+    def accepts_waiting_peak(self) -> int:
         return self.pressing
 
     def add_channel(self, kind: str = "fake", name: str = "Shop") -> Channel:

@@ -75,6 +75,9 @@ async def test_concurrent_accepts_share_commits_and_dedupe(database_url: str) ->
     assert len(created) == 150  # 50 were retries of events already in the batch
     assert len({r[0].event_id for r in results}) == 150
     assert groups < 20, groups
+    # The burst pressed on the process, and is over: the next look sees calm.
+    assert store.accepts_waiting_peak() >= 20
+    assert store.accepts_waiting_peak() == 0
     by_key = {i.provider_event_id: r[0].event_id for i, r in zip(items, results, strict=True)}
 
     # a provider's retry in a later group gets the stored event's id back, and nothing new

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -130,6 +131,7 @@ async def test_the_log_stays_bounded_under_a_steady_stream_of_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sqlite_inline, "CHECKPOINT_INTERVAL_S", 0.05)
+    monkeypatch.setattr(sqlite_inline, "WAL_TRUNCATE_BYTES", 4_000_000)
     engines, path = await _engines_with_table(tmp_path)
     wal = f"{path}-wal"
     written = 0
@@ -147,7 +149,9 @@ async def test_the_log_stays_bounded_under_a_steady_stream_of_writes(
     await engines.dispose()
 
 
-async def test_a_long_transaction_lets_the_loop_turn_between_statements(tmp_path: Path) -> None:
+async def test_a_long_transaction_lets_the_loop_turn_every_few_milliseconds(
+    tmp_path: Path,
+) -> None:
     engines, _ = await _engines_with_table(tmp_path)
     turns = 0
     stop = False
@@ -160,12 +164,21 @@ async def test_a_long_transaction_lets_the_loop_turn_between_statements(tmp_path
 
     task = asyncio.create_task(ticker())
     await asyncio.sleep(0)
-    started = turns
     async with engines.write.begin() as conn:
-        for n in range(50):
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
+        await raw.create_function("slow", 0, lambda: time.sleep(0.01) or 1)
+        started = turns
+        for _ in range(20):  # 10 ms of SQLite each
+            await conn.execute(text("SELECT slow()"))
+        slow_turns = turns - started
+        started = turns
+        for n in range(20):  # a short transaction's statements run straight through
             await conn.execute(text("INSERT INTO notes (body) VALUES (:b)"), {"b": str(n)})
-    # Requests (here, the ticker) get a turn at each statement, not only at the commit.
-    assert turns - started >= 50
+        quick_turns = turns - started
+    # Requests (here, the ticker) get a turn between long statements, not only at the commit.
+    assert slow_turns >= 15
+    assert quick_turns <= 5
     stop = True
     await task
     await engines.dispose()
