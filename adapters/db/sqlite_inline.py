@@ -11,6 +11,10 @@ What a thread used to hide is handled here instead:
   busy timeout: a statement that finds the database locked (by another process, such as a CLI
   command) is retried after an ``asyncio.sleep``, up to ``timeout`` seconds, as the busy handler
   would have retried it.
+- **Turns.** A driver thread let the loop serve requests while a statement ran. Here the loop
+  gets a turn once statements have held it for ``TURN_EVERY_S``: a big batch of inbound events
+  does not stall requests, and a short transaction runs straight through, holding the write
+  lock only briefly.
 - **Checkpoints.** Copying the write-ahead log into the database file means disk flushes, so
   the connections do not checkpoint on commit; a thread does it in the background once a second
   after writes (``Checkpointer``). Past a size it empties the log, and writes wait for that as
