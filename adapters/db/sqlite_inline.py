@@ -147,17 +147,11 @@ class InlineCursor:
         self._cursor.arraysize = value
 
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> InlineCursor:
-        cursor = self._cursor
-        await self._owner._take_turns()
-        await _patiently(lambda: cursor.execute(sql, parameters or ()), self._owner.timeout)
-        self._owner._ran(sql)
+        await self._owner._run(functools.partial(self._cursor.execute, sql, parameters or ()))
         return self
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> InlineCursor:
-        cursor, rows = self._cursor, list(rows)
-        await self._owner._take_turns()
-        await _patiently(lambda: cursor.executemany(sql, rows), self._owner.timeout)
-        self._owner._ran(sql)
+        await self._owner._run(functools.partial(self._cursor.executemany, sql, list(rows)))
         return self
 
     async def fetchone(self) -> Any:
@@ -191,17 +185,14 @@ class InlineConnection:
         self._connection: sqlite3.Connection | None = conn
         self.timeout = timeout
         self._checkpointer = checkpointer
-        self._dirty = False
+        #: SQLite's own count of rows changed, as of the last checkpoint request
+        self._changes_seen = 0
         self._last_statement = 0.0
         self._stretch_began = 0.0
 
     @property
     def isolation_level(self) -> str | None:
         return self._conn.isolation_level
-
-    @property
-    def in_transaction(self) -> bool:
-        return self._conn.in_transaction
 
     def cursor(self) -> InlineCursor:
         return InlineCursor(self)
@@ -220,13 +211,14 @@ class InlineConnection:
 
     async def commit(self) -> None:
         await _patiently(self._conn.commit, self.timeout)
-        if self._dirty and self._checkpointer is not None:
+        # Only a write leaves pages in the log for the checkpointer.
+        changes = self._conn.total_changes
+        if changes != self._changes_seen and self._checkpointer is not None:
+            self._changes_seen = changes
             self._checkpointer.after_commit()
-        self._dirty = False
 
     async def rollback(self) -> None:
         self._conn.rollback()
-        self._dirty = False
 
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
         self._conn.create_function(*args, **kwargs)
@@ -238,6 +230,11 @@ class InlineConnection:
         if self._connection is not None:
             self._connection = None
             self._conn.close()
+
+    async def _run(self, statement: Callable[[], Any]) -> None:
+        await self._take_turns()
+        await _patiently(statement, self.timeout)
+        self._last_statement = time.monotonic()
 
     async def _take_turns(self) -> None:
         """Give the loop a turn once statements have kept it for ``TURN_EVERY_S``.
@@ -253,14 +250,8 @@ class InlineConnection:
             await asyncio.sleep(0)
             self._stretch_began = time.monotonic()
 
-    def _ran(self, sql: str) -> None:
-        self._last_statement = time.monotonic()
-        # Any statement but a read may leave pages in the log for the checkpointer.
-        if not self._dirty and not sql.lstrip()[:6].upper().startswith("SELECT"):
-            self._dirty = True
 
-
-def _run(conn: sqlite3.Connection, sql: str) -> list[Any]:
+def _fetch_all(conn: sqlite3.Connection, sql: str) -> list[Any]:
     return conn.execute(sql).fetchall()
 
 
@@ -274,7 +265,7 @@ def connector(
         conn = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
         try:
             for pragma in pragmas:
-                await _patiently(functools.partial(_run, conn, pragma), timeout)
+                await _patiently(functools.partial(_fetch_all, conn, pragma), timeout)
             # The checkpointer thread does this instead (see the module's notes).
             conn.execute("PRAGMA wal_autocheckpoint=0")
         except BaseException:
