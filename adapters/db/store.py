@@ -313,7 +313,7 @@ class SqlUnit:
             return []
         stamp = now()
         result = await self.conn.execute(
-            _INSERT_CONVERSATION[self.conn.dialect.name],
+            _INSERT_CONVERSATION,
             [
                 {
                     "channel_id": new.channel_id,
@@ -514,10 +514,7 @@ _INSERT_IDENTITY = {
     .on_conflict_do_nothing()
     .returning(T.channel_identities),
 }
-_INSERT_CONVERSATION = {
-    "postgresql": postgresql.insert(T.conversations).returning(T.conversations),
-    "sqlite": sqlite.insert(T.conversations).returning(T.conversations),
-}
+_INSERT_CONVERSATION = insert(T.conversations).returning(T.conversations)
 _NEXT_CONTACT_IDS = text(
     "SELECT nextval(pg_get_serial_sequence('contacts', 'id')) FROM generate_series(1, :count)"
 )
