@@ -319,7 +319,9 @@ def fresh_hub(
             profile.mkdir(parents=True, exist_ok=True)
             out = profile / f"{data_dir.name}-{name}.txt"
             # --gil: only what holds the interpreter lock, i.e. where Python's CPU goes
-            spy = ["py-spy", "record", "--gil", "--format", "raw", "-r", "200", "-o", str(out)]
+            # The venv's own, when the bench runs with its interpreter without activating it.
+            exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+            spy = [exe, "record", "--gil", "--format", "raw", "-r", "200", "-o", str(out)]
             return [*spy, "--", *argv]
 
         procs.start("serve", wrap("serve", [KEFU, "serve", "--port", str(port)]), env, data_dir)
