@@ -162,6 +162,61 @@ def cmd_user_password(args: argparse.Namespace) -> int:
     return _run(_user_password(args.email, password))
 
 
+async def _events_list(status: str, limit: int) -> None:
+    from hub.bootstrap import build_hub
+
+    async with build_hub(_settings()) as hub_:
+        page = await hub_.queries.inbound_events(status, channel_id=None, cursor=None, limit=limit)
+        total = await hub_.queries.count_events(status)
+    if not page.items:
+        print(f"no {status} events")
+        return
+    for item in page.items:
+        event = item.event
+        sender = event.payload.get("sender_name") or event.payload.get("sender_id")
+        print(
+            f"{event.id:>8}  {event.received_at:%Y-%m-%d %H:%M:%S}  {item.channel_name}"
+            f" ({item.channel_kind})  from {sender}  attempts {event.attempts}"
+        )
+        print(f"          {item.error or '(no reason recorded)'}")
+    if total > len(page.items):
+        print(f"... and {total - len(page.items)} more")
+
+
+def cmd_events_list(args: argparse.Namespace) -> int:
+    return _run(_events_list(args.status, args.limit))
+
+
+async def _events_change(action: str, ids: list[int] | None) -> None:
+    from hub.bootstrap import build_hub
+    from hub.services import failed_events
+
+    settings = _settings()
+    async with build_hub(settings) as hub_:
+        if action == "retry":
+            # Embedded: this process's own queue ends with it; the hub's sweeper queues them.
+            changed = await failed_events.retry(hub_.deps, ids, enqueue=not settings.embedded)
+        else:
+            changed = await failed_events.dismiss(hub_.deps, ids or [])
+    if not changed:
+        print(f"nothing to {action}: no such failed events")
+        return
+    print(f"{action}: {len(changed)} event(s): {', '.join(map(str, changed))}")
+    if action == "retry" and settings.embedded:
+        print(f"the running hub processes them within {settings.sweep_every_s:g} s")
+
+
+def cmd_events_retry(args: argparse.Namespace) -> int:
+    if bool(args.ids) == args.all:
+        print("error: give event ids or --all", file=sys.stderr)
+        return 2
+    return _run(_events_change("retry", None if args.all else args.ids))
+
+
+def cmd_events_dismiss(args: argparse.Namespace) -> int:
+    return _run(_events_change("dismiss", args.ids))
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="kefu",
@@ -207,6 +262,21 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("email")
     create.add_argument("--name", default="cli", help="a label for the token")
     create.set_defaults(run=cmd_token_create)
+
+    events = sub.add_parser(
+        "events", help="review accepted events whose processing failed"
+    ).add_subparsers(dest="events_command", required=True, metavar="ACTION")
+    listing = events.add_parser("list", help="failed events, newest first, with their reasons")
+    listing.add_argument("--status", choices=["failed", "dismissed"], default="failed")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.set_defaults(run=cmd_events_list)
+    retry = events.add_parser("retry", help="process failed events again")
+    retry.add_argument("ids", nargs="*", type=int, metavar="ID")
+    retry.add_argument("--all", action="store_true", help="every failed event (up to 1,000)")
+    retry.set_defaults(run=cmd_events_retry)
+    dismiss = events.add_parser("dismiss", help="set failed events aside; they stay stored")
+    dismiss.add_argument("ids", nargs="+", type=int, metavar="ID")
+    dismiss.set_defaults(run=cmd_events_dismiss)
     return root
 
 

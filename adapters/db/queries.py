@@ -14,7 +14,7 @@ from adapters.db import rows
 from adapters.db import tables as T
 from adapters.db.engine import Engines
 from hub.domain.errors import InvalidInput
-from hub.domain.records import Attachment, Contact, Conversation, Message
+from hub.domain.records import Attachment, Contact, Conversation, InboundEvent, Message
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,16 @@ class ConversationItem:
     channel_name: str
     last_text: str | None
     last_kind: str | None
+
+
+@dataclass(frozen=True)
+class EventItem:
+    """An accepted event as an admin reviews it: where it came from and why it failed."""
+
+    event: InboundEvent
+    error: str | None
+    channel_kind: str
+    channel_name: str
 
 
 Item = TypeVar("Item")
@@ -302,6 +312,35 @@ class SqlQueries:
             .order_by(e.c.id)
         )
         return [(rows.must(r.received_at), r.payload) for r in found]
+
+    async def inbound_events(
+        self, status: str, *, channel_id: int | None, cursor: str | None, limit: int
+    ) -> Page[EventItem]:
+        """Events in one status (``failed``, say), newest first."""
+        e, c = T.inbound_events, T.channels
+        query = (
+            select(e, c.c.kind.label("channel_kind"), c.c.name.label("channel_name"))
+            .join(c, c.c.id == e.c.channel_id)
+            .where(e.c.status == status)
+            .order_by(e.c.id.desc())
+            .limit(limit + 1)
+        )
+        if channel_id is not None:
+            query = query.where(e.c.channel_id == channel_id)
+        if cursor:
+            query = query.where(e.c.id < int(decode_cursor(cursor)[0]))
+        found = await self._read(query)
+        items = [
+            EventItem(rows.inbound_event(r), r.error, r.channel_kind, r.channel_name)
+            for r in found[:limit]
+        ]
+        more = len(found) > limit
+        return Page(items, encode_cursor(items[-1].event.id) if more else None)
+
+    async def count_events(self, status: str) -> int:
+        e = T.inbound_events
+        found = await self._read(select(func.count()).select_from(e).where(e.c.status == status))
+        return int(found[0][0])
 
     async def latest_conversation_id(self, channel_id: int, external_id: str) -> int | None:
         found = await self._read(

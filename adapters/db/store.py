@@ -476,6 +476,46 @@ class SqlUnit:
         )
         return list(result.scalars())
 
+    async def requeue_failed_events(self, event_ids: Sequence[int] | None, limit: int) -> list[int]:
+        return await self._change_failed(
+            event_ids,
+            limit,
+            status=EventStatus.PENDING.value,
+            attempts=0,
+            error=None,
+            processed_at=None,
+        )
+
+    async def dismiss_failed_events(self, event_ids: Sequence[int]) -> list[int]:
+        return await self._change_failed(
+            event_ids, len(event_ids), status=EventStatus.DISMISSED.value
+        )
+
+    async def _change_failed(
+        self, event_ids: Sequence[int] | None, limit: int, **values: Any
+    ) -> list[int]:
+        e = T.inbound_events
+        chosen = (
+            select(e.c.id)
+            .where(e.c.status == EventStatus.FAILED.value)
+            .order_by(e.c.id)
+            .limit(limit)
+        )
+        if event_ids is not None:
+            if not event_ids:
+                return []
+            chosen = chosen.where(e.c.id.in_(list(event_ids)))
+        ids = list((await self.conn.execute(chosen)).scalars())
+        if not ids:
+            return []
+        changed = await self.conn.execute(
+            update(e)
+            .where(e.c.id.in_(ids), e.c.status == EventStatus.FAILED.value)
+            .values(**values)
+            .returning(e.c.id)
+        )
+        return sorted(changed.scalars())
+
     async def queued_message_ids(self, older_than: datetime, limit: int) -> list[int]:
         result = await self.conn.execute(
             select(T.messages.c.id)

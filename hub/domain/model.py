@@ -71,7 +71,10 @@ class Role(StrEnum):
 class EventStatus(StrEnum):
     PENDING = "pending"
     DONE = "done"
+    #: set aside after its processing attempts; an admin retries or dismisses it
     FAILED = "failed"
+    #: a failed event an admin chose not to retry; kept, with its reason
+    DISMISSED = "dismissed"
 
 
 class _Frozen(BaseModel):

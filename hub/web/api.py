@@ -12,7 +12,13 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import BaseModel, ValidationError
 
 import hub
-from adapters.db.queries import ConversationFilter, ConversationItem, decode_cursor, encode_cursor
+from adapters.db.queries import (
+    ConversationFilter,
+    ConversationItem,
+    EventItem,
+    decode_cursor,
+    encode_cursor,
+)
 from hub.domain.channels import LimitsReplies
 from hub.domain.errors import (
     Forbidden,
@@ -23,7 +29,7 @@ from hub.domain.errors import (
 )
 from hub.domain.model import AttachmentRef
 from hub.domain.records import Agent, Channel
-from hub.services import conversations, outbound
+from hub.services import conversations, failed_events, outbound
 from hub.services.views import conversation_view, iso, message_view
 from hub.web import schemas as S
 from hub.web.auth import bearer_token, check_password, hash_password
@@ -576,6 +582,86 @@ async def sync(request: web.Request) -> web.Response:
             "now": now,
         }
     )
+
+
+# -- failed inbound events --------------------------------------------------------------------
+
+
+def event_out(item: EventItem) -> dict[str, Any]:
+    event = item.event
+    payload = event.payload
+
+    def text(key: str, limit: int = 255) -> str | None:
+        value = payload.get(key)
+        return value[:limit] if isinstance(value, str) else None
+
+    return {
+        "id": event.id,
+        "channel": {"id": event.channel_id, "kind": item.channel_kind, "name": item.channel_name},
+        "provider_event_id": event.provider_event_id,
+        "status": event.status.value,
+        "attempts": event.attempts,
+        "error": item.error,
+        "received_at": iso(event.received_at),
+        "summary": {
+            "sender_id": text("sender_id"),
+            "sender_name": text("sender_name"),
+            "kind": text("kind"),
+            "text": text("text", 500),
+        },
+        "payload": payload,
+    }
+
+
+@api.route(
+    "GET",
+    "/inbound-events",
+    summary="Accepted events whose processing failed for good (or that were dismissed)",
+    tag="events",
+    query=S.EventQuery,
+    response=S.EventList,
+    admin=True,
+)
+async def list_events(request: web.Request) -> web.Response:
+    query = read_query(request, S.EventQuery)
+    page = await hub_of(request).queries.inbound_events(
+        query.status, channel_id=query.channel_id, cursor=query.cursor, limit=query.limit
+    )
+    return web.json_response({"items": [event_out(i) for i in page.items], "next": page.next})
+
+
+@api.route(
+    "POST",
+    "/inbound-events/retry",
+    summary="Process failed events again, as if they had just arrived",
+    tag="events",
+    body=S.EventIdsIn,
+    response=S.EventIdsOut,
+    admin=True,
+)
+async def retry_events(request: web.Request) -> web.Response:
+    body = await read_body(request, S.EventIdsIn)
+    if body.all == bool(body.ids):
+        raise InvalidInput("give either ids or all: true")
+    ids = await failed_events.retry(hub_of(request).deps, None if body.all else body.ids)
+    return web.json_response({"ids": ids})
+
+
+@api.route(
+    "POST",
+    "/inbound-events/dismiss",
+    summary="Set failed events aside for good; they stay stored",
+    tag="events",
+    body=S.EventIdsIn,
+    response=S.EventIdsOut,
+    admin=True,
+)
+async def dismiss_events(request: web.Request) -> web.Response:
+    body = await read_body(request, S.EventIdsIn)
+    if body.all or not body.ids:
+        raise InvalidInput("give the ids of the events to dismiss")
+    ids = await failed_events.dismiss(hub_of(request).deps, body.ids)
+    return web.json_response({"ids": ids})
 
 
 @api.route("GET", "/openapi.json", summary="This document", tag="meta", auth=False)

@@ -6,6 +6,7 @@ import logging
 
 from aiohttp import web
 
+from hub.domain.model import EventStatus
 from hub.web.keys import hub_of
 
 log = logging.getLogger(__name__)
@@ -14,8 +15,11 @@ log = logging.getLogger(__name__)
 async def healthz(request: web.Request) -> web.Response:
     hub_ = hub_of(request)
     database = queue = "ok"
+    failed: int | None = None
     try:
         await hub_.queries.ping()
+        # Not this process's health, but what monitoring should alert an admin about.
+        failed = await hub_.queries.count_events(EventStatus.FAILED.value)
     except Exception as exc:
         log.warning("database health check failed", exc_info=True)
         database = f"error: {type(exc).__name__}"
@@ -34,6 +38,7 @@ async def healthz(request: web.Request) -> web.Response:
             "database": database,
             "queue": queue,
             "mode": "redis" if hub_.redis is not None else "embedded",
+            "failed_events": failed,
         },
         status=200 if healthy else 503,
     )

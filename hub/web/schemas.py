@@ -244,3 +244,43 @@ class HealthOut(BaseModel):
     database: str
     queue: str
     mode: Literal["embedded", "redis"]
+
+
+class EventQuery(In):
+    status: Literal["failed", "dismissed"] = "failed"
+    channel_id: int | None = None
+    cursor: str | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class EventSummary(BaseModel):
+    sender_id: str | None
+    sender_name: str | None
+    kind: str | None
+    text: str | None = Field(description="the first 500 characters")
+
+
+class EventOut(BaseModel):
+    id: int
+    channel: ChannelRef
+    provider_event_id: str
+    status: Literal["failed", "dismissed"]
+    attempts: int
+    error: str | None = Field(description="the last processing error")
+    received_at: str
+    summary: EventSummary
+    payload: dict[str, Any] = Field(description="the event as accepted, normalised")
+
+
+class EventList(BaseModel):
+    items: list[EventOut]
+    next: str | None
+
+
+class EventIdsIn(In):
+    ids: list[int] = Field(default_factory=list, max_length=1000)
+    all: bool = Field(default=False, description="retry every failed event (up to 1,000)")
+
+
+class EventIdsOut(BaseModel):
+    ids: list[int] = Field(description="the events that were failed and are changed now")

@@ -297,6 +297,25 @@ class FakeUnit:
             if e.status == EventStatus.PENDING and e.received_at < older_than
         ][:limit]
 
+    async def requeue_failed_events(self, event_ids: Sequence[int] | None, limit: int) -> list[int]:
+        return self._change_failed(event_ids, limit, EventStatus.PENDING, attempts=0)
+
+    async def dismiss_failed_events(self, event_ids: Sequence[int]) -> list[int]:
+        return self._change_failed(event_ids, len(event_ids), EventStatus.DISMISSED)
+
+    def _change_failed(
+        self, event_ids: Sequence[int] | None, limit: int, status: EventStatus, **changes: Any
+    ) -> list[int]:
+        wanted = None if event_ids is None else set(event_ids)
+        ids = sorted(
+            e.id
+            for e in self.t.events.values()
+            if e.status == EventStatus.FAILED and (wanted is None or e.id in wanted)
+        )[:limit]
+        for event_id in ids:
+            self.t.events[event_id] = replace(self.t.events[event_id], status=status, **changes)
+        return ids
+
     async def queued_message_ids(self, older_than: datetime, limit: int) -> list[int]:
         return [
             m.id

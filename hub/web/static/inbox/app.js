@@ -14,6 +14,8 @@ export const state = {
   agents: new Map(),
   channels: new Map(),
   live: null,
+  /** Failed inbound events an admin should look at: a count, "100+" past the first page. */
+  failedEvents: 0,
 };
 
 const root = document.getElementById("app");
@@ -46,9 +48,15 @@ async function boot() {
 }
 
 async function loadDirectory() {
-  const [agents, channels] = await Promise.all([api.get("/agents"), api.get("/channels")]);
+  const [agents, channels] = await Promise.all([api.get("/agents"), api.get("/channels"), loadFailedCount()]);
   state.agents = new Map(agents.items.map((a) => [a.id, a]));
   state.channels = new Map(channels.items.map((c) => [c.id, c]));
+}
+
+async function loadFailedCount() {
+  if (state.me?.role !== "admin") return;
+  const page = await api.get("/inbound-events?limit=100").catch(() => null);
+  state.failedEvents = page ? (page.next ? "100+" : page.items.length) : 0;
 }
 
 function showLogin() {
@@ -113,8 +121,9 @@ function onResync(result) {
 
 function rail() {
   const { page } = route();
-  const link = (href, name, label, active) =>
-    h("a", { href, class: `rail-link${active ? " active" : ""}`, title: label, "aria-label": label }, icon(name, 22), h("span", { text: label }));
+  const link = (href, name, label, active, badge = 0) =>
+    h("a", { href, class: `rail-link${active ? " active" : ""}`, title: label, "aria-label": label, dataset: { link: name } }, icon(name, 22), h("span", { text: label }),
+      badge ? h("span", { class: "rail-badge", "data-testid": `badge-${name}`, text: String(badge) }) : null);
   const isAdmin = state.me.role === "admin";
   return h("nav", { class: "rail", "aria-label": "main" },
     h("div", { class: "logo", title: t("appName") }, icon("inbox", 22)),
@@ -122,6 +131,7 @@ function rail() {
     isAdmin && link("#/admin/channels", "channels", t("nav.channels"), page === "admin" && route().arg === "channels"),
     isAdmin && link("#/admin/agents", "agents", t("nav.agents"), page === "admin" && route().arg === "agents"),
     isAdmin && link("#/admin/teams", "teams", t("nav.teams"), page === "admin" && route().arg === "teams"),
+    isAdmin && link("#/admin/failed", "warn", t("nav.failed"), page === "admin" && route().arg === "failed", state.failedEvents),
     h("div", { class: "grow" }),
     h("button", { class: "rail-link lang", type: "button", "data-testid": "lang-toggle", title: t("nav.language"), onclick: () => {
       setLang(currentLang() === "zh" ? "en" : "zh");
@@ -142,7 +152,14 @@ function render() {
   root.replaceChildren(h("div", { class: "shell" }, rail(), h("div", { class: "content" }, banner, main)));
   if (page === "admin") {
     list = thread = null;
-    renderAdmin(main, arg || "channels", { state, reloadDirectory: loadDirectory });
+    renderAdmin(main, arg || "channels", {
+      state,
+      reloadDirectory: loadDirectory,
+      failedChanged: async () => {
+        await loadFailedCount();
+        root.querySelector(".rail")?.replaceWith(rail());
+      },
+    });
     return;
   }
   thread = new Thread({ state, onOpenConversation: (id) => { location.hash = `#/inbox/${id}`; } });

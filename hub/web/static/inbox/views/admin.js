@@ -1,4 +1,4 @@
-// Admin pages: channels (with webhook URLs and embed code), agents and teams.
+// Admin pages: channels (with webhook URLs and embed code), agents, teams and failed events.
 import * as api from "../api.js";
 import { h, avatar, copyText, randomToken, randomAesKey, safeHttpUrl } from "../dom.js";
 import { t, kindName, fmtDateTime } from "../i18n.js";
@@ -11,7 +11,7 @@ export function renderAdmin(main, page, ctx) {
     body.append(h("p", { class: "empty", text: t("admin.adminOnly") }));
     return;
   }
-  const pages = { channels: channelsPage, agents: agentsPage, teams: teamsPage };
+  const pages = { channels: channelsPage, agents: agentsPage, teams: teamsPage, failed: failedPage };
   (pages[page] || channelsPage)(body, ctx);
 }
 
@@ -373,4 +373,76 @@ async function teamsPage(body, ctx) {
     h("div", { class: "admin-head" }, h("h1", { text: t("admin.teams") })),
     status,
     h("div", { class: "team-grid" }, items.map((tm) => teamForm(tm)), teamForm(null)));
+}
+
+// -- failed inbound events ----------------------------------------------------------------------
+
+/** Accepted events whose processing failed for good: retry once the cause is fixed, or dismiss. */
+async function failedPage(body, ctx, view = "failed") {
+  const status = h("p", { hidden: true });
+  const rowsEl = h("tbody", {});
+  const more = h("button", { class: "btn", type: "button", hidden: true, text: t("list.more") });
+  const retryAll = h("button", { class: "btn primary", type: "button", "data-action": "retry-all", hidden: true, text: t("failed.retryAll") });
+  const viewSelect = h("select", { "aria-label": t("failed.show"), onchange: () => failedPage(body, ctx, viewSelect.value) },
+    ["failed", "dismissed"].map((v) => h("option", { value: v, text: t(`failed.view.${v}`), selected: v === view })));
+  const table = h("table", { class: "table failed-table", hidden: true },
+    h("thead", {}, h("tr", {}, ["received", "channel", "customer", "reason", "attempts", ""].map((c) => h("th", { text: c ? t(`failed.col.${c}`) : "" })))),
+    rowsEl);
+  const empty = h("p", { class: "empty", "data-testid": "failed-empty", hidden: true, text: t(view === "failed" ? "failed.none" : "failed.noneDismissed") });
+
+  const change = async (action, ids) => {
+    try {
+      const result = await api.post(`/inbound-events/${action}`, ids ? { ids } : { all: true });
+      const done = new Set(result.ids);
+      for (const row of [...rowsEl.children]) if (!ids || done.has(Number(row.dataset.id))) row.remove();
+      message(status, t(`failed.${action}Done`, { n: result.ids.length }), true);
+      sync();
+      await ctx.failedChanged?.();
+    } catch (err) {
+      message(status, err.message);
+    }
+  };
+  const sync = () => {
+    const any = rowsEl.children.length > 0;
+    table.hidden = !any;
+    empty.hidden = any;
+    retryAll.hidden = !any || view !== "failed";
+  };
+  const row = (ev) => {
+    const who = ev.summary.sender_name || ev.summary.sender_id || "";
+    const said = ev.summary.text || (ev.summary.kind ? `[${ev.summary.kind}]` : "");
+    const actions = view === "failed" ? [
+      h("button", { class: "btn small primary", type: "button", "data-action": "retry", text: t("failed.retry"), onclick: () => change("retry", [ev.id]) }),
+      h("button", { class: "btn small", type: "button", "data-action": "dismiss", text: t("failed.dismiss"), onclick: () => change("dismiss", [ev.id]) }),
+    ] : [];
+    return h("tr", { dataset: { id: String(ev.id) } },
+      h("td", { class: "small", text: fmtDateTime(ev.received_at) }),
+      h("td", {}, h("span", { class: `chip kind-${ev.channel.kind}`, text: kindName(ev.channel.kind) }), h("div", { class: "small", text: ev.channel.name })),
+      h("td", {}, h("strong", { text: who }), h("div", { class: "said small muted", text: said })),
+      h("td", {}, h("div", { class: "reason", text: ev.error || t("failed.noReason") }),
+        h("details", {}, h("summary", { class: "small muted", text: t("failed.payload") }), h("pre", { text: JSON.stringify(ev.payload, null, 2) }))),
+      h("td", { class: "small", text: String(ev.attempts) }),
+      h("td", { class: "actions right" }, actions));
+  };
+  let cursor = null;
+  const load = async () => {
+    const query = new URLSearchParams({ status: view, limit: "50" });
+    if (cursor) query.set("cursor", cursor);
+    try {
+      const page = await api.get(`/inbound-events?${query}`);
+      rowsEl.append(...page.items.map(row));
+      cursor = page.next;
+      more.hidden = !cursor;
+      sync();
+    } catch (err) {
+      message(status, err.message);
+    }
+  };
+  more.addEventListener("click", load);
+  retryAll.addEventListener("click", () => change("retry", null));
+  body.replaceChildren(
+    h("div", { class: "admin-head" }, h("h1", { text: t("failed.title") }), h("div", { class: "input-row" }, viewSelect, retryAll)),
+    h("p", { class: "muted failed-intro", text: t(view === "failed" ? "failed.intro" : "failed.introDismissed") }),
+    status, table, empty, more);
+  await load();
 }
