@@ -175,12 +175,24 @@ async def _events_list(status: str, limit: int) -> None:
         event = item.event
         sender = event.payload.get("sender_name") or event.payload.get("sender_id")
         print(
-            f"{event.id:>8}  {event.received_at:%Y-%m-%d %H:%M:%S}  {item.channel_name}"
-            f" ({item.channel_kind})  from {sender}  attempts {event.attempts}"
+            f"{event.id:>8}  {event.received_at:%Y-%m-%d %H:%M:%S}  {_shown(item.channel_name)}"
+            f" ({item.channel_kind})  from {_shown(sender)}  attempts {event.attempts}"
         )
-        print(f"          {item.error or '(no reason recorded)'}")
+        print(f"          {_shown(item.error or '(no reason recorded)')}")
     if total > len(page.items):
         print(f"... and {total - len(page.items)} more")
+
+
+def _shown(value: object) -> str:
+    """Customers' text with control characters escaped: it must not drive the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
 
 
 def cmd_events_list(args: argparse.Namespace) -> int:
@@ -268,7 +280,7 @@ def parser() -> argparse.ArgumentParser:
     ).add_subparsers(dest="events_command", required=True, metavar="ACTION")
     listing = events.add_parser("list", help="failed events, newest first, with their reasons")
     listing.add_argument("--status", choices=["failed", "dismissed"], default="failed")
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--limit", type=_positive, default=50)
     listing.set_defaults(run=cmd_events_list)
     retry = events.add_parser("retry", help="process failed events again")
     retry.add_argument("ids", nargs="*", type=int, metavar="ID")

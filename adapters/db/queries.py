@@ -61,13 +61,24 @@ def encode_cursor(*values: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> list[Any]:
+#: the largest id a database column holds (a bigger one fails in the driver, not as a 4xx)
+MAX_ID = 2**63 - 1
+
+
+def decode_cursor(cursor: str, *shape: type) -> list[Any]:
+    """The values of a cursor this API gave out, checked against their types in ``shape``."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded))
     except ValueError:
         raise InvalidInput("the cursor is not one this API gave out") from None
-    if not isinstance(values, list):
+    if (
+        not isinstance(values, list)
+        or len(values) != len(shape)
+        # type() and not isinstance(): JSON's true is no id
+        or any(type(value) is not kind for value, kind in zip(values, shape, strict=True))
+        or any(isinstance(value, int) and not 0 <= value <= MAX_ID for value in values)
+    ):
         raise InvalidInput("the cursor is not one this API gave out")
     return values
 
@@ -120,8 +131,11 @@ class SqlQueries:
         if where.conversation_id is not None:
             query = query.where(c.c.id == where.conversation_id)
         if cursor:
-            stamp, last_id = decode_cursor(cursor)
-            at = datetime.fromisoformat(stamp)
+            stamp, last_id = decode_cursor(cursor, str, int)
+            try:
+                at = datetime.fromisoformat(stamp)
+            except ValueError:
+                raise InvalidInput("the cursor is not one this API gave out") from None
             query = query.where(or_(activity < at, and_(activity == at, c.c.id < last_id)))
         query = query.order_by(activity.desc(), c.c.id.desc()).limit(limit + 1)
         async with self._engines.read.connect() as conn:
@@ -328,7 +342,7 @@ class SqlQueries:
         if channel_id is not None:
             query = query.where(e.c.channel_id == channel_id)
         if cursor:
-            query = query.where(e.c.id < int(decode_cursor(cursor)[0]))
+            query = query.where(e.c.id < decode_cursor(cursor, int)[0])
         found = await self._read(query)
         items = [
             EventItem(rows.inbound_event(r), r.error, r.channel_kind, r.channel_name)
@@ -338,6 +352,7 @@ class SqlQueries:
         return Page(items, encode_cursor(items[-1].event.id) if more else None)
 
     async def count_events(self, status: str) -> int:
+        """How many events are in one status: ``failed`` ones are what monitoring watches."""
         e = T.inbound_events
         found = await self._read(select(func.count()).select_from(e).where(e.c.status == status))
         return int(found[0][0])

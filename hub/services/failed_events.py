@@ -8,6 +8,7 @@ a retry processes it exactly as if it had just arrived; a dismissed event stays 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Sequence
 
 from hub.services.batching import MAX_BATCH
@@ -32,13 +33,24 @@ async def retry(deps: Deps, event_ids: Sequence[int] | None, *, enqueue: bool = 
         await uow.commit()
     if ids:
         log.info("failed events retried", extra={"event_ids": ids[:20], "count": len(ids)})
-    if enqueue:
+    if not enqueue:
+        return ids
+    # The events kept their arrival time, so the sweeper's next round queues them too: that
+    # costs a job that finds them claimed, and covers a queue that is down right now.
+    try:
         for start in range(0, len(ids), MAX_BATCH):
             chunk = ids[start : start + MAX_BATCH]
-            # A job id of its own: the event's original job id may still be remembered.
+            # A job id of its own, never deduplicated: an earlier job of these events may
+            # still sit in the queue under theirs, and the claim makes a second run harmless.
             await deps.queue.enqueue(
-                "process_inbound_many", chunk, job_id=f"retry:{chunk[0]}+{len(chunk) - 1}"
+                "process_inbound_many", chunk, job_id=f"retry:{uuid.uuid4().hex}"
             )
+    except Exception:
+        log.warning(
+            "enqueue failed; the sweeper will queue the retried events",
+            extra={"event_ids": ids[:20]},
+            exc_info=True,
+        )
     return ids
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 import hub
 from adapters.db.queries import (
+    MAX_ID,
     ConversationFilter,
     ConversationItem,
     EventItem,
@@ -57,10 +58,14 @@ def read_query(request: web.Request, model: type[Model]) -> Model:
 
 
 def path_id(request: web.Request, name: str = "id") -> int:
+    raw = request.match_info[name]
     try:
-        return int(request.match_info[name])
+        value = int(raw)
     except ValueError:
-        raise NotFound(f"no {name} {request.match_info[name]!r}") from None
+        raise NotFound(f"no {name} {raw!r}") from None
+    if not 1 <= value <= MAX_ID:
+        raise NotFound(f"no {name} {raw!r}")
+    return value
 
 
 def agent_out(agent: Agent, online: set[int] | None = None) -> dict[str, Any]:
@@ -449,7 +454,7 @@ async def list_messages(request: web.Request) -> web.Response:
     conversation_id = path_id(request)
     if await hub_.queries.conversation_item(conversation_id) is None:
         raise NotFound(f"conversation {conversation_id}")
-    before = int(decode_cursor(query.before)[0]) if query.before else None
+    before = decode_cursor(query.before, int)[0] if query.before else None
     found, more = await hub_.queries.messages(
         [conversation_id], before_id=before, limit=query.limit
     )

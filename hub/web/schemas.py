@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.domain.model import ConversationStatus, Email, Role
+
+#: an id as the database stores it: a bigger number would fail in the driver, not as a 4xx
+DbId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class In(BaseModel):
@@ -180,9 +183,9 @@ class ConversationQuery(In):
     assignee: str | None = Field(
         default=None, description="'me', 'none' (unassigned) or an agent id"
     )
-    channel_id: int | None = None
-    contact_id: int | None = None
-    team_id: int | None = None
+    channel_id: DbId | None = None
+    contact_id: DbId | None = None
+    team_id: DbId | None = None
     cursor: str | None = None
     limit: int = Field(default=30, ge=1, le=100)
 
@@ -244,11 +247,14 @@ class HealthOut(BaseModel):
     database: str
     queue: str
     mode: Literal["embedded", "redis"]
+    failed_events: int | None = Field(
+        description="accepted events whose processing failed for good; null if unknown"
+    )
 
 
 class EventQuery(In):
     status: Literal["failed", "dismissed"] = "failed"
-    channel_id: int | None = None
+    channel_id: DbId | None = None
     cursor: str | None = None
     limit: int = Field(default=50, ge=1, le=200)
 
@@ -278,7 +284,7 @@ class EventList(BaseModel):
 
 
 class EventIdsIn(In):
-    ids: list[int] = Field(default_factory=list, max_length=1000)
+    ids: list[DbId] = Field(default_factory=list, max_length=1000)
     all: bool = Field(default=False, description="retry every failed event (up to 1,000)")
 
 

@@ -104,6 +104,11 @@ async def test_a_message_that_failed_is_kept_and_a_retry_brings_it_to_the_inbox_
     await asyncio.sleep(0.3)
     _, messages = await hub.api("GET", f"/conversations/{created['conversation_id']}/messages")
     assert [m["text"] for m in messages["items"]] == [QUESTION]
+    for cursor in ("W10", "WyJ4Il0", "WzFd" + "x"):  # [], ["x"], not JSON
+        status, answer = await hub.api(
+            "GET", f"/conversations/{created['conversation_id']}/messages?before={cursor}"
+        )
+        assert status == 422, answer
     await agent.close()
     await visitor.close()
 
@@ -170,9 +175,34 @@ async def test_bad_requests_are_4xx_with_a_reason_and_agents_are_kept_out(
         status, answer = await hub.api("POST", f"/inbound-events/{path}", json=body)
         assert status in (400, 422), (path, body, answer)
         assert reason in answer["error"]["reason"], answer
-    for query in ("?status=done", "?limit=0", "?cursor=%%%"):
+    # Cursors that are not base64 JSON, of another shape, another list's, or out of range.
+    wrong_cursors = [
+        "%%%",
+        "W10",
+        "WyJ4Il0",
+        "WzFd" + "x",
+        "WzEsMl0",
+        "WzEwMDAwMDAwMDAwMDAwMDAwMDAwMF0",
+    ]
+    too_big = 2**63
+    for query in [
+        "?status=done",
+        "?limit=0",
+        f"?channel_id={too_big}",
+        *(f"?cursor={c}" for c in wrong_cursors),
+    ]:
         status, answer = await hub.api("GET", "/inbound-events" + query)
         assert status in (400, 422), (query, answer)
+    status, answer = await hub.api("POST", "/inbound-events/retry", json={"ids": [too_big]})
+    assert status in (400, 422), answer
+    status, answer = await hub.api("GET", f"/conversations/{too_big}")
+    assert status == 404, answer
+    for cursor in ["W10", "WyJ4IiwxXQ", "WzFd"]:  # [], ["x", 1], [1]: none a list cursor
+        status, answer = await hub.api("GET", f"/conversations?cursor={cursor}")
+        assert (status, answer["error"]["reason"]) == (
+            422,
+            "the cursor is not one this API gave out",
+        )
 
     status, _ = await hub.api(
         "POST",

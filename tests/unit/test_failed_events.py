@@ -89,3 +89,24 @@ async def test_pending_and_processed_events_are_left_alone(p: Pipeline) -> None:
     await run_jobs(p)
     assert await failed_events.retry(p.deps, None) == []
     assert statuses(p) == [EventStatus.DONE]
+
+
+async def test_a_retried_event_that_fails_again_gets_its_attempts_afresh(p: Pipeline) -> None:
+    [event_id] = await failed(p)
+    await failed_events.retry(p.deps, [event_id])
+    async with p.deps.store.unit() as uow:
+        gave_up = [await uow.record_event_failure(event_id, "still broken", 2) for _ in "ab"]
+        await uow.commit()
+    assert gave_up == [False, True]  # two fresh attempts, not one left over
+    assert statuses(p) == [EventStatus.FAILED]
+
+
+async def test_a_queue_that_is_down_leaves_retried_events_to_the_sweeper(p: Pipeline) -> None:
+    [event_id] = await failed(p)
+    p.queue.fail = True
+    assert await failed_events.retry(p.deps, [event_id]) == [event_id]  # no error for the admin
+    assert statuses(p) == [EventStatus.PENDING]
+    p.queue.fail = False
+    await sweeper.sweep(p.deps, older_than_s=0)
+    await run_jobs(p)
+    assert len(p.store.tables.messages) == 1

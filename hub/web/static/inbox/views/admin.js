@@ -394,7 +394,13 @@ async function failedPage(body, ctx, view = "failed") {
     try {
       const result = await api.post(`/inbound-events/${action}`, ids ? { ids } : { all: true });
       const done = new Set(result.ids);
-      for (const row of [...rowsEl.children]) if (!ids || done.has(Number(row.dataset.id))) row.remove();
+      for (const row of [...rowsEl.children]) if (done.has(Number(row.dataset.id))) row.remove();
+      if (!ids) {
+        // "retry all" takes the oldest first, up to its limit: show what is still failed
+        rowsEl.replaceChildren();
+        cursor = null;
+        await load();
+      }
       message(status, t(`failed.${action}Done`, { n: result.ids.length }), true);
       sync();
       await ctx.failedChanged?.();
