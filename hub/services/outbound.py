@@ -7,7 +7,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from hub.domain.channels import EndsSessions
-from hub.domain.errors import InvalidInput, NotFound, PermanentSendError, TransientSendError
+from hub.domain.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermanentSendError,
+    TransientSendError,
+)
 from hub.domain.model import (
     AttachmentRef,
     ConversationStatus,
@@ -97,6 +103,43 @@ async def reply(
     return message
 
 
+#: in a message's data: how many delivery attempts came before an agent sent it again
+RESENT_AFTER = "resent_after"
+
+
+async def resend(deps: Deps, agent: Agent, message_id: int) -> Message:
+    """Queue a failed reply again, with a fresh series of attempts (重发).
+
+    For when the cause is gone: the provider is back, or the customer wrote again and reopened
+    WeChat's reply window. The message keeps its place in the conversation.
+    """
+    async with deps.store.unit() as uow:
+        message = await uow.get_message(message_id, lock=True)
+        if message is None:
+            raise NotFound(f"message {message_id}")
+        if message.direction != Direction.OUT or message.private:
+            raise InvalidInput("only a reply to the customer can be sent again")
+        if message.status != MessageStatus.FAILED:
+            raise Conflict(f"only a failed reply can be sent again; this one is {message.status}")
+        data = {k: v for k, v in message.data.items() if k != "error_code"}
+        data[RESENT_AFTER] = await uow.count_deliveries(message_id)
+        message = await uow.update_message(
+            message_id, status=MessageStatus.QUEUED, error=None, data=data
+        )
+        await uow.commit()
+    log.info(
+        "reply queued again",
+        extra={
+            "conversation_id": message.conversation_id,
+            "message_id": message.id,
+            "agent_id": agent.id,
+        },
+    )
+    await enqueue_delivery(deps, message.id)
+    await publish_message(deps, "message.updated", message)
+    return message
+
+
 async def send_system_message(
     deps: Deps, conversation_id: int, text: str, data: dict[str, Any] | None = None
 ) -> Message:
@@ -150,6 +193,8 @@ async def deliver(deps: Deps, message_id: int) -> None:
         channel = await uow.get_channel(message.channel_id)
         identity = await uow.get_identity(conversation.identity_id) if conversation else None
         attempt = await uow.count_deliveries(message_id) + 1
+    # Counted since the agent last sent it again: a resend gets every attempt afresh.
+    tries = attempt - int(message.data.get(RESENT_AFTER, 0))
     if conversation is None or channel is None or identity is None:
         return
     outbound = Outbound(
@@ -194,13 +239,13 @@ async def deliver(deps: Deps, message_id: int) -> None:
         return
     except Exception as exc:
         reason = str(exc) if isinstance(exc, TransientSendError) else f"{type(exc).__name__}: {exc}"
-        final = attempt >= deps.limits.max_delivery_attempts
+        final = tries >= deps.limits.max_delivery_attempts
         log.warning(
             "delivery failed", extra={**context, "attempt": attempt, "final": final}, exc_info=True
         )
         await _record(deps, message, attempt, MessageStatus.FAILED, reason, None, final=final)
         if not final:
-            raise Retrying(backoff_s(attempt)) from exc
+            raise Retrying(backoff_s(tries)) from exc
         return
     log.info(
         "delivered",

@@ -497,6 +497,19 @@ async def post_message(request: web.Request) -> web.Response:
 
 @api.route(
     "POST",
+    "/messages/{id}/resend",
+    summary="Send a failed reply again, with a fresh series of attempts",
+    tag="conversations",
+    response=S.MessageOut,
+)
+async def resend_message(request: web.Request) -> web.Response:
+    hub_ = hub_of(request)
+    message = await outbound.resend(hub_.deps, agent_of(request), path_id(request))
+    return web.json_response(message_view(message, hub_.deps.file_url))
+
+
+@api.route(
+    "POST",
     "/uploads",
     summary="Upload a file to attach to a reply (multipart field 'file')",
     tag="conversations",

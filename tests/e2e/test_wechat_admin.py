@@ -35,6 +35,8 @@ class FakeWeChat(BaseHTTPRequestHandler):
     """api.weixin.qq.com as far as the hub uses it: a token, a refused send, a voice download."""
 
     sent: ClassVar[list[dict[str, Any]]] = []
+    #: while set, sends are refused as if the 48-hour window had closed
+    refusing: ClassVar[bool] = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -66,8 +68,11 @@ class FakeWeChat(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(length) or b"{}")
         if urllib.parse.urlsplit(self.path).path == "/cgi-bin/message/custom/send":
             self.sent.append(body)
-            # the 48-hour window closed: the page must explain this in the agent's language
-            self._json({"errcode": 45015, "errmsg": "response out of time limit"})
+            if self.refusing:
+                # the 48-hour window closed: the page must explain this in the agent's language
+                self._json({"errcode": 45015, "errmsg": "response out of time limit"})
+            else:
+                self._json({"errcode": 0, "errmsg": "ok"})
         else:
             self._json({"errcode": 40001, "errmsg": "unexpected call in the test"})
 
@@ -351,6 +356,19 @@ def test_wechat_thread_shows_reply_allowance_events_and_failures(
     agent.locator("[data-testid=reply-window][data-remaining='5']").wait_for()
     agent.screenshot(path=str(tmp_path / "wechat-thread-failed-zh-CN.png"))
 
+    # WeChat accepts again (say the customer wrote): 重发 sends the same reply, which now counts
+    FakeWeChat.refusing = False
+    try:
+        refused = agent.locator(".msg.out.failed", has_text="您好，今天下午发货。")
+        message_id = refused.get_attribute("data-id")
+        refused.locator("[data-action=resend]").click()
+        agent.locator(f".msg.out[data-id='{message_id}'][data-status=sent]").wait_for()
+        assert agent.locator(f".msg[data-id='{message_id}'] .fail-reason").count() == 0
+        assert FakeWeChat.sent[-1]["text"] == {"content": "您好，今天下午发货。"}
+        agent.locator("[data-testid=reply-window][data-remaining='4']").wait_for()
+    finally:
+        FakeWeChat.refusing = True
+
     # a customer whose last message is 49 hours old: a clear warning instead of a count
     old = "oE2E_old_" + uuid.uuid4().hex[:8]
     assert (
@@ -368,11 +386,11 @@ def test_wechat_thread_shows_reply_allowance_events_and_failures(
     assert "微信会拒绝发送回复" in warning.inner_text()
     agent.screenshot(path=str(tmp_path / "wechat-thread-closed-zh-CN.png"))
 
-    # English: the same allowance, in English
+    # English: the same allowance (one reply went out), in English
     agent.click("[data-testid=lang-toggle]")
     agent.goto(f"{hub.base}/#/inbox/{conv['id']}")
-    english = agent.locator("[data-testid=reply-window][data-remaining='5']")
+    english = agent.locator("[data-testid=reply-window][data-remaining='4']")
     english.wait_for()
-    assert "5 replies left until" in english.inner_text()
+    assert "4 replies left until" in english.inner_text()
     assert "Followed the account" in agent.locator(".msg.event-line").first.inner_text()
     assert alerts == []

@@ -327,3 +327,36 @@ async def test_a_request_on_a_dropped_database_connection_gets_a_503_then_works(
             assert "try again" in body["error"]["reason"]
         assert statuses[0] == 503
         assert statuses[-1] == 200
+
+
+async def test_only_a_failed_reply_can_be_sent_again(hub: RunningHub) -> None:
+    visitor = await VisitorSocket.connect(hub.http, hub.base, hub.channel_key)
+    agent = await AgentSocket.connect(hub.http, hub.base, hub.token)
+    await visitor.say("还在吗？")
+    conversation_id = (await agent.message_created("还在吗？"))["conversation_id"]
+    _, reply = await hub.api(
+        "POST", f"/conversations/{conversation_id}/messages", json={"text": "在的"}
+    )
+    await visitor.reply_with("在的")
+    await agent.next(
+        "message.updated",
+        lambda f: f["data"]["id"] == reply["id"] and f["data"]["status"] == "sent",
+    )
+    status, body = await hub.api("POST", f"/messages/{reply['id']}/resend")
+    assert status == 409
+    assert body["error"]["reason"] == "only a failed reply can be sent again; this one is sent"
+    _, note = await hub.api(
+        "POST",
+        f"/conversations/{conversation_id}/messages",
+        json={"text": "老客户", "private": True},
+    )
+    status, body = await hub.api("POST", f"/messages/{note['id']}/resend")
+    assert (status, body["error"]["reason"]) == (
+        422,
+        "only a reply to the customer can be sent again",
+    )
+    for unknown in ("999999", "x", str(2**63)):
+        status, _ = await hub.api("POST", f"/messages/{unknown}/resend")
+        assert status == 404
+    await visitor.close()
+    await agent.close()

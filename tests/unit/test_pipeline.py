@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from hub.domain.errors import InvalidInput, PermanentSendError, TransientSendError
+from hub.domain.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermanentSendError,
+    TransientSendError,
+)
 from hub.domain.model import (
     AttachmentRef,
     ConversationStatus,
@@ -272,3 +278,57 @@ async def test_sweeper_requeues_stuck_deliveries(p: Pipeline) -> None:
     result = await sweeper.sweep(p.deps, older_than_s=-1)
     assert result.deliveries == 1
     assert p.queue.take() == [("deliver", (message_id,))]
+
+
+async def test_a_failed_reply_sent_again_gets_fresh_attempts_and_goes_out(p: Pipeline) -> None:
+    message_id = await _queued_reply(p)
+    agent = next(iter(p.store.tables.agents.values()))
+    p.connector.errors = [TransientSendError("timeout")] * 3
+    for _ in range(2):
+        with pytest.raises(Retrying):
+            await outbound.deliver(p.deps, message_id)
+    await outbound.deliver(p.deps, message_id)
+    assert p.store.tables.messages[message_id].status == MessageStatus.FAILED
+
+    p.bus.published.clear()
+    queued = await outbound.resend(p.deps, agent, message_id)
+    assert (queued.status, queued.error) == (MessageStatus.QUEUED, None)
+    assert p.queue.take() == [("deliver", (message_id,))]
+    assert p.bus.types() == ["message.updated"]
+    # three fresh attempts: the first after the resend is not the (overall) fourth and final
+    p.connector.errors = [TransientSendError("still down")]
+    with pytest.raises(Retrying) as retry:
+        await outbound.deliver(p.deps, message_id)
+    assert retry.value.defer_s == 2.0
+    await outbound.deliver(p.deps, message_id)
+    sent = p.store.tables.messages[message_id]
+    assert (sent.status, sent.error) == (MessageStatus.SENT, None)
+    assert [o.text for o in p.connector.sent] == ["hello"]
+
+    with pytest.raises(Conflict):
+        await outbound.resend(p.deps, agent, message_id)  # only a failed reply
+
+
+async def test_a_refused_reply_sent_again_forgets_the_refusal_code(p: Pipeline) -> None:
+    message_id = await _queued_reply(p)
+    agent = next(iter(p.store.tables.agents.values()))
+    p.connector.errors = [PermanentSendError("the 48-hour reply window has closed", "45015")]
+    await outbound.deliver(p.deps, message_id)
+    assert p.store.tables.messages[message_id].data["error_code"] == "45015"
+    queued = await outbound.resend(p.deps, agent, message_id)
+    assert "error_code" not in queued.data
+    await outbound.deliver(p.deps, message_id)
+    assert p.store.tables.messages[message_id].status == MessageStatus.SENT
+
+
+async def test_only_failed_customer_replies_can_be_sent_again(p: Pipeline) -> None:
+    message_id = await _queued_reply(p)
+    agent = next(iter(p.store.tables.agents.values()))
+    with pytest.raises(Conflict):
+        await outbound.resend(p.deps, agent, message_id)  # still queued
+    conv = next(iter(p.store.tables.conversations.values()))
+    note = await outbound.reply(p.deps, agent, conv.id, "internal", private=True)
+    with pytest.raises(InvalidInput):
+        await outbound.resend(p.deps, agent, note.id)
+    with pytest.raises(NotFound):
+        await outbound.resend(p.deps, agent, 999_999)

@@ -270,8 +270,21 @@ export class Thread {
       h("div", { class: "bubble" },
         content,
         (m.attachments || []).map((a) => this.attachmentEl(a))),
-      failed ? h("div", { class: "fail-reason", role: "note", title: m.error || "", text: this.failReason(m) }) : null,
+      failed ? h("div", { class: "fail-reason", role: "note", title: m.error || "" },
+        h("span", { text: this.failReason(m) }),
+        m.private ? null : h("button", { class: "resend", type: "button", "data-action": "resend", text: t("thread.resend"), onclick: (e) => this.resend(m, e.currentTarget) })) : null,
       meta);
+  }
+
+  /** Send a failed reply again (重发); the live message.updated event redraws it. */
+  async resend(m, button) {
+    button.disabled = true;
+    try {
+      this.onMessage(await api.post(`/messages/${m.id}/resend`));
+    } catch (err) {
+      button.disabled = false;
+      this.showError(t("reply.failed", { reason: err.message }));
+    }
   }
 
   /** The reason a reply failed: translated for well-known provider codes, else the provider's. */
