@@ -11,6 +11,7 @@ from typing import Any
 from arq import Retry, cron, func
 from arq.connections import RedisSettings
 from arq.worker import Worker
+from redis.exceptions import RedisError
 
 from adapters.queue.arq_queue import wake_channel
 from hub.bootstrap import Hub, build_hub, settle_heap
@@ -20,6 +21,9 @@ from hub.services.jobs import JOBS, JobFunction
 from hub.services.sweeper import sweep
 
 log = logging.getLogger(__name__)
+
+#: how long a worker waits before looking at an unreachable Redis again
+REDIS_RETRY_S = 1.0
 
 
 def _job(name: str, function: JobFunction) -> Any:
@@ -59,7 +63,14 @@ class WakingWorker(Worker):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._listening.wait(), 5)
         started = self._jobs_started()
-        await super()._poll_iteration()
+        try:
+            await super()._poll_iteration()
+        except (RedisError, OSError):
+            # arq would end the worker here. Riding out a Redis restart instead loses nothing:
+            # what a job wrote is committed, and the sweeper queues again what Redis forgot.
+            log.warning("redis unreachable; trying again shortly", exc_info=True)
+            await asyncio.sleep(REDIS_RETRY_S)
+            return
         if self.burst or self._jobs_started() != started:
             return  # busy: poll again after poll_delay
         with contextlib.suppress(TimeoutError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
@@ -14,19 +15,29 @@ log = logging.getLogger(__name__)
 
 
 class SubscriberOverflow(Exception):
-    """A subscriber fell too far behind; it should reconnect and resync."""
+    """A subscriber fell too far behind, or events may have passed it by while the bus was cut
+    off upstream; it should reconnect and resync."""
 
 
 class _Subscription:
     def __init__(self, size: int) -> None:
-        self.queue: asyncio.Queue[HubEvent] = asyncio.Queue(size)
+        #: ``None`` marks a gap: what came before is delivered, then the subscriber resyncs
+        self.queue: asyncio.Queue[HubEvent | None] = asyncio.Queue(size)
         self.overflowed = False
+
+    def gap(self) -> None:
+        self.overflowed = True
+        with contextlib.suppress(asyncio.QueueFull):  # a full queue ends in overflow anyway
+            self.queue.put_nowait(None)
 
     async def __aiter__(self) -> AsyncIterator[HubEvent]:
         while True:
             if self.overflowed and self.queue.empty():
                 raise SubscriberOverflow
-            yield await self.queue.get()
+            event = await self.queue.get()
+            if event is None:
+                raise SubscriberOverflow
+            yield event
 
 
 class LocalEventBus:
@@ -50,6 +61,13 @@ class LocalEventBus:
             except asyncio.QueueFull:
                 sub.overflowed = True
                 log.warning("subscriber overflowed", extra={"topic": topic})
+
+    def interrupt(self) -> None:
+        """Every subscriber may have missed events (the feed from other processes was cut
+        off): each gets what is queued, then is told to resync."""
+        for subs in self._subscribers.values():
+            for sub in subs:
+                sub.gap()
 
     @asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[HubEvent]]:

@@ -48,11 +48,18 @@ class RedisEventBus:
         return self._local.subscribe(topic)
 
     async def _listen(self) -> None:
+        cut_off = False
         while True:
             try:
                 async with self._redis.pubsub() as pubsub:
                     await pubsub.psubscribe(self._prefix + "*")
                     self._ready.set()
+                    if cut_off:
+                        # Events published meanwhile never reached this process: its agents'
+                        # pages and visitors' widgets reconnect and fetch what they missed.
+                        log.warning("redis pub/sub listener is back; subscribers resync")
+                        self._local.interrupt()
+                        cut_off = False
                     async for item in pubsub.listen():
                         if item.get("type") != "pmessage":
                             continue
@@ -66,6 +73,6 @@ class RedisEventBus:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                # Agents resync from the database after a gap, so a short outage loses nothing.
+                cut_off = True
                 log.warning("redis pub/sub listener lost its connection", exc_info=True)
                 await asyncio.sleep(1)
