@@ -105,8 +105,12 @@ def settle_heap() -> None:
 
 
 @asynccontextmanager
-async def build_hub(settings: Settings) -> AsyncIterator[Hub]:
-    """Build every adapter the settings ask for; closed in reverse order on exit."""
+async def build_hub(settings: Settings, *, listen: bool = False) -> AsyncIterator[Hub]:
+    """Build every adapter the settings ask for; closed in reverse order on exit.
+
+    ``listen``: receive other processes' live events from the start (a web process, whose
+    sockets subscribe); otherwise the first subscriber starts listening.
+    """
     secret = settings.resolved_secret_key()
     async with AsyncExitStack() as stack:
         engines = create_engines(settings.database_url)
@@ -130,8 +134,9 @@ async def build_hub(settings: Settings) -> AsyncIterator[Hub]:
             redis = Redis.from_url(settings.redis_url)
             stack.push_async_callback(redis.aclose)
             redis_bus = RedisEventBus(redis, settings.queue_name)
-            await redis_bus.start()
             stack.push_async_callback(redis_bus.close)
+            if listen:
+                await redis_bus.start()
             bus = redis_bus
             presence = RedisPresence(redis)
             arq_pool = await create_pool(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import asynccontextmanager
 
 from redis.asyncio import Redis
 
@@ -27,7 +27,13 @@ class RedisEventBus:
         self._ready = asyncio.Event()
 
     async def start(self) -> None:
-        self._listener = asyncio.create_task(self._listen())
+        """Listen from now on; returns once subscribed, so no event published later is missed.
+
+        Only a process with subscribers needs this (``kefu serve``); a worker only publishes,
+        and listening would cost it a decode of every event it publishes itself.
+        """
+        if self._listener is None:
+            self._listener = asyncio.create_task(self._listen())
         await asyncio.wait_for(self._ready.wait(), timeout=10)
 
     async def close(self) -> None:
@@ -39,13 +45,23 @@ class RedisEventBus:
         await self._redis.publish(self._prefix + topic, event.text)
 
     async def publish_many(self, events: Sequence[tuple[str, HubEvent]]) -> None:
+        # One message per topic, its events a line each: a processed batch costs Redis and
+        # every listening process one message to handle, not one per event. (An event's JSON
+        # text never holds a raw line break: json.dumps escapes them in strings.)
+        lines: dict[str, list[str]] = {}
+        for topic, event in events:
+            lines.setdefault(topic, []).append(event.text)
         async with self._redis.pipeline(transaction=False) as pipe:
-            for topic, event in events:
-                pipe.publish(self._prefix + topic, event.text)
+            for topic, texts in lines.items():
+                pipe.publish(self._prefix + topic, "\n".join(texts))
             await pipe.execute()
 
-    def subscribe(self, topic: str) -> AbstractAsyncContextManager[AsyncIterator[HubEvent]]:
-        return self._local.subscribe(topic)
+    @asynccontextmanager
+    async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[HubEvent]]:
+        if self._listener is None:
+            await self.start()
+        async with self._local.subscribe(topic) as events:
+            yield events
 
     async def _listen(self) -> None:
         cut_off = False
@@ -69,7 +85,8 @@ class RedisEventBus:
                         ]
                         data = item["data"]
                         text = data.decode() if isinstance(data, bytes) else data
-                        self._local.dispatch(topic, HubEvent.from_text(text))
+                        for line in text.split("\n"):
+                            self._local.dispatch(topic, HubEvent.from_text(line))
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -41,7 +41,7 @@ def create_app(settings: Settings) -> web.Application:
     )
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        async with build_hub(settings) as hub_:
+        async with build_hub(settings, listen=True) as hub_:
             app[HUB] = hub_
             settle_heap()
             sweeper = None
