@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 
 from hub.services.deps import Deps
 from hub.services.inbound import process_inbound_batch
+from hub.services.publishing import publish_failed_events_changed
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ async def _record_failure(deps: Deps, event_id: int, error: BaseException) -> No
             "event failed for good; it stays stored with its reason",
             extra={"event_id": event_id},
         )
+        await publish_failed_events_changed(deps, "failed", [event_id])
 
 
 def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:

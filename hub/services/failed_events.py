@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from hub.services.batching import MAX_BATCH
 from hub.services.deps import Deps
+from hub.services.publishing import publish_failed_events_changed
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ async def retry(deps: Deps, event_ids: Sequence[int] | None, *, enqueue: bool = 
         await uow.commit()
     if ids:
         log.info("failed events retried", extra={"event_ids": ids[:20], "count": len(ids)})
+        await publish_failed_events_changed(deps, "retried", ids)
     if not enqueue:
         return ids
     # The events kept their arrival time, so the sweeper's next round queues them too: that
@@ -61,4 +63,5 @@ async def dismiss(deps: Deps, event_ids: Sequence[int]) -> list[int]:
         await uow.commit()
     if ids:
         log.info("failed events dismissed", extra={"event_ids": ids[:20], "count": len(ids)})
+        await publish_failed_events_changed(deps, "dismissed", ids)
     return ids

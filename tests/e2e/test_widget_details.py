@@ -63,6 +63,16 @@ def unique(prefix: str) -> str:
     return f"{prefix} {uuid.uuid4().hex[:8]}"
 
 
+#: lets a test drop the widget's connection the way a network blip would
+KEEP_SOCKETS = """
+window.__sockets = [];
+const Native = window.WebSocket;
+window.WebSocket = class extends Native {
+  constructor(...args) { super(...args); window.__sockets.push(this); }
+};
+"""
+
+
 def chat_anyway(page: Any) -> None:
     """Past the leave-a-message form, should the hub think no agent is online."""
     if page.locator(f"{WIDGET} >> .leave").is_visible():
@@ -107,6 +117,7 @@ def test_prechat_form_names_the_contact(hub: Hub, shop: str, new_page: Any) -> N
     login(agent, hub)
 
     customer = new_page()
+    customer.add_init_script(KEEP_SOCKETS)
     page_url = f"{shop}/?" + urllib.parse.urlencode({"hub": hub.base, "key": channel["public_key"]})
     open_widget(customer, page_url)
     chat_anyway(customer)
@@ -120,6 +131,12 @@ def test_prechat_form_names_the_contact(hub: Hub, shop: str, new_page: Any) -> N
     name = unique("Zhao Lei 赵磊")
     email = f"zhao.{uuid.uuid4().hex[:6]}@example.com"
     customer.fill(f"{WIDGET} >> form.inner input[name=name]", name)
+    # the connection drops and comes back while they type (a new hello): what they typed stays
+    customer.evaluate("window.__sockets.at(-1).close()")
+    customer.locator(f"{WIDGET} >> .conn").wait_for()
+    customer.locator(f"{WIDGET} >> .conn").wait_for(state="hidden", timeout=15_000)
+    assert customer.evaluate("window.__sockets.length") == 2
+    assert customer.input_value(f"{WIDGET} >> form.inner input[name=name]") == name
     customer.fill(f"{WIDGET} >> form.inner input[name=email]", "not-an-email")
     customer.click(f"{WIDGET} >> form.inner button[type=submit]")
     assert form.is_visible(), "an invalid email was accepted"

@@ -76,11 +76,15 @@ async def test_a_message_that_failed_is_kept_and_a_retry_brings_it_to_the_inbox_
         raise RuntimeError("a processing bug")
 
     monkeypatch.setattr(batching, "GIVE_UP_AFTER", 1)
+    admin_page = await AgentSocket.connect(hub.http, hub.base, hub.token)
     with monkeypatch.context() as broken:
         broken.setattr(inbound, "_new_message", bug)
         visitor = await VisitorSocket.connect(hub.http, hub.base, hub.channel_key)
         await visitor.say(QUESTION)  # acknowledged: accepted and committed
         [item] = await eventually(lambda: failed_list(hub))
+    live = await admin_page.next("failed_events.changed")  # the count on admins' pages
+    assert live["data"] == {"change": "failed", "ids": [item["id"]]}
+    await admin_page.close()
     assert item["status"] == "failed"
     assert item["attempts"] == 1
     assert item["error"] == "RuntimeError: a processing bug"

@@ -56,6 +56,9 @@ async def test_a_bad_event_fails_alone() -> None:
             await batcher.process(p.deps, orphan[0].event_id)
     assert p.store.tables.events[orphan[0].event_id].status == EventStatus.FAILED
     assert await sweeper.sweep(p.deps, older_than_s=-1) == sweeper.SweepResult(0, 0, 0)
+    # admins' pages hear of it once, when it fails for good
+    changed = [e.data for _, e in p.bus.published if e.type == "failed_events.changed"]
+    assert changed == [{"change": "failed", "ids": [orphan[0].event_id]}]
 
 
 async def test_a_lone_event_is_its_own_batch() -> None:

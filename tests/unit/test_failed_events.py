@@ -41,6 +41,7 @@ async def test_a_retry_processes_the_event_once_and_a_second_retry_changes_nothi
     [event_id] = await failed(p)
     assert await failed_events.retry(p.deps, [event_id]) == [event_id]
     assert p.queue.jobs[0][:2] == ("process_inbound_many", ([event_id],))
+    assert p.bus.published[0][1].data == {"change": "retried", "ids": [event_id]}
     await run_jobs(p)
     assert [m.text for m in p.store.tables.messages.values()] == ["订单 0 在哪里？"]
     assert statuses(p) == [EventStatus.DONE]
@@ -72,6 +73,7 @@ async def test_without_enqueue_the_sweeper_picks_retried_events_up(p: Pipeline) 
 async def test_a_dismissed_event_stays_stored_and_is_never_retried(p: Pipeline) -> None:
     first, second = await failed(p, 2)
     assert await failed_events.dismiss(p.deps, [first, 999]) == [first]
+    assert [e.data for _, e in p.bus.published] == [{"change": "dismissed", "ids": [first]}]
     assert statuses(p) == [EventStatus.DISMISSED, EventStatus.FAILED]
     assert await failed_events.retry(p.deps, None) == [second]
     assert await failed_events.dismiss(p.deps, [first]) == []

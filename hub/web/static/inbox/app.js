@@ -22,6 +22,8 @@ const root = document.getElementById("app");
 let list = null;
 let thread = null;
 let banner = null;
+/** What the admin page shown now listens with (its live updates), or null elsewhere. */
+let adminCtx = null;
 
 api.onUnauthorized(() => logout(false));
 
@@ -57,6 +59,13 @@ async function loadFailedCount() {
   if (state.me?.role !== "admin") return;
   const page = await api.get("/inbound-events?limit=100").catch(() => null);
   state.failedEvents = page ? (page.next ? "100+" : page.items.length) : 0;
+}
+
+/** A new failure, or another admin's retry: the count on the rail follows, and so does the page. */
+async function onFailedEventsChanged(data) {
+  adminCtx?.onFailedEvents?.(data);
+  await loadFailedCount();
+  root.querySelector(".rail")?.replaceWith(rail());
 }
 
 function showLogin() {
@@ -103,6 +112,8 @@ function onEvent(ev) {
     thread?.onVisitorTyping(data);
   } else if (type === "agent.typing") {
     if (data.agent_id !== state.me?.id) thread?.onAgentTyping(data);
+  } else if (type === "failed_events.changed" && state.me?.role === "admin") {
+    onFailedEventsChanged(data);
   }
 }
 
@@ -150,16 +161,18 @@ function render() {
   banner.hidden = document.body.dataset.live !== "down";
   const main = h("main", { class: "main" });
   root.replaceChildren(h("div", { class: "shell" }, rail(), h("div", { class: "content" }, banner, main)));
+  adminCtx = null;
   if (page === "admin") {
     list = thread = null;
-    renderAdmin(main, arg || "channels", {
+    adminCtx = {
       state,
       reloadDirectory: loadDirectory,
       failedChanged: async () => {
         await loadFailedCount();
         root.querySelector(".rail")?.replaceWith(rail());
       },
-    });
+    };
+    renderAdmin(main, arg || "channels", adminCtx);
     return;
   }
   thread = new Thread({ state, onOpenConversation: (id) => { location.hash = `#/inbox/${id}`; } });

@@ -351,12 +351,17 @@
   }
 
   // -- forms ------------------------------------------------------------------------------------
+  let shownForm = null;
   function showForm(build) {
+    // A reconnect says hello again: a form already showing keeps what the visitor typed.
+    if (shownForm === build && !formArea.hidden) return;
+    shownForm = build;
     formArea.replaceChildren(...build());
     formArea.hidden = false;
     chatArea.hidden = true;
   }
   function showChat() {
+    shownForm = null;
     formArea.hidden = true;
     chatArea.hidden = false;
     scrollDown();

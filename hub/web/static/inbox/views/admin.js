@@ -446,6 +446,19 @@ async function failedPage(body, ctx, view = "failed") {
   };
   more.addEventListener("click", load);
   retryAll.addEventListener("click", () => change("retry", null));
+  // Live: a new failure shows up at once; what another admin retried or dismissed goes away.
+  ctx.onFailedEvents = async (data) => {
+    if (data.change === "failed" ? view !== "failed" : view === "dismissed" && data.change !== "dismissed") return;
+    if (data.change === "failed" || view === "dismissed") {
+      rowsEl.replaceChildren();
+      cursor = null;
+      await load();
+      return;
+    }
+    const gone = new Set(data.ids);
+    for (const row of [...rowsEl.children]) if (gone.has(Number(row.dataset.id))) row.remove();
+    sync();
+  };
   body.replaceChildren(
     h("div", { class: "admin-head" }, h("h1", { text: t("failed.title") }), h("div", { class: "input-row" }, viewSelect, retryAll)),
     h("p", { class: "muted failed-intro", text: t(view === "failed" ? "failed.intro" : "failed.introDismissed") }),
