@@ -228,6 +228,16 @@ async def cli(args: list[str], settings: Settings, stdin: bytes | None = None) -
     return out.decode()
 
 
+async def production_hub(
+    processes: Processes, settings: Settings, **worker_env: str
+) -> tuple[str, str]:
+    """Migrate, add an admin, start a ``kefu worker`` and a ``kefu serve``: (base URL, token)."""
+    token = await subprocess_hub_admin(settings)
+    processes.start("worker", ["worker"], {**hub_env(settings), **worker_env})
+    base = await processes.serve("serve", settings)
+    return base, token
+
+
 async def subprocess_hub_admin(settings: Settings) -> str:
     """Migrate, add an admin and return an API token, all through the CLI."""
     await cli(["migrate"], settings)

@@ -27,10 +27,9 @@ from tests.integration.conftest import (
     Processes,
     RunningHub,
     cli,
-    hub_env,
     inprocess_hub,
     make_settings,
-    subprocess_hub_admin,
+    production_hub,
 )
 from tests.services import create_pg_database, drop_pg_database
 
@@ -250,9 +249,7 @@ async def test_a_retry_goes_through_redis_to_a_worker_process(
     tmp_path: Path, pg_url: str, redis_url: str, processes: Processes
 ) -> None:
     settings = make_settings(tmp_path, pg_url, redis_url=redis_url)
-    token = await subprocess_hub_admin(settings)
-    processes.start("worker", ["worker"], {**hub_env(settings), "KEFU_WORKER_IDLE_POLL_S": "60"})
-    base = await processes.serve("serve", settings)
+    base, token = await production_hub(processes, settings, KEFU_WORKER_IDLE_POLL_S="60")
     async with aiohttp.ClientSession() as http:
         async with http.post(
             base + "/api/v1/channels",

@@ -15,11 +15,10 @@ from tests.clients import AgentSocket, VisitorSocket
 from tests.integration.conftest import (
     Processes,
     RunningHub,
-    hub_env,
     inprocess_hub,
     make_settings,
+    production_hub,
     seed,
-    subprocess_hub_admin,
 )
 
 TRICKY = "<img src=x onerror=alert(1)> 你好 & 'quotes' \"double\""
@@ -79,11 +78,9 @@ async def test_postgres_redis_and_a_worker_process(
     tmp_path: Path, pg_url: str, redis_url: str, processes: Processes
 ) -> None:
     settings = make_settings(tmp_path, pg_url, redis_url=redis_url)
-    token = await subprocess_hub_admin(settings)
     # An idle worker that would look at the queue only every 60 s: the flow finishes in
     # seconds only because each enqueue wakes it.
-    processes.start("worker", ["worker"], {**hub_env(settings), "KEFU_WORKER_IDLE_POLL_S": "60"})
-    base = await processes.serve("serve", settings)
+    base, token = await production_hub(processes, settings, KEFU_WORKER_IDLE_POLL_S="60")
     async with aiohttp.ClientSession() as http:
         channel_id, key = await seed(base, http, token)
         await converse(RunningHub(base, token, key, channel_id, http))

@@ -23,10 +23,9 @@ from tests.clients import AgentSocket, Socket, VisitorSocket
 from tests.integration.conftest import (
     Processes,
     free_port,
-    hub_env,
     make_settings,
+    production_hub,
     seed,
-    subprocess_hub_admin,
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -109,9 +108,7 @@ async def test_messages_accepted_while_redis_is_down_reach_the_inbox_once(
         tmp_path, pg_url, redis_url=private_redis.url, sweep_after_s=1.0, sweep_every_s=1.0
     )
     await wait_for_redis(private_redis.port)
-    token = await subprocess_hub_admin(settings)
-    processes.start("worker", ["worker"], hub_env(settings))
-    base = await processes.serve("serve", settings)
+    base, token = await production_hub(processes, settings)
     async with aiohttp.ClientSession() as http:
         _, key = await seed(base, http, token)
         agent = await AgentSocket.connect(http, base, token)

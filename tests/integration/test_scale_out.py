@@ -15,6 +15,7 @@ from tests.integration.conftest import (
     Processes,
     hub_env,
     make_settings,
+    production_hub,
     seed,
     subprocess_hub_admin,
 )
@@ -110,9 +111,7 @@ async def test_a_burst_is_processed_completely_in_shared_batches(
     tmp_path: Path, pg_url: str, redis_url: str, processes: Processes
 ) -> None:
     settings = make_settings(tmp_path, pg_url, redis_url=redis_url)
-    token = await subprocess_hub_admin(settings)
-    processes.start("worker", ["worker"], hub_env(settings))
-    base = await processes.serve("serve", settings)
+    base, token = await production_hub(processes, settings)
     async with aiohttp.ClientSession() as http:
         _, key = await seed(base, http, token)
         agent = await AgentSocket.connect(http, base, token)
