@@ -62,10 +62,14 @@ async function loadFailedCount() {
 }
 
 /** A new failure, or another admin's retry: the count on the rail follows, and so does the page. */
-async function onFailedEventsChanged(data) {
+let failedCountTimer = null;
+function onFailedEventsChanged(data) {
   adminCtx?.onFailedEvents?.(data);
-  await loadFailedCount();
-  root.querySelector(".rail")?.replaceWith(rail());
+  clearTimeout(failedCountTimer); // a burst of failures: one count
+  failedCountTimer = setTimeout(async () => {
+    await loadFailedCount();
+    root.querySelector(".rail")?.replaceWith(rail());
+  }, 300);
 }
 
 function showLogin() {

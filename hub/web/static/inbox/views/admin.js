@@ -395,12 +395,8 @@ async function failedPage(body, ctx, view = "failed") {
       const result = await api.post(`/inbound-events/${action}`, ids ? { ids } : { all: true });
       const done = new Set(result.ids);
       for (const row of [...rowsEl.children]) if (done.has(Number(row.dataset.id))) row.remove();
-      if (!ids) {
-        // "retry all" takes the oldest first, up to its limit: show what is still failed
-        rowsEl.replaceChildren();
-        cursor = null;
-        await load();
-      }
+      // "retry all" takes the oldest first, up to its limit: show what is still failed
+      if (!ids) await load(true);
       message(status, t(`failed.${action}Done`, { n: result.ids.length }), true);
       sync();
       await ctx.failedChanged?.();
@@ -431,11 +427,19 @@ async function failedPage(body, ctx, view = "failed") {
       h("td", { class: "actions right" }, actions));
   };
   let cursor = null;
-  const load = async () => {
+  let loads = 0; // a fresh load makes any page still on its way stale
+  const load = async (fresh = false) => {
+    if (fresh) {
+      loads += 1;
+      cursor = null;
+    }
+    const mine = loads;
     const query = new URLSearchParams({ status: view, limit: "50" });
     if (cursor) query.set("cursor", cursor);
     try {
       const page = await api.get(`/inbound-events?${query}`);
+      if (mine !== loads) return;
+      if (fresh) rowsEl.replaceChildren();
       rowsEl.append(...page.items.map(row));
       cursor = page.next;
       more.hidden = !cursor;
@@ -444,15 +448,16 @@ async function failedPage(body, ctx, view = "failed") {
       message(status, err.message);
     }
   };
-  more.addEventListener("click", load);
+  more.addEventListener("click", () => load());
   retryAll.addEventListener("click", () => change("retry", null));
-  // Live: a new failure shows up at once; what another admin retried or dismissed goes away.
-  ctx.onFailedEvents = async (data) => {
+  // Live: new failures show up (one reload for a burst of them); what another admin retried
+  // or dismissed goes away at once.
+  let reload = null;
+  ctx.onFailedEvents = (data) => {
     if (data.change === "failed" ? view !== "failed" : view === "dismissed" && data.change !== "dismissed") return;
     if (data.change === "failed" || view === "dismissed") {
-      rowsEl.replaceChildren();
-      cursor = null;
-      await load();
+      clearTimeout(reload);
+      reload = setTimeout(() => load(true), 300);
       return;
     }
     const gone = new Set(data.ids);
