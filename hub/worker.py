@@ -77,6 +77,20 @@ class WakingWorker(Worker):
             await asyncio.wait_for(self._woken.wait(), self._idle_poll_s)
         self._woken.clear()
 
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        # arq takes a job slot before asking Redis whether the job is free, and gives it back
+        # only on Redis' own answers: a connection lost in between would keep the slot for
+        # good, and a worker that rides out Redis restarts would start fewer and fewer jobs.
+        for job_id in job_ids:
+            taken = self.job_counter
+            try:
+                await super().start_jobs([job_id])
+            except BaseException:
+                if self.job_counter > taken and job_id.decode() not in self.tasks:
+                    self.job_counter -= 1
+                    self.sem.release()
+                raise
+
     async def _listen(self) -> None:
         while True:
             try:

@@ -56,6 +56,8 @@ class LocalEventBus:
 
     def dispatch(self, topic: str, event: HubEvent) -> None:
         for sub in list(self._subscribers.get(topic, ())):
+            if sub.overflowed:
+                continue  # it resyncs once it has drained what it holds; feeding it delays that
             try:
                 sub.queue.put_nowait(event)
             except asyncio.QueueFull:

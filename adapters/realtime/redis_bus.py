@@ -86,7 +86,14 @@ class RedisEventBus:
                         data = item["data"]
                         text = data.decode() if isinstance(data, bytes) else data
                         for line in text.split("\n"):
-                            self._local.dispatch(topic, HubEvent.from_text(line))
+                            try:
+                                event = HubEvent.from_text(line)
+                            except (ValueError, KeyError, TypeError):
+                                # One unreadable event (a process of another version) is
+                                # skipped; dropping the connection would resync everyone.
+                                log.warning("unreadable live event skipped", extra={"topic": topic})
+                                continue
+                            self._local.dispatch(topic, event)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -40,6 +40,11 @@ async def test_a_batch_arrives_as_its_events_in_order_on_their_topics(redis_url:
             assert got == [*events, events[0]]
             assert [e.text for e in got] == [e.text for e in [*events, events[0]]]
             assert await asyncio.wait_for(anext(aiter(visitor)), 5) == other
+            # An unreadable event (from a process of another version) is skipped; the
+            # listener keeps its connection, so no subscriber is told to resync.
+            await publisher_redis.publish(f"{namespace}:events:agents", "not an event\n{}")
+            await publisher.publish("agents", events[2])
+            assert await asyncio.wait_for(anext(aiter(agents)), 5) == events[2]
             # Redis counts who hears a message on our topics: the listener alone. A process
             # that only publishes (a worker) never listens.
             channel = f"{namespace}:events:agents"

@@ -122,6 +122,8 @@ function onEvent(ev) {
 }
 
 function onResync(result) {
+  // failed_events.changed may have been missed too
+  if (state.me?.role === "admin") onFailedEventsChanged({ change: "failed", ids: [] });
   if (result.truncated) {
     list?.reload();
     thread?.reload();

@@ -52,8 +52,9 @@ export class Live {
         this.handlers.unauthorized?.();
         return;
       }
-      // 4000: we fell behind; reconnect now and resync. Anything else: back off.
-      const delay = e.code === 4000 ? 0 : Math.min(30000, 500 * 2 ** Math.min(this.attempts, 6)) * (0.7 + Math.random() * 0.6);
+      // 4000: we may have missed events; reconnect soon and resync (spread over a second:
+      // after a blip of the hub's live feed, every page hears this at once). Else: back off.
+      const delay = e.code === 4000 ? Math.random() * 1000 : Math.min(30000, 500 * 2 ** Math.min(this.attempts, 6)) * (0.7 + Math.random() * 0.6);
       this.attempts += 1;
       setTimeout(() => this.connect(), delay);
     });

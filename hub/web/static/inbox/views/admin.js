@@ -440,7 +440,8 @@ async function failedPage(body, ctx, view = "failed") {
       const page = await api.get(`/inbound-events?${query}`);
       if (mine !== loads) return;
       if (fresh) rowsEl.replaceChildren();
-      rowsEl.append(...page.items.map(row));
+      // a "more" that raced a fresh load must not show a row twice
+      rowsEl.append(...page.items.filter((ev) => !rowsEl.querySelector(`tr[data-id="${ev.id}"]`)).map(row));
       cursor = page.next;
       more.hidden = !cursor;
       sync();
