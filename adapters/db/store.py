@@ -505,12 +505,10 @@ class SqlUnit:
             if not event_ids:
                 return []
             chosen = chosen.where(e.c.id.in_(list(event_ids)))
-        ids = list((await self.conn.execute(chosen)).scalars())
-        if not ids:
-            return []
         changed = await self.conn.execute(
+            # The status again: a concurrent change (another admin) leaves the row alone.
             update(e)
-            .where(e.c.id.in_(ids), e.c.status == EventStatus.FAILED.value)
+            .where(e.c.id.in_(chosen), e.c.status == EventStatus.FAILED.value)
             .values(**values)
             .returning(e.c.id)
         )
