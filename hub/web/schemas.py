@@ -6,10 +6,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from adapters.db.queries import MAX_ID
 from hub.domain.model import ConversationStatus, Email, Role
 
 #: an id as the database stores it: a bigger number would fail in the driver, not as a 4xx
-DbId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class In(BaseModel):
