@@ -7,7 +7,6 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Protocol
 
 import aiohttp
 from itsdangerous import URLSafeSerializer
@@ -26,24 +25,15 @@ from adapters.realtime.local import LocalEventBus
 from adapters.realtime.presence import LocalPresence, RedisPresence
 from adapters.realtime.redis_bus import RedisEventBus
 from adapters.storage.local import LocalFileStorage
-from connectors.webchat import WebchatConnector
-from connectors.webchat.tokens import VisitorTokens
-from connectors.wechat import WeChatConnector
-from connectors.wecom_kf import WeComKfConnector
 from hub.config import Settings
-from hub.domain.channels import ChannelState, Connector
-from hub.domain.ports import EventBus, JobQueue
+from hub.domain.channels import ChannelState
+from hub.domain.ports import EventBus, JobQueue, Presence
 from hub.domain.records import Attachment
+from hub.registry import ConnectorEnv, LoadProblem, load_connectors
 from hub.services.deps import Deps, Limits
 from hub.services.jobs import JOBS
 
 log = logging.getLogger(__name__)
-
-
-class Presence(Protocol):
-    async def touch(self, agent_id: int) -> None: ...
-    async def leave(self, agent_id: int) -> None: ...
-    async def online(self) -> set[int]: ...
 
 
 @dataclass(frozen=True)
@@ -58,8 +48,9 @@ class Hub:
     queries: SqlQueries
     deps: Deps
     presence: Presence
-    visitor_tokens: VisitorTokens
     file_signer: URLSafeSerializer
+    #: connector packages that were left out, with their reasons
+    connector_problems: tuple[LoadProblem, ...]
     http: aiohttp.ClientSession
     redis: Redis | None
     inprocess_queue: InProcessQueue | None
@@ -71,17 +62,6 @@ class Hub:
     @property
     def queue(self) -> JobQueue:
         return self.deps.queue
-
-
-def build_connectors(
-    http: aiohttp.ClientSession, state_for: Callable[[int], ChannelState]
-) -> dict[str, Connector]:
-    connectors: list[Connector] = [
-        WebchatConnector(),
-        WeChatConnector(http),
-        WeComKfConnector(http, state_for),
-    ]
-    return {c.kind: c for c in connectors}
 
 
 def file_url_maker(signer: URLSafeSerializer) -> Callable[[Attachment], str | None]:
@@ -157,14 +137,20 @@ async def build_hub(settings: Settings, *, listen: bool = False) -> AsyncIterato
         def state_for(channel_id: int) -> ChannelState:
             return SqlChannelState(engines, channel_id)
 
+        registry = load_connectors(
+            ConnectorEnv(
+                http=http, state_for=state_for, secret_key=secret, public_url=settings.public_url
+            )
+        )
         deps = Deps(
             store=store,
             queue=queue,
             bus=bus,
             blobs=LocalFileStorage(settings.files_dir),
-            connectors=build_connectors(http, state_for),
+            connectors=registry.connectors,
             state_for=state_for,
             file_url=file_url_maker(signer),
+            leases_for=lambda channel_id: SqlChannelState(engines, channel_id),
             limits=Limits(
                 max_delivery_attempts=settings.max_delivery_attempts,
                 sweep_after_s=settings.sweep_after_s,
@@ -181,8 +167,8 @@ async def build_hub(settings: Settings, *, listen: bool = False) -> AsyncIterato
             queries=SqlQueries(engines),
             deps=deps,
             presence=presence,
-            visitor_tokens=VisitorTokens(secret),
             file_signer=signer,
+            connector_problems=registry.problems,
             http=http,
             redis=redis,
             inprocess_queue=inprocess,

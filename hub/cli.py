@@ -13,6 +13,7 @@ from typing import Any
 from hub.config import Settings
 from hub.domain.errors import Conflict, HubError
 from hub.domain.model import Role
+from hub.domain.settings import validate_settings
 
 
 def _settings() -> Settings:
@@ -117,11 +118,12 @@ async def _demo() -> None:
         channels = await hub_.directory.list_channels()
         webchat = next((c for c in channels if c.kind == "webchat"), None)
         if webchat is None:
-            settings_ = hub_.deps.connector("webchat").validate_settings(
+            settings_ = validate_settings(
+                hub_.deps.connector("webchat").info.settings,
                 {
                     "title": "Demo Shop 演示商店",
                     "welcome_text": "Hi! How can we help? 您好，有什么可以帮您？",
-                }
+                },
             )
             webchat = await hub_.directory.create_channel(
                 "webchat", "Demo shop web chat", settings_

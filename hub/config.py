@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     #: How old unfinished work must be before the sweeper enqueues it again.
     sweep_after_s: float = 30.0
     sweep_every_s: float = 15.0
+    #: Channel pollers (a mailbox, a provider's sync API): how often a process looks after
+    #: them, and how long its claim on one lasts before another process may take it over.
+    poll_check_s: float = 5.0
+    poll_lease_s: float = 30.0
     #: Lifetime of a login token (API tokens from ``kefu token create`` do not expire).
     session_hours: int = 12
     log_level: str = "INFO"

@@ -18,6 +18,7 @@ from hub.bootstrap import Hub, build_hub, settle_heap
 from hub.config import Settings
 from hub.domain.ports import Retrying
 from hub.services.jobs import JOBS, JobFunction
+from hub.services.polling import PollingSupervisor
 from hub.services.sweeper import sweep
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,18 @@ def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
     async def startup(ctx: dict[str, Any]) -> None:
         stack = AsyncExitStack()
         ctx["stack"] = stack
-        ctx["hub"] = await stack.enter_async_context(build_hub(settings))
+        hub_ = ctx["hub"] = await stack.enter_async_context(build_hub(settings))
+        supervisor = PollingSupervisor(
+            hub_.deps, check_every_s=settings.poll_check_s, lease_s=settings.poll_lease_s
+        )
+        polling = asyncio.create_task(supervisor.run())
+
+        async def stop_polling() -> None:
+            polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await polling
+
+        stack.push_async_callback(stop_polling)
         settle_heap()
         log.info("worker started", extra={"queue": settings.queue_name})
 

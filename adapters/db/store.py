@@ -156,6 +156,12 @@ class SqlUnit:
         self._channels.put(channel)
         return channel
 
+    async def active_channels(self) -> list[Channel]:
+        found = await self.conn.execute(
+            select(T.channels).where(T.channels.c.active.is_(True)).order_by(T.channels.c.id)
+        )
+        return [rows.channel(row, self._box) for row in found]
+
     async def get_agent(self, agent_id: int) -> Agent | None:
         row = (await self.conn.execute(select(T.agents).where(T.agents.c.id == agent_id))).first()
         return rows.agent(row) if row else None

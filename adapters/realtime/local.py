@@ -10,13 +10,9 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from hub.domain.events import HubEvent
+from hub.domain.ports import SubscriberOverflow
 
 log = logging.getLogger(__name__)
-
-
-class SubscriberOverflow(Exception):
-    """A subscriber fell too far behind, or events may have passed it by while the bus was cut
-    off upstream; it should reconnect and resync."""
 
 
 class _Subscription:

@@ -1,75 +1,52 @@
-"""The web chat connector: settings, and delivery of agents' replies to a visitor's topic."""
+"""The web chat connector: the widget's channel, spoken with visitors over its own transport."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-from urllib.parse import urlsplit
+from html import escape
+from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
+from connectors.webchat.settings import WebchatSettings
+from connectors.webchat.tokens import VisitorTokens
+from connectors.webchat.transport import VisitorTransport
 from hub.domain.channels import (
+    ChannelKind,
     FetchedMedia,
     SendContext,
     WebhookRequest,
     WebhookResult,
 )
-from hub.domain.errors import InvalidInput, NotFound
+from hub.domain.errors import NotFound
 from hub.domain.events import HubEvent, visitor_topic
 from hub.domain.model import AttachmentRef, MessageStatus, Outbound, SendReceipt
 from hub.domain.records import Channel
+from hub.domain.texts import text
+from hub.domain.transports import HubAccess, Transport
 
-
-class WebchatSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    #: sites allowed to embed the widget (scheme://host[:port]); empty allows any site
-    allowed_origins: list[str] = Field(default_factory=list)
-    #: ask for name and email before the first message
-    prechat_form: bool = False
-    welcome_text: str = Field(default="", max_length=500)
-    #: the widget's accent colour
-    color: str = Field(default="#1f6feb", pattern=r"^#[0-9a-fA-F]{6}$")
-    title: str = Field(default="", max_length=80)
-
-    @field_validator("allowed_origins")
-    @classmethod
-    def _origins(cls, value: list[str]) -> list[str]:
-        result = []
-        for origin in value:
-            parts = urlsplit(origin.strip())
-            if (
-                parts.scheme not in ("http", "https")
-                or not parts.netloc
-                or parts.path not in ("", "/")
-            ):
-                raise ValueError(f"{origin!r} is not an origin like https://shop.example.com")
-            result.append(f"{parts.scheme}://{parts.netloc}".lower())
-        return result
-
-
-def origin_allowed(settings: Mapping[str, Any], origin: str | None) -> bool:
-    allowed = settings.get("allowed_origins") or []
-    if not allowed:
-        return True
-    return origin is not None and origin.lower().rstrip("/") in allowed
+INFO = ChannelKind(
+    kind="webchat",
+    title=text("Web chat", "网页咨询"),
+    contact_label=text("Visitor", "访客"),
+    settings=WebchatSettings,
+    color="#1a56c4",
+    assets=Path(__file__).parent / "static",
+)
 
 
 class WebchatConnector:
-    kind = "webchat"
-    #: how an anonymous customer of this channel is named until they give their name
-    contact_label = "Visitor 访客"
-    webhook_names: tuple[str, ...] = ()
-    secret_settings: frozenset[str] = frozenset()
+    info = INFO
 
-    def validate_settings(self, settings: Mapping[str, Any]) -> dict[str, Any]:
-        try:
-            return WebchatSettings.model_validate(dict(settings)).model_dump()
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            raise InvalidInput(
-                f"settings.{'.'.join(map(str, first['loc']))}: {first['msg']}"
-            ) from None
+    def __init__(self, tokens: VisitorTokens) -> None:
+        self.tokens = tokens
+
+    def embed_html(self, channel: Channel, public_url: str) -> str:
+        src = f"{public_url.rstrip('/')}/assets/webchat/widget.js"
+        return (
+            f'<script src="{escape(src)}" data-kefu-key="{escape(channel.public_key)}" '
+            "async></script>"
+        )
+
+    def transport(self, hub: HubAccess) -> Transport:
+        return VisitorTransport(self.info.kind, hub, self.tokens).transport()
 
     async def handle_webhook(
         self, channel: Channel, name: str, request: WebhookRequest

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from hub.domain.model import AttachmentRef
+
 VISITOR_TOKEN_MAX_AGE_S = 180 * 24 * 3600
 UPLOAD_TOKEN_MAX_AGE_S = 3600
 
@@ -58,16 +60,20 @@ class VisitorTokens:
         visitor_id = data.get("v")
         return Visitor(channel_id, visitor_id) if isinstance(visitor_id, str) else None
 
-    def issue_upload(self, visitor: Visitor, storage_key: str, meta: dict[str, object]) -> str:
+    def issue_upload(self, visitor: Visitor, stored: AttachmentRef) -> str:
+        """A token naming a stored upload, good for this visitor only."""
         return self._uploads.dumps(
-            {"c": visitor.channel_id, "v": visitor.visitor_id, "k": storage_key, "m": meta}
+            {"c": visitor.channel_id, "v": visitor.visitor_id, "f": stored.model_dump(mode="json")}
         )
 
-    def verify_upload(self, token: str, visitor: Visitor) -> tuple[str, dict[str, object]] | None:
+    def verify_upload(self, token: str, visitor: Visitor) -> AttachmentRef | None:
         try:
             data = self._uploads.loads(token, max_age=UPLOAD_TOKEN_MAX_AGE_S)
         except BadSignature:
             return None
+        if not isinstance(data, dict):
+            return None
         if data.get("c") != visitor.channel_id or data.get("v") != visitor.visitor_id:
             return None
-        return str(data["k"]), dict(data["m"])
+        ref = AttachmentRef.model_validate(data.get("f"))
+        return ref if ref.storage_key else None

@@ -20,8 +20,9 @@ from typing import Any
 
 import aiohttp
 
+from connectors.wechat.errors import ApiError, Product
 from hub.domain.channels import ChannelState, FetchedMedia
-from hub.domain.errors import HubError, PermanentSendError, TransientSendError
+from hub.domain.errors import HubError, TransientSendError
 from hub.domain.model import AttachmentRef, SendReceipt
 from hub.domain.ports import BlobStorage
 
@@ -34,43 +35,19 @@ TOKEN_EARLY_REFRESH_S = 300
 #: The biggest download we accept (WeChat videos are <= 10 MB, WeCom files <= 20 MB).
 MAX_MEDIA_BYTES = 32 * 1024 * 1024
 
-#: errcode -1 is "system busy"; 45009/45011 are API call quotas that reset later.
-TRANSIENT_ERRCODES = frozenset({-1, 45009, 45011, 45033})
 
-COMMON_REASONS: Mapping[int, str] = {
-    40164: "this server's IP address is not in the account's IP whitelist",
-    40125: "the channel's secret is wrong",
-    40013: "the channel's app id / corp id is wrong",
-    40007: "the media id is invalid or expired (temporary media lives 3 days)",
-    45002: "the message is too long for WeChat",
-    41001: "the access token is missing",
-}
-
-
-class ApiError(Exception):
-    """A WeChat/WeCom JSON answer with a non-zero errcode."""
-
-    def __init__(self, errcode: int, errmsg: str, path: str) -> None:
-        super().__init__(f"{path}: errcode {errcode} {errmsg}")
-        self.errcode = errcode
-        self.errmsg = errmsg
-        self.path = path
-
-
-async def fetch_customer_media(
-    api: ApiClient, ref: AttachmentRef, reasons: Mapping[int, str], product: str
-) -> FetchedMedia:
+async def fetch_customer_media(api: ApiClient, ref: AttachmentRef) -> FetchedMedia:
     """Download a customer's media with ``cgi-bin/media/get`` (media ids live 3 days).
 
     The provider's filename and type are kept where it gives them; otherwise what the inbound
     message said.
     """
     if not ref.provider_ref:
-        raise PermanentSendError(f"the attachment has no {product} media id", "no_media")
+        raise api.product.fail("no_media", "the attachment has no media id", "附件没有媒体文件 ID")
     try:
         media = await api.download("cgi-bin/media/get", {"media_id": ref.provider_ref})
     except ApiError as exc:
-        raise to_send_error(exc, reasons, product) from None
+        raise api.product.refused(exc) from None
     content_type = media.content_type
     if content_type in ("application/octet-stream", "") and ref.content_type:
         content_type = ref.content_type
@@ -80,21 +57,9 @@ async def fetch_customer_media(
     return FetchedMedia(data=media.data, content_type=content_type, filename=filename)
 
 
-def to_send_error(exc: ApiError, reasons: Mapping[int, str], product: str) -> HubError:
-    """Turn an errcode into the hub's retry-or-fail decision with a reason an agent can read."""
-    if exc.errcode in TRANSIENT_ERRCODES:
-        return TransientSendError(f"{product} is busy or rate-limited (errcode {exc.errcode})")
-    reason = reasons.get(exc.errcode) or COMMON_REASONS.get(exc.errcode)
-    if reason is None:
-        # errmsg is WeChat's own English text plus a request hint: useful to an admin, no PII.
-        reason = f"{product} refused the request: {exc.errmsg}"
-    return PermanentSendError(f"{reason} (errcode {exc.errcode})", str(exc.errcode))
-
-
 async def send_receipt(
     sending: Awaitable[dict[str, Any]],
-    reasons: Mapping[int, str],
-    product: str,
+    product: Product,
     *,
     channel_id: int,
     message_id: int,
@@ -106,13 +71,13 @@ async def send_receipt(
         log.warning(
             "send refused",
             extra={
-                "product": product,
+                "product": product.namespace,
                 "channel_id": channel_id,
                 "message_id": message_id,
                 "errcode": exc.errcode,
             },
         )
-        raise to_send_error(exc, reasons, product) from None
+        raise product.refused(exc) from None
     msgid = result.get("msgid")
     return SendReceipt(provider_message_id=str(msgid) if msgid else None)
 
@@ -131,6 +96,8 @@ class ApiClient(ABC):
     limits how often tokens may be requested and invalidates the old one when a new one is issued.
     """
 
+    #: the API's name and errcodes, for the reasons of refusals
+    product: Product
     #: errcodes meaning "this access token is stale": refresh once and retry.
     token_errcodes: frozenset[int] = frozenset({40001, 40014, 42001})
 
@@ -218,10 +185,14 @@ class ApiClient(ABC):
             # Official Account video media answers {"video_url": ...} instead of the bytes.
             url = result.get("video_url")
             if not isinstance(url, str) or not url:
-                raise PermanentSendError(f"{path} answered JSON without media", "no_media")
+                raise self.product.fail(
+                    "no_media", f"{path} answered JSON without media", f"{path} 未返回媒体文件"
+                )
             blob = await self._exchange("GET", url, params={}, want_bytes=True, absolute=True)
             if isinstance(blob, dict):
-                raise PermanentSendError("the video URL did not answer a file", "no_media")
+                raise self.product.fail(
+                    "no_media", "the video URL did not answer a file", "视频地址未返回文件"
+                )
             result = blob
         return FetchedMedia(
             data=result.data, content_type=result.content_type, filename=result.filename
@@ -291,16 +262,22 @@ class ApiClient(ABC):
                 if resp.status == 429 or resp.status >= 500:
                     raise TransientSendError(f"{_short(path)} answered HTTP {resp.status}")
                 if resp.status >= 400:
-                    raise PermanentSendError(
-                        f"{_short(path)} answered HTTP {resp.status}", f"http_{resp.status}"
+                    raise self.product.fail(
+                        f"http_{resp.status}",
+                        f"{_short(path)} answered HTTP {resp.status}",
+                        f"{_short(path)} 返回 HTTP {resp.status}",
                     )
                 content_type = resp.content_type or "application/octet-stream"
                 if want_bytes and content_type not in ("application/json", "text/plain"):
                     if resp.content_length and resp.content_length > MAX_MEDIA_BYTES:
-                        raise PermanentSendError("the media file is too large", "too_large")
+                        raise self.product.fail(
+                            "too_large", "the media file is too large", "媒体文件过大"
+                        )
                     data = await resp.content.read(MAX_MEDIA_BYTES + 1)
                     if len(data) > MAX_MEDIA_BYTES:
-                        raise PermanentSendError("the media file is too large", "too_large")
+                        raise self.product.fail(
+                            "too_large", "the media file is too large", "媒体文件过大"
+                        )
                     disposition = resp.content_disposition
                     filename = disposition.filename if disposition and disposition.filename else ""
                     return _Blob(data, content_type, filename or "media")
@@ -328,7 +305,9 @@ class ApiClient(ABC):
         if attachment.storage_key is None:
             if attachment.provider_ref:
                 return attachment.provider_ref  # already a WeChat media id
-            raise PermanentSendError("the attachment has no stored file", "no_file")
+            raise self.product.fail(
+                "no_file", "the attachment has no stored file", "附件没有已保存的文件"
+            )
         cache_key = f"media:{media_type}:{attachment.storage_key}"
         cached = await self._state.get(cache_key)
         if cached:
@@ -355,7 +334,11 @@ class ApiClient(ABC):
         )
         media_id = result.get("media_id")
         if not isinstance(media_id, str) or not media_id:
-            raise PermanentSendError("the upload was accepted but no media_id came back", "upload")
+            raise self.product.fail(
+                "upload",
+                "the upload was accepted but no media_id came back",
+                "上传成功但未返回 media_id",
+            )
         return media_id
 
 

@@ -20,17 +20,19 @@ from typing import Any
 import aiohttp
 from wechatpy.crypto import WeChatCrypto
 
-from connectors.wechat import settings as check
 from connectors.wechat.api import (
     ApiClient,
     fetch_customer_media,
     send_receipt,
 )
 from connectors.wechat.crypto import check_signature, decrypt
+from connectors.wechat.kind import OA_INFO, OA_PRODUCT, OA_REPLY_RULE
 from connectors.wechat.parse import parse_callback
+from connectors.wechat.settings import OA_API_BASE_URL
 from connectors.wechat.window import WeChatReplyLimits
 from connectors.wechat.xmlsafe import parse_xml, text_field
 from hub.domain.channels import (
+    AutoReply,
     ChannelState,
     FetchedMedia,
     SendContext,
@@ -38,32 +40,11 @@ from hub.domain.channels import (
     WebhookResponse,
     WebhookResult,
 )
-from hub.domain.errors import InvalidInput, MalformedPayload, NotFound, PermanentSendError
-from hub.domain.model import AttachmentRef, MessageKind, Outbound, SendReceipt
+from hub.domain.errors import MalformedPayload, NotFound
+from hub.domain.model import AttachmentRef, Inbound, MessageKind, Outbound, SendReceipt
 from hub.domain.records import Channel
 
 log = logging.getLogger(__name__)
-
-DEFAULT_API_BASE_URL = "https://api.weixin.qq.com"
-
-#: Temporary media lives 3 days; reuse an upload for 2 so a retried send does not upload again.
-
-#: Reasons the agent sees when WeChat refuses a customer-service message.
-REASONS: Mapping[int, str] = {
-    45015: (
-        "WeChat only allows replies within 48 hours of the customer's last message; "
-        "wait for the customer to write again"
-    ),
-    45047: (
-        "WeChat allows at most 5 replies per customer message (3 after a menu click or follow); "
-        "wait for the customer to write again"
-    ),
-    43004: "the customer no longer follows the account",
-    40003: "this customer's openid does not belong to the account",
-    48001: "the account is not authorised for the customer-service API (is it verified?)",
-    40125: "the channel's AppSecret is wrong",
-    40013: "the channel's AppID is wrong",
-}
 
 #: Hub attachment kinds → WeChat media types (files cannot be sent by an Official Account).
 _MEDIA_TYPES = {MessageKind.IMAGE: "image", MessageKind.AUDIO: "voice", MessageKind.VIDEO: "video"}
@@ -71,6 +52,8 @@ _MEDIA_TYPES = {MessageKind.IMAGE: "image", MessageKind.AUDIO: "voice", MessageK
 
 class OfficialAccountApi(ApiClient):
     """The Official Account API with the token from ``cgi-bin/token`` (client_credential)."""
+
+    product = OA_PRODUCT
 
     def __init__(
         self,
@@ -101,35 +84,20 @@ class OfficialAccountApi(ApiClient):
 class WeChatConnector(WeChatReplyLimits):
     """Connector for kind ``wechat``: one Official Account per channel."""
 
-    kind = "wechat"
-    #: how an anonymous customer of this channel is named until they give their name
-    contact_label = "WeChat user 微信用户"
-    webhook_names: tuple[str, ...] = ("callback",)
-    secret_settings: frozenset[str] = frozenset({"app_secret", "token", "encoding_aes_key"})
+    info = OA_INFO
+    reply_rule = OA_REPLY_RULE
 
     def __init__(self, http: aiohttp.ClientSession) -> None:
         self._http = http
         # One lock per channel so concurrent sends in this process refresh a token only once.
         self._locks: dict[int, asyncio.Lock] = {}
 
-    # -- settings ---------------------------------------------------------------------------
-
-    def validate_settings(self, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """Normalise ``app_id``, ``app_secret``, ``token``, ``encoding_aes_key``, ``api_base_url``
-        and ``subscribe_reply``; unknown keys are kept as they are."""
-        result = dict(settings)
-        result["app_id"] = check.required_str(settings, "app_id")
-        result["app_secret"] = check.required_str(settings, "app_secret")
-        result["token"] = check.token(settings)
-        result["encoding_aes_key"] = check.aes_key(settings, required=False)
-        result["api_base_url"] = check.base_url(settings, DEFAULT_API_BASE_URL)
-        reply = settings.get("subscribe_reply")
-        if reply is not None and not isinstance(reply, str):
-            raise InvalidInput("subscribe_reply must be text")
-        if reply is not None and len(reply.encode()) > 2048:
-            raise InvalidInput("subscribe_reply is longer than WeChat's 2048 bytes")
-        result["subscribe_reply"] = reply.strip() if reply and reply.strip() else None
-        return result
+    def auto_reply(self, channel: Channel, item: Inbound) -> AutoReply | None:
+        """The channel's reply to a follow (关注回复), when it has one."""
+        reply = channel.settings.get("subscribe_reply")
+        if item.data.get("event") == "subscribe" and isinstance(reply, str) and reply:
+            return AutoReply(reply)
+        return None
 
     # -- inbound ----------------------------------------------------------------------------
 
@@ -137,7 +105,7 @@ class WeChatConnector(WeChatReplyLimits):
         self, channel: Channel, name: str, request: WebhookRequest
     ) -> WebhookResult:
         """Verify and parse one callback; always answer ``success`` (replies go out async)."""
-        if name not in self.webhook_names:
+        if name not in self.info.webhook_names:
             raise NotFound(f"no webhook {name!r} for WeChat channels")
         token, aes_key = str(channel.settings["token"]), channel.settings.get("encoding_aes_key")
         query = request.query
@@ -195,7 +163,7 @@ class WeChatConnector(WeChatReplyLimits):
         """The API client for one channel (the token cache lives in ``state``)."""
         return OfficialAccountApi(
             self._http,
-            str(channel.settings.get("api_base_url") or DEFAULT_API_BASE_URL),
+            str(channel.settings.get("api_base_url") or OA_API_BASE_URL),
             state,
             app_id=str(channel.settings["app_id"]),
             app_secret=str(channel.settings["app_secret"]),
@@ -211,8 +179,7 @@ class WeChatConnector(WeChatReplyLimits):
         api = self.api(channel, ctx.state)
         return await send_receipt(
             self._send(api, out, ctx),
-            REASONS,
-            "WeChat",
+            OA_PRODUCT,
             channel_id=channel.id,
             message_id=out.message_id,
         )
@@ -240,8 +207,10 @@ class WeChatConnector(WeChatReplyLimits):
                     {"touser": to, "msgtype": media_type, media_type: body}
                 )
         elif not out.text.strip():
-            raise PermanentSendError(
-                f"nothing WeChat can show in a {out.kind.value} message", "unsupported"
+            raise OA_PRODUCT.fail(
+                "unsupported",
+                f"nothing WeChat can show in a {out.kind.value} message",
+                "微信无法显示这种消息",
             )
         if out.text.strip():
             result = await api.send_message(
@@ -252,7 +221,7 @@ class WeChatConnector(WeChatReplyLimits):
     async def fetch_media(
         self, channel: Channel, ref: AttachmentRef, ctx: SendContext
     ) -> FetchedMedia:
-        return await fetch_customer_media(self.api(channel, ctx.state), ref, REASONS, "WeChat")
+        return await fetch_customer_media(self.api(channel, ctx.state), ref)
 
 
 def _media_type(attachment: AttachmentRef) -> str:
@@ -260,9 +229,10 @@ def _media_type(attachment: AttachmentRef) -> str:
     if media_type is None and attachment.content_type.startswith("image/"):
         media_type = "image"
     if media_type is None:
-        raise PermanentSendError(
-            "WeChat Official Accounts cannot send files; share a link to it instead",
+        raise OA_PRODUCT.fail(
             "unsupported",
+            "WeChat Official Accounts cannot send files; share a link to it instead",
+            "微信公众号无法发送文件，请改为发送文件链接",
         )
     return media_type
 
@@ -271,7 +241,7 @@ def _link_payload(out: Outbound) -> dict[str, Any]:
     """A link card: ``news`` with one article, or ``link`` when ``data["msgtype"] == "link"``."""
     url = str(out.data.get("url", ""))
     if not url:
-        raise PermanentSendError("a link message needs data.url", "invalid")
+        raise OA_PRODUCT.fail("invalid", "a link message needs data.url", "链接消息缺少网址")
     title = str(out.data.get("title") or out.text or url)
     description = str(out.data.get("description", ""))
     image = str(out.data.get("image_url", ""))

@@ -9,10 +9,12 @@ after a customer message, 5 replies within 48 hours; after a menu click, a follo
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from hub.domain.channels import ReplyWindow
+from hub.domain.texts import Text
 
 
 class Opener(StrEnum):
@@ -86,10 +88,14 @@ def window_from_activity(
 class WeChatReplyLimits:
     """The reply allowance of the Official Account and WeCom 微信客服 connectors."""
 
+    #: the provider's rule, shown to the agent beside the allowance
+    reply_rule: Text
+
     def reply_window(
         self,
         customer_activity: list[tuple[datetime, str | None]],
         replies: list[datetime],
         now: datetime,
     ) -> ReplyWindow:
-        return window_from_activity(customer_activity, replies, now)
+        window = window_from_activity(customer_activity, replies, now)
+        return replace(window, rule=self.reply_rule)

@@ -1,5 +1,12 @@
 """WeCom 微信客服 (WeChat Customer Service) channel: kind ``wecom_kf``."""
 
 from connectors.wecom_kf.connector import WeComKfConnector
+from hub.registry import ConnectorEnv
 
-__all__ = ["WeComKfConnector"]
+
+def connector(env: ConnectorEnv) -> WeComKfConnector:
+    """The ``kefu.connectors`` entry point."""
+    return WeComKfConnector(env.http, env.state_for)
+
+
+__all__ = ["WeComKfConnector", "connector"]

@@ -40,20 +40,17 @@ from typing import Any
 import aiohttp
 from wechatpy.enterprise.crypto import WeChatCrypto
 
-from connectors.wechat import settings as check
-from connectors.wechat.api import (
-    ApiClient,
-    ApiError,
-    fetch_customer_media,
-    send_receipt,
-    to_send_error,
-)
+from connectors.wechat.api import ApiClient, fetch_customer_media, send_receipt
 from connectors.wechat.crypto import decrypt
+from connectors.wechat.errors import ApiError
 from connectors.wechat.parse import parse_callback
+from connectors.wechat.settings import WECOM_API_BASE_URL
 from connectors.wechat.window import WeChatReplyLimits
 from connectors.wechat.xmlsafe import parse_xml, text_field
+from connectors.wecom_kf.kind import KF_INFO, KF_PRODUCT, KF_REPLY_RULE
 from connectors.wecom_kf.parse import parse_kf_message, status_from_kf_message
 from hub.domain.channels import (
+    AutoReply,
     ChannelState,
     FetchedMedia,
     SendContext,
@@ -65,7 +62,6 @@ from hub.domain.errors import (
     HubError,
     MalformedPayload,
     NotFound,
-    PermanentSendError,
     TransientSendError,
 )
 from hub.domain.model import (
@@ -80,34 +76,12 @@ from hub.domain.records import Channel
 
 log = logging.getLogger(__name__)
 
-DEFAULT_API_BASE_URL = "https://qyapi.weixin.qq.com"
 #: A bound on one callback's pull (1000 messages a page) so WeCom gets its answer within 5 s.
 MAX_SYNC_PAGES = 10
 #: The callback Token is valid 10 minutes, and so is the remembered start of its pull.
 #: how long WeCom keeps messages for sync_msg
 SYNC_RETENTION = timedelta(days=3)
 SYNC_START_TTL = timedelta(minutes=10)
-
-REASONS: Mapping[int, str] = {
-    95001: (
-        "WeCom allows at most 5 messages after each customer message; "
-        "wait for the customer to write again"
-    ),
-    95002: (
-        "WeCom only allows messages within 48 hours of the customer's last message; "
-        "wait for the customer to write again"
-    ),
-    95000: "the channel's open_kfid is invalid",
-    95004: "the channel's open_kfid does not exist",
-    95007: "the sync token from the callback is invalid or expired",
-    95013: "the customer's session has already ended",
-    95016: "this session state change is not allowed",
-    95017: "the WeChat Customer Service API is switched off for this app",
-    95018: "no servicer is available to receive this session",
-    40001: "the channel's secret is wrong",
-    40013: "the channel's corp_id is wrong",
-    60020: "this server's IP address is not in the app's trusted IP list",
-}
 
 _MEDIA_TYPES = {
     MessageKind.IMAGE: "image",
@@ -120,6 +94,7 @@ _MEDIA_TYPES = {
 class WeComKfApi(ApiClient):
     """The WeCom API with the token from ``cgi-bin/gettoken`` (corp id + 微信客服 secret)."""
 
+    product = KF_PRODUCT
     # WeCom's 40001 means "invalid secret", not a stale token as on the Official Account.
     token_errcodes = frozenset({40014, 42001})
 
@@ -154,11 +129,8 @@ class WeComKfConnector(WeChatReplyLimits):
     the access token (``handle_webhook`` gets no ``SendContext``); without it a callback raises.
     """
 
-    kind = "wecom_kf"
-    #: how an anonymous customer of this channel is named until they give their name
-    contact_label = "WeChat user 微信用户"
-    webhook_names: tuple[str, ...] = ("callback",)
-    secret_settings: frozenset[str] = frozenset({"secret", "token", "encoding_aes_key"})
+    info = KF_INFO
+    reply_rule = KF_REPLY_RULE
 
     def __init__(
         self,
@@ -169,23 +141,20 @@ class WeComKfConnector(WeChatReplyLimits):
         self._state_for = state_for
         self._locks: dict[int, asyncio.Lock] = {}
 
-    def validate_settings(self, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """Normalise ``corp_id``, ``secret``, ``token``, ``encoding_aes_key`` (required: WeCom
-        always encrypts), ``open_kfid`` and ``api_base_url``; unknown keys are kept."""
-        result = dict(settings)
-        result["corp_id"] = check.required_str(settings, "corp_id")
-        result["secret"] = check.required_str(settings, "secret")
-        result["token"] = check.token(settings)
-        result["encoding_aes_key"] = check.aes_key(settings, required=True)
-        result["open_kfid"] = check.required_str(settings, "open_kfid")
-        result["api_base_url"] = check.base_url(settings, DEFAULT_API_BASE_URL)
-        return result
+    def auto_reply(self, channel: Channel, item: Inbound) -> AutoReply | None:
+        """The welcome (欢迎语) for a customer entering the chat: only an ``enter_session``
+        event's ``welcome_code`` may answer it, within 20 seconds (see ``send_welcome``)."""
+        code = item.data.get("welcome_code")
+        welcome = channel.settings.get("welcome_text")
+        if item.data.get("event") != "enter_session" or not code or not welcome:
+            return None
+        return AutoReply(str(welcome), {"welcome_code": code})
 
     def api(self, channel: Channel, state: ChannelState) -> WeComKfApi:
         """The API client for one channel (the token cache lives in ``state``)."""
         return WeComKfApi(
             self._http,
-            str(channel.settings.get("api_base_url") or DEFAULT_API_BASE_URL),
+            str(channel.settings.get("api_base_url") or WECOM_API_BASE_URL),
             state,
             corp_id=str(channel.settings["corp_id"]),
             secret=str(channel.settings["secret"]),
@@ -198,7 +167,7 @@ class WeComKfConnector(WeChatReplyLimits):
         self, channel: Channel, name: str, request: WebhookRequest
     ) -> WebhookResult:
         """Verify the URL (GET) or decrypt a callback (POST) and pull what it announces."""
-        if name not in self.webhook_names:
+        if name not in self.info.webhook_names:
             raise NotFound(f"no webhook {name!r} for WeCom channels")
         settings = channel.settings
         token = str(settings["token"])
@@ -270,11 +239,7 @@ class WeComKfConnector(WeChatReplyLimits):
                 page = await api.call("POST", "cgi-bin/kf/sync_msg", body=body)
             except (ApiError, HubError) as exc:
                 # Not answering 200 makes WeCom retry the callback, which re-pulls (see above).
-                reason = (
-                    str(to_send_error(exc, REASONS, "WeCom"))
-                    if isinstance(exc, ApiError)
-                    else str(exc)
-                )
+                reason = str(KF_PRODUCT.refused(exc)) if isinstance(exc, ApiError) else str(exc)
                 log.warning("kf sync_msg failed", extra={"channel_id": channel.id})
                 raise TransientSendError(f"pulling WeCom messages failed: {reason}") from None
             for raw in page.get("msg_list") or ():
@@ -348,8 +313,7 @@ class WeComKfConnector(WeChatReplyLimits):
         base = {"touser": out.recipient_id, "open_kfid": str(channel.settings["open_kfid"])}
         return await send_receipt(
             self._send(api, base, out, ctx),
-            REASONS,
-            "WeCom",
+            KF_PRODUCT,
             channel_id=channel.id,
             message_id=out.message_id,
         )
@@ -384,8 +348,10 @@ class WeComKfConnector(WeChatReplyLimits):
                 "POST", send, body={**base, "msgtype": "text", "text": {"content": out.text}}
             )
         elif not out.attachments:
-            raise PermanentSendError(
-                f"nothing WeCom can show in a {out.kind.value} message", "unsupported"
+            raise KF_PRODUCT.fail(
+                "unsupported",
+                f"nothing WeCom can show in a {out.kind.value} message",
+                "企业微信无法显示这种消息",
             )
         return result
 
@@ -394,7 +360,7 @@ class WeComKfConnector(WeChatReplyLimits):
     ) -> dict[str, str] | None:
         url = str(out.data.get("url", ""))
         if not url:
-            raise PermanentSendError("a link message needs data.url", "invalid")
+            raise KF_PRODUCT.fail("invalid", "a link message needs data.url", "链接消息缺少网址")
         thumb = str(out.data.get("thumb_media_id", ""))
         images = [a for a in out.attachments if a.kind == MessageKind.IMAGE]
         if not thumb and images:
@@ -421,7 +387,7 @@ class WeComKfConnector(WeChatReplyLimits):
         try:
             result = await api.call("POST", "cgi-bin/kf/send_msg_on_event", body=body)
         except ApiError as exc:
-            raise to_send_error(exc, REASONS, "WeCom") from None
+            raise KF_PRODUCT.refused(exc) from None
         msgid = result.get("msgid")
         return SendReceipt(provider_message_id=str(msgid) if msgid else None)
 
@@ -436,12 +402,12 @@ class WeComKfConnector(WeChatReplyLimits):
         try:
             await api.call("POST", "cgi-bin/kf/service_state/trans", body=body)
         except ApiError as exc:
-            raise to_send_error(exc, REASONS, "WeCom") from None
+            raise KF_PRODUCT.refused(exc) from None
 
     async def fetch_media(
         self, channel: Channel, ref: AttachmentRef, ctx: SendContext
     ) -> FetchedMedia:
-        return await fetch_customer_media(self.api(channel, ctx.state), ref, REASONS, "WeCom")
+        return await fetch_customer_media(self.api(channel, ctx.state), ref)
 
 
 def _parse_safely(raw: Mapping[str, Any]) -> Inbound | None:

@@ -1,24 +1,36 @@
 """The contract between the hub and a channel connector.
 
 A connector is a pure translator: it verifies a provider's request, parses it into normalised
-values, says what to answer, and sends outbound messages. It never sees the database.
+values, says what to answer, and sends outbound messages. It never sees the database. What a
+channel is (its name, settings, console guide, event names) is declared once in its
+``ChannelKind``; what it can do beyond the basics is declared by implementing the optional
+protocols below, which the hub checks with ``isinstance``. ``docs/connectors.md`` explains it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel
 
 from hub.domain.model import AttachmentRef, Inbound, Outbound, SendReceipt, StatusUpdate
 from hub.domain.ports import BlobStorage, Publish
 from hub.domain.records import Channel
+from hub.domain.settings import secret_names
+from hub.domain.texts import Text
 
 
 @dataclass(frozen=True)
 class WebhookRequest:
-    """A provider's HTTP request without any web framework around it."""
+    """A provider's HTTP request without any web framework around it.
+
+    ``url`` is the address the provider called, as the hub's public URL says (what a provider
+    signs), not the address a reverse proxy forwarded to.
+    """
 
     method: str
     url: str
@@ -48,6 +60,16 @@ class ChannelState(Protocol):
     async def set(self, key: str, value: str, expires_at: datetime | None = None) -> None: ...
 
 
+class Leases(Protocol):
+    """Per-channel leases: which one process owns a piece of work (a poller) for a while."""
+
+    async def claim(self, key: str, owner: str, ttl_s: float) -> bool:
+        """Take or renew ``key`` for ``owner``; false while another owner holds it."""
+        ...
+
+    async def release(self, key: str, owner: str) -> None: ...
+
+
 @dataclass(frozen=True)
 class SendContext:
     blobs: BlobStorage
@@ -62,26 +84,68 @@ class FetchedMedia:
     filename: str
 
 
-class Connector(Protocol):
-    kind: str
-    #: the names of the webhooks this kind exposes, e.g. ``("callback",)``
-    webhook_names: tuple[str, ...]
-    #: settings that are secrets: encrypted at rest and masked in the API
-    secret_settings: frozenset[str]
+@dataclass(frozen=True)
+class ConsoleGuide:
+    """Where an admin pastes the channel's URLs and secrets in the provider's console."""
 
-    def validate_settings(self, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """Return the normalised settings or raise ``InvalidInput`` with the reason."""
-        ...
+    title: Text
+    #: short steps; ``**…**`` marks a console path or button, shown in bold
+    steps: tuple[Text, ...]
+    console_url: str
+    #: the webhook whose URL the guide shows with the steps (``None``: it shows every webhook)
+    webhook: str | None = None
+
+
+@dataclass(frozen=True)
+class ChannelKind:
+    """What a kind of channel is: everything the hub and the admin page know of it."""
+
+    #: lowercase letters, digits and ``_``; stored with each channel, so never renamed
+    kind: str
+    title: Text
+    #: how a customer of this channel is named until they give their name ("WeChat user")
+    contact_label: Text
+    #: the settings as a pydantic model whose fields are made with ``hub.domain.settings.setting``
+    settings: type[BaseModel]
+    #: the names of the webhooks this kind exposes at ``/hooks/{channel_id}/{name}``
+    webhook_names: tuple[str, ...] = ()
+    guide: ConsoleGuide | None = None
+    #: labels of the ``data["event"]`` names its inbound events carry, for the thread
+    events: Mapping[str, Text] = field(default_factory=dict)
+    #: the colour of the channel's chip in the inbox (``#rrggbb``)
+    color: str = "#5f6368"
+    #: a folder of static files served at ``/assets/{kind}/`` (a widget script, icons)
+    assets: Path | None = None
+
+    @property
+    def secret_settings(self) -> frozenset[str]:
+        return secret_names(self.settings)
+
+
+class Connector(Protocol):
+    info: ChannelKind
 
     async def handle_webhook(
         self, channel: Channel, name: str, request: WebhookRequest
-    ) -> WebhookResult: ...
+    ) -> WebhookResult:
+        """Verify and parse one provider request: raise ``InvalidSignature`` (403) or
+        ``MalformedPayload`` (400) and nothing is stored."""
+        ...
 
-    async def send(self, channel: Channel, out: Outbound, ctx: SendContext) -> SendReceipt: ...
+    async def send(self, channel: Channel, out: Outbound, ctx: SendContext) -> SendReceipt:
+        """Send one message; raise ``TransientSendError`` to be retried with backoff, or
+        ``PermanentSendError`` with a reason code in the connector's namespace
+        (``wechat.45015``) and its texts."""
+        ...
 
     async def fetch_media(
         self, channel: Channel, ref: AttachmentRef, ctx: SendContext
-    ) -> FetchedMedia: ...
+    ) -> FetchedMedia:
+        """Download a file the provider keeps; ``TransientSendError`` is retried."""
+        ...
+
+
+# -- optional capabilities ------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -91,6 +155,8 @@ class ReplyWindow:
     remaining: int
     limit: int
     closes_at: datetime | None
+    #: the provider's rule, for the agent
+    rule: Text | None = None
 
 
 @runtime_checkable
@@ -114,3 +180,57 @@ class EndsSessions(Protocol):
     """A connector whose provider keeps a session state the hub should close on resolve."""
 
     async def end_session(self, channel: Channel, external_id: str, ctx: SendContext) -> None: ...
+
+
+@dataclass(frozen=True)
+class AutoReply:
+    """A message the hub sends by itself in answer to an inbound event (a welcome)."""
+
+    text: str
+    #: passed to ``send`` in ``Outbound.data`` (e.g. the code a WeCom welcome must quote)
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class AutoReplies(Protocol):
+    """A connector some of whose inbound events deserve an automatic answer (关注回复, 欢迎语)."""
+
+    def auto_reply(self, channel: Channel, item: Inbound) -> AutoReply | None: ...
+
+
+@runtime_checkable
+class Embeds(Protocol):
+    """A connector whose channel is placed on the business's own pages (a widget)."""
+
+    def embed_html(self, channel: Channel, public_url: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class PollContext:
+    """What a poller may do: keep state, store files, and hand what it read to the hub."""
+
+    state: ChannelState
+    blobs: BlobStorage
+    #: store inbound events durably; returns once they are committed (the dedupe applies)
+    accept: Callable[[Sequence[Inbound]], Awaitable[None]]
+    apply_statuses: Callable[[Sequence[StatusUpdate]], Awaitable[None]]
+
+
+class Poller(Protocol):
+    """A background reader of one channel (a mailbox, a provider's sync API).
+
+    The hub runs exactly one ``run`` per channel and poller name across all processes, in the
+    worker (or the embedded web process), and restarts it after a pause when it raises or when
+    the channel's settings change.
+    """
+
+    name: str
+
+    async def run(self, channel: Channel, ctx: PollContext) -> None:
+        """Read until cancelled; an exception is logged and ``run`` starts again later."""
+        ...
+
+
+@runtime_checkable
+class Polls(Protocol):
+    def pollers(self, channel: Channel) -> Sequence[Poller]: ...

@@ -1,5 +1,9 @@
 """The one error tree; the web layer and the job runner each map it once."""
 
+from __future__ import annotations
+
+from collections.abc import Mapping
+
 
 class HubError(Exception):
     """Base of every error the hub raises on purpose."""
@@ -42,9 +46,16 @@ class TransientSendError(HubError):
 
 
 class PermanentSendError(HubError):
-    """The provider refused the message for good: it is marked failed with this reason."""
+    """The provider refused the message for good: it is marked failed with this reason.
 
-    def __init__(self, reason: str, code: str | None = None) -> None:
+    ``code`` is in the connector's namespace (``wechat.45015``); ``texts`` say the reason to
+    the agent in every language of the inbox (the English ``reason`` when absent).
+    """
+
+    def __init__(
+        self, reason: str, code: str | None = None, texts: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.code = code
+        self.texts = dict(texts) if texts else {"en": reason, "zh-CN": reason}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from hub.domain.channels import ChannelState, Connector, SendContext
+from hub.domain.channels import ChannelState, Connector, Leases, SendContext
 from hub.domain.errors import NotFound
 from hub.domain.ports import BlobStorage, EventBus, JobQueue, Store
 from hub.domain.records import Attachment
@@ -27,6 +27,8 @@ class Deps:
     state_for: Callable[[int], ChannelState]
     #: a URL at which an attachment can be fetched by whoever was shown the message
     file_url: Callable[[Attachment], str | None]
+    #: per-channel leases, for work one process at a time must own (pollers)
+    leases_for: Callable[[int], Leases]
     limits: Limits = Limits()
 
     def connector(self, kind: str) -> Connector:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from hub.domain.channels import AutoReplies
 from hub.domain.errors import NotFound
 from hub.domain.events import AGENTS_TOPIC, HubEvent
 from hub.domain.model import (
@@ -311,15 +312,13 @@ def _new_message(item: Inbound, conversation: Conversation) -> NewMessage:
 async def _auto_reply(
     deps: Deps, channel: Channel, item: Inbound, conversation: Conversation
 ) -> None:
-    """The channel's automatic answers to a follow (关注) or a new WeCom session (欢迎语)."""
-    event = item.data.get("event")
-    if event == "subscribe" and channel.settings.get("subscribe_reply"):
-        await send_system_message(deps, conversation.id, str(channel.settings["subscribe_reply"]))
-    code = item.data.get("welcome_code")
-    if event == "enter_session" and code and channel.settings.get("welcome_text"):
-        await send_system_message(
-            deps, conversation.id, str(channel.settings["welcome_text"]), {"welcome_code": code}
-        )
+    """The channel's automatic answer to an event that deserves one (关注回复, 欢迎语)."""
+    connector = deps.connectors.get(channel.kind)
+    if not isinstance(connector, AutoReplies):
+        return
+    reply = connector.auto_reply(channel, item)
+    if reply is not None:
+        await send_system_message(deps, conversation.id, reply.text, dict(reply.data))
 
 
 async def fetch_media(deps: Deps, attachment_id: int) -> None:
@@ -368,8 +367,9 @@ async def apply_statuses(deps: Deps, channel: Channel, updates: Sequence[StatusU
 
 def _default_name(deps: Deps, channel: Channel, item: Inbound) -> str:
     """Until a customer tells us their name: "Visitor 访客 #a1b2c3", "WeChat user 微信用户 #…"."""
-    label = getattr(deps.connectors.get(channel.kind), "contact_label", "Customer 客户")
-    return f"{label} #{item.sender_id[-6:]}"
+    connector = deps.connectors.get(channel.kind)
+    label = connector.info.contact_label if connector else {"en": "Customer", "zh-CN": "客户"}
+    return f"{label['en']} {label['zh-CN']} #{item.sender_id[-6:]}"
 
 
 def _ref(file: Attachment) -> AttachmentRef:

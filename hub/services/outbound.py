@@ -105,6 +105,15 @@ async def reply(
 
 #: in a message's data: how many delivery attempts came before an agent sent it again
 RESENT_AFTER = "resent_after"
+#: in a failed message's data: ``{"code": "wechat.45015", "text": {"en": …, "zh-CN": …}}``
+FAILURE = "failure"
+
+
+def gave_up_texts(tries: int, reason: str) -> dict[str, str]:
+    return {
+        "en": f"Not delivered after {tries} attempts: {reason}",
+        "zh-CN": f"尝试 {tries} 次后仍未发出：{reason}",
+    }
 
 
 async def resend(deps: Deps, agent: Agent, message_id: int) -> Message:
@@ -121,7 +130,7 @@ async def resend(deps: Deps, agent: Agent, message_id: int) -> Message:
             raise InvalidInput("only a reply to the customer can be sent again")
         if message.status != MessageStatus.FAILED:
             raise Conflict(f"only a failed reply can be sent again; this one is {message.status}")
-        data = {k: v for k, v in message.data.items() if k != "error_code"}
+        data = {k: v for k, v in message.data.items() if k != FAILURE}
         data[RESENT_AFTER] = await uow.count_deliveries(message_id)
         message = await uow.update_message(
             message_id, status=MessageStatus.QUEUED, error=None, data=data
@@ -226,6 +235,7 @@ async def deliver(deps: Deps, message_id: int) -> None:
         )
     except PermanentSendError as exc:
         log.warning("delivery refused", extra={**context, "code": exc.code})
+        failure = {"code": exc.code or f"{channel.kind}.refused", "text": exc.texts}
         await _record(
             deps,
             message,
@@ -234,7 +244,7 @@ async def deliver(deps: Deps, message_id: int) -> None:
             exc.reason,
             None,
             final=True,
-            code=exc.code,
+            failure=failure,
         )
         return
     except Exception as exc:
@@ -243,7 +253,12 @@ async def deliver(deps: Deps, message_id: int) -> None:
         log.warning(
             "delivery failed", extra={**context, "attempt": attempt, "final": final}, exc_info=True
         )
-        await _record(deps, message, attempt, MessageStatus.FAILED, reason, None, final=final)
+        gave_up: dict[str, Any] | None = None
+        if final:
+            gave_up = {"code": "hub.gave_up", "text": gave_up_texts(tries, reason)}
+        await _record(
+            deps, message, attempt, MessageStatus.FAILED, reason, None, final=final, failure=gave_up
+        )
         if not final:
             raise Retrying(backoff_s(tries)) from exc
         return
@@ -265,7 +280,7 @@ async def _record(
     provider_message_id: str | None,
     *,
     final: bool,
-    code: str | None = None,
+    failure: dict[str, Any] | None = None,
 ) -> None:
     async with deps.store.unit() as uow:
         await uow.add_delivery(message.id, attempt, status, error, provider_message_id)
@@ -275,9 +290,9 @@ async def _record(
                 "error": error,
                 "provider_message_id": provider_message_id,
             }
-            if code:
-                # The page translates well-known provider codes (45015: window closed).
-                changes["data"] = {**message.data, "error_code": code}
+            if failure:
+                # The thread shows the reason in the agent's language.
+                changes["data"] = {**message.data, FAILURE: failure}
             message = await uow.update_message(message.id, **changes)
         else:
             message = await uow.update_message(message.id, error=error)

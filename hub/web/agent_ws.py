@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 from aiohttp import WSMsgType, web
 
-from adapters.realtime.local import SubscriberOverflow
 from hub.domain.errors import HubError
 from hub.domain.events import AGENTS_TOPIC, HubEvent, visitor_topic
+from hub.domain.ports import SubscriberOverflow
 from hub.domain.records import Agent
 from hub.web.api import agent_out
 from hub.web.auth import authenticate, bearer_token

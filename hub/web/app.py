@@ -12,8 +12,9 @@ from aiohttp import WSCloseCode, web
 from hub.bootstrap import Hub, build_hub, settle_heap
 from hub.config import Settings
 from hub.services.inbound import enqueues_settled
+from hub.services.polling import PollingSupervisor
 from hub.services.sweeper import sweep
-from hub.web import files, hooks, pages, visitor
+from hub.web import files, hooks, pages, transports
 from hub.web.agent_ws import agent_socket
 from hub.web.api import api
 from hub.web.errors import error_middleware
@@ -34,25 +35,38 @@ async def _embedded_sweeper(hub_: Hub) -> None:
             log.exception("sweep failed")
 
 
+def pollers(hub_: Hub) -> PollingSupervisor:
+    return PollingSupervisor(
+        hub_.deps,
+        check_every_s=hub_.settings.poll_check_s,
+        lease_s=hub_.settings.poll_lease_s,
+    )
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[visitor.webchat_cors, error_middleware],
+        middlewares=[error_middleware],
         client_max_size=max(settings.max_body_bytes, settings.max_upload_bytes + 64 * 1024),
     )
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         async with build_hub(settings, listen=True) as hub_:
             app[HUB] = hub_
+            transports.start(app, hub_)
+            for problem in hub_.connector_problems:
+                log.error("connector %s left out: %s", problem.source, problem.reason)
             settle_heap()
-            sweeper = None
+            background: list[asyncio.Task[None]] = []
             if hub_.inprocess_queue is not None:
-                sweeper = asyncio.create_task(_embedded_sweeper(hub_))
+                # Embedded mode has no worker: this process does the background work too.
+                background.append(asyncio.create_task(_embedded_sweeper(hub_)))
+                background.append(asyncio.create_task(pollers(hub_).run()))
             yield
             await enqueues_settled()  # events accepted a moment ago get their jobs queued
-            if sweeper is not None:
-                sweeper.cancel()
+            for task in background:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
+                    await task
 
     app[SOCKETS] = OpenSockets()
     app[AGENT_SOCKETS] = {}
@@ -66,8 +80,8 @@ def create_app(settings: Settings) -> web.Application:
     api.add_to(app)
     app.router.add_get("/api/v1/ws", agent_socket)
     app.router.add_get("/healthz", healthz)
-    visitor.add_routes(app)
     hooks.add_routes(app)
     files.add_routes(app)
     pages.add_routes(app)
+    transports.add_routes(app)  # last: its catch-all route must not hide the others
     return app

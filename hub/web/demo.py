@@ -1,4 +1,4 @@
-"""The demo shop at ``/demo``: a fake store with the first active web chat channel's widget."""
+"""The demo shop at ``/demo``: a fake store with the first active embeddable channel's widget."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from html import escape
 
 from aiohttp import web
 
+from hub.domain.channels import Embeds
 from hub.web.keys import hub_of
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -56,7 +57,7 @@ def _lang(request: web.Request) -> str:
     return "zh" if request.headers.get("Accept-Language", "").lower().startswith("zh") else "en"
 
 
-def render(lang: str, base_url: str, public_key: str | None) -> str:
+def render(lang: str, embed_html: str | None) -> str:
     """The shop page; every value put into the HTML is escaped."""
     t = TEXT[lang]
     cards = "\n".join(
@@ -66,13 +67,7 @@ def render(lang: str, base_url: str, public_key: str | None) -> str:
         f'<button type="button">{escape(t["buy"])}</button></article>'
         for seal, en, zh, price, cls in PRODUCTS
     )
-    if public_key:
-        script = (
-            f'<script src="{escape(base_url)}/widget.js" '
-            f'data-kefu-key="{escape(public_key)}" async></script>'
-        )
-    else:
-        script = f'<p class="notice">{escape(t["none"])}</p>'
+    script = embed_html or f'<p class="notice">{escape(t["none"])}</p>'
     html_lang = "zh-CN" if lang == "zh" else "en"
     return f"""<!doctype html>
 <html lang="{html_lang}"><head><meta charset="utf-8">
@@ -101,10 +96,16 @@ def render(lang: str, base_url: str, public_key: str | None) -> str:
 async def demo_page(request: web.Request) -> web.Response:
     hub_ = hub_of(request)
     channels = await hub_.directory.list_channels()
-    webchat = next((c for c in channels if c.kind == "webchat" and c.active), None)
-    # The widget is loaded from the address the browser used, so the demo works behind a proxy.
+    # The first active channel that embeds in a site (web chat's widget) is the shop's chat.
+    # It is loaded from the address the browser used, so the demo works behind a proxy.
     base = f"{request.scheme}://{request.host}"
-    body = render(_lang(request), base, webchat.public_key if webchat else None)
+    embed = None
+    for channel in channels:
+        connector = hub_.deps.connectors.get(channel.kind)
+        if channel.active and isinstance(connector, Embeds):
+            embed = connector.embed_html(channel, base)
+            break
+    body = render(_lang(request), embed)
     return web.Response(
         text=body,
         content_type="text/html",

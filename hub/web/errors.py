@@ -38,6 +38,10 @@ _STATUS: dict[type[HubError], int] = {
 }
 
 
+def status_for(exc: HubError) -> int:
+    return next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
+
+
 def error_response(status: int, reason: str) -> web.Response:
     return web.json_response({"error": {"status": status, "reason": reason}}, status=status)
 
@@ -56,7 +60,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except HubError as exc:
-        status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
+        status = status_for(exc)
         if status == 403 and isinstance(exc, InvalidSignature):
             log.warning("invalid signature", extra={"path": request.path})
         elif status >= 400 and status != 404:

@@ -24,7 +24,7 @@ async def webhook(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     channel = await hub_.directory.get_channel(channel_id)
     connector = hub_.deps.connector(channel.kind)
-    if not channel.active or name not in connector.webhook_names:
+    if not channel.active or name not in connector.info.webhook_names:
         raise NotFound("no such webhook")
     body = await read_limited(request, hub_.settings.max_body_bytes)
     result = await connector.handle_webhook(

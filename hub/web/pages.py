@@ -1,4 +1,4 @@
-"""The pages people open in a browser: the inbox app, the web chat widget and the demo shop."""
+"""The pages people open in a browser: the inbox app and the demo shop."""
 
 from __future__ import annotations
 
@@ -56,19 +56,6 @@ async def inbox(request: web.Request) -> web.FileResponse:
     )
 
 
-async def widget(request: web.Request) -> web.FileResponse:
-    """The web chat widget any site embeds with the channel's ``embed_html``."""
-    return web.FileResponse(
-        STATIC / "widget" / "widget.js",
-        headers={
-            "Content-Type": "text/javascript; charset=utf-8",
-            "Cache-Control": ASSET_CACHE,
-            "Access-Control-Allow-Origin": "*",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
-
-
 @web.middleware
 async def static_headers(request: web.Request, handler: demo.Handler) -> web.StreamResponse:
     """Static assets get a cache policy and ``nosniff``."""
@@ -82,6 +69,5 @@ async def static_headers(request: web.Request, handler: demo.Handler) -> web.Str
 def add_routes(app: web.Application) -> None:
     app.middlewares.append(static_headers)
     app.router.add_get("/", inbox)
-    app.router.add_get("/widget.js", widget)
     app.router.add_static("/static/", STATIC, follow_symlinks=False, append_version=False)
     demo.add_routes(app)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+
 from hub.domain.channels import (
+    ChannelKind,
     FetchedMedia,
     SendContext,
     WebhookRequest,
@@ -16,6 +19,8 @@ from hub.domain.channels import (
 from hub.domain.events import HubEvent
 from hub.domain.model import AttachmentRef, Outbound, SendReceipt
 from hub.domain.records import Attachment, Channel
+from hub.domain.settings import setting
+from hub.domain.texts import text
 from hub.services.deps import Deps, Limits
 from tests.fakes.memory import FakeBlobStorage, FakeChannelState
 from tests.fakes.store import FakeStore
@@ -58,19 +63,27 @@ class FakeBus:
         return [event.type for _, event in self.published]
 
 
+class FakeSettings(BaseModel):
+    secret: str = setting("", label=text("Secret", "密钥"), secret=True)
+
+
+FAKE_KIND = ChannelKind(
+    kind="fake",
+    title=text("Fake", "测试"),
+    contact_label=text("Fake user", "测试用户"),
+    settings=FakeSettings,
+    webhook_names=("callback",),
+)
+
+
 @dataclass
 class FakeConnector:
     """Collects what it is asked to send; raises the queued errors first."""
 
-    kind: str = "fake"
-    webhook_names: tuple[str, ...] = ("callback",)
-    secret_settings: frozenset[str] = frozenset({"secret"})
+    info: ChannelKind = FAKE_KIND
     sent: list[Outbound] = field(default_factory=list)
     errors: list[Exception] = field(default_factory=list)
     media: bytes = b"\x89PNG fake image"
-
-    def validate_settings(self, settings: Mapping[str, Any]) -> dict[str, Any]:
-        return dict(settings)
 
     async def handle_webhook(
         self, channel: Channel, name: str, request: WebhookRequest
@@ -118,6 +131,7 @@ def fake_pipeline(max_delivery_attempts: int = 3) -> Pipeline:
         connectors={"fake": connector},
         state_for=lambda channel_id: states.setdefault(channel_id, FakeChannelState()),
         file_url=file_url,
+        leases_for=lambda channel_id: states.setdefault(channel_id, FakeChannelState()),
         limits=Limits(max_delivery_attempts=max_delivery_attempts, sweep_after_s=0),
     )
     return Pipeline(deps, store, queue, bus, connector, blobs)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from hub.domain.channels import SendContext
 from hub.domain.events import HubEvent
@@ -26,6 +26,17 @@ class FakeChannelState:
 
     async def set(self, key: str, value: str, expires_at: datetime | None = None) -> None:
         self.values[key] = (value, expires_at)
+
+    async def claim(self, key: str, owner: str, ttl_s: float) -> bool:
+        holder = await self.get(key)
+        if holder is not None and holder != owner:
+            return False
+        self.values[key] = (owner, datetime.now(UTC) + timedelta(seconds=ttl_s))
+        return True
+
+    async def release(self, key: str, owner: str) -> None:
+        if await self.get(key) == owner:
+            del self.values[key]
 
 
 class FakeBlobStorage:

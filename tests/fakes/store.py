@@ -55,6 +55,9 @@ class FakeUnit:
     async def get_channel(self, channel_id: int) -> Channel | None:
         return self.t.channels.get(channel_id)
 
+    async def active_channels(self) -> list[Channel]:
+        return [c for _, c in sorted(self.t.channels.items()) if c.active]
+
     async def get_agent(self, agent_id: int) -> Agent | None:
         return self.t.agents.get(agent_id)
 

@@ -11,8 +11,9 @@ import pytest
 
 from adapters.db import channel_cache
 from adapters.db.channel_cache import ChannelCache
-from adapters.realtime.local import LocalEventBus, SubscriberOverflow
+from adapters.realtime.local import LocalEventBus
 from hub.domain.events import HubEvent
+from hub.domain.ports import SubscriberOverflow
 from hub.domain.records import Channel
 
 

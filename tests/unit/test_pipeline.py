@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from hub.domain.errors import (
@@ -222,13 +224,27 @@ async def test_transient_errors_retry_with_growing_backoff_then_fail(p: Pipeline
     assert len(p.store.tables.deliveries) == 3
 
 
-async def test_a_refusal_fails_at_once_with_the_reason(p: Pipeline) -> None:
+async def test_a_refusal_fails_at_once_with_the_reason_in_both_languages(p: Pipeline) -> None:
     message_id = await _queued_reply(p)
-    p.connector.errors = [PermanentSendError("the 48-hour reply window has closed", "45015")]
+    texts = {"en": "the 48-hour reply window has closed", "zh-CN": "已超过 48 小时回复时限"}
+    p.connector.errors = [PermanentSendError(texts["en"], "fake.45015", texts)]
     await outbound.deliver(p.deps, message_id)
     failed = p.store.tables.messages[message_id]
     assert failed.status == MessageStatus.FAILED
     assert failed.error == "the 48-hour reply window has closed"
+    assert failed.data["failure"] == {"code": "fake.45015", "text": texts}
+
+
+async def test_giving_up_after_the_attempts_says_so_in_both_languages(p: Pipeline) -> None:
+    message_id = await _queued_reply(p)
+    p.connector.errors = [TransientSendError("timeout")] * 3
+    for _ in range(3):
+        with contextlib.suppress(Retrying):
+            await outbound.deliver(p.deps, message_id)
+    failure = p.store.tables.messages[message_id].data["failure"]
+    assert failure["code"] == "hub.gave_up"
+    assert "3" in failure["text"]["en"]
+    assert "timeout" in failure["text"]["zh-CN"]
 
 
 async def test_delivering_twice_sends_once(p: Pipeline) -> None:
@@ -312,11 +328,11 @@ async def test_a_failed_reply_sent_again_gets_fresh_attempts_and_goes_out(p: Pip
 async def test_a_refused_reply_sent_again_forgets_the_refusal_code(p: Pipeline) -> None:
     message_id = await _queued_reply(p)
     agent = next(iter(p.store.tables.agents.values()))
-    p.connector.errors = [PermanentSendError("the 48-hour reply window has closed", "45015")]
+    p.connector.errors = [PermanentSendError("the 48-hour reply window has closed", "fake.1")]
     await outbound.deliver(p.deps, message_id)
-    assert p.store.tables.messages[message_id].data["error_code"] == "45015"
+    assert p.store.tables.messages[message_id].data["failure"]["code"] == "fake.1"
     queued = await outbound.resend(p.deps, agent, message_id)
-    assert "error_code" not in queued.data
+    assert "failure" not in queued.data
     await outbound.deliver(p.deps, message_id)
     assert p.store.tables.messages[message_id].status == MessageStatus.SENT
 

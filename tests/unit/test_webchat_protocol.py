@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.webchat.connector import WebchatConnector, origin_allowed
 from connectors.webchat.protocol import Identify, SendMessage, parse_frame
+from connectors.webchat.settings import WebchatSettings, origin_allowed
 from connectors.webchat.tokens import Visitor, VisitorTokens
 from hub.domain.errors import InvalidInput, MalformedPayload, PayloadTooLarge
+from hub.domain.model import AttachmentRef, MessageKind
+from hub.domain.settings import validate_settings
 
 
 def test_a_message_frame_parses() -> None:
@@ -51,23 +53,31 @@ def test_visitor_tokens_round_trip_and_refuse_forgery() -> None:
     assert tokens.verify(token, 8) is None
     assert VisitorTokens("other secret").verify(token, 7) is None
     assert tokens.verify(token + "x", 7) is None
-    upload = tokens.issue_upload(visitor, "ab/key.png", {"f": "a.png", "t": "image/png", "s": 3})
-    assert tokens.verify_upload(upload, visitor) == (
-        "ab/key.png",
-        {"f": "a.png", "t": "image/png", "s": 3},
+    stored = AttachmentRef(
+        kind=MessageKind.IMAGE,
+        filename="a.png",
+        content_type="image/png",
+        size=3,
+        storage_key="ab/key.png",
     )
+    upload = tokens.issue_upload(visitor, stored)
+    assert tokens.verify_upload(upload, visitor) == stored
     assert tokens.verify_upload(upload, Visitor(7, "v_someone_else")) is None
+    assert tokens.verify_upload(upload + "x", visitor) is None
 
 
 def test_settings_are_validated_and_origins_normalised() -> None:
-    connector = WebchatConnector()
-    settings = connector.validate_settings({"allowed_origins": ["HTTPS://Shop.Example.com/"]})
+    settings = validate_settings(
+        WebchatSettings, {"allowed_origins": ["HTTPS://Shop.Example.com/"]}
+    )
     assert settings["allowed_origins"] == ["https://shop.example.com"]
     assert origin_allowed(settings, "https://shop.example.com")
     assert not origin_allowed(settings, "https://evil.example.com")
     assert not origin_allowed(settings, None)
     assert origin_allowed({"allowed_origins": []}, None)
     with pytest.raises(InvalidInput):
-        connector.validate_settings({"color": "red"})
+        validate_settings(WebchatSettings, {"color": "red"})
     with pytest.raises(InvalidInput):
-        connector.validate_settings({"allowed_origins": ["https://shop.example.com/path"]})
+        validate_settings(WebchatSettings, {"allowed_origins": ["https://shop.example.com/path"]})
+    with pytest.raises(InvalidInput, match="settings must be an object"):
+        validate_settings(WebchatSettings, None)

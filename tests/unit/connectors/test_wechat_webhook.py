@@ -15,6 +15,7 @@ from connectors.wechat.crypto import decrypt
 from hub.domain.errors import InvalidInput, InvalidSignature, MalformedPayload, NotFound
 from hub.domain.model import MessageKind
 from hub.domain.records import Channel
+from hub.domain.settings import validate_settings
 from tests.unit.connectors.wechat_support import (
     AES_KEY,
     OWN,
@@ -222,25 +223,27 @@ async def test_crypto_vector_echostr_through_safe_mode_verification(
     assert result.response.body != e["echostr"].encode()
 
 
-def test_validate_settings_normalises(connector: WeChatConnector) -> None:
-    settings = connector.validate_settings(
+def validate(settings: dict[str, Any]) -> dict[str, Any]:
+    return validate_settings(WeChatConnector.info.settings, settings)
+
+
+def test_validate_settings_normalises() -> None:
+    settings = validate(
         {
             "app_id": " wx1 ",
             "app_secret": "x",
             "token": "abc123",
             "subscribe_reply": " 欢迎 ",
             "api_base_url": "http://127.0.0.1:9999/",
-            "business_hours": "keep",
         }
     )
     assert settings["app_id"] == "wx1"
     assert settings["api_base_url"] == "http://127.0.0.1:9999"
     assert settings["subscribe_reply"] == "欢迎"
     assert settings["encoding_aes_key"] is None
-    assert settings["business_hours"] == "keep"
-    default = connector.validate_settings({"app_id": "wx1", "app_secret": "x", "token": "abc"})
+    default = validate({"app_id": "wx1", "app_secret": "x", "token": "abc"})
     assert default["api_base_url"] == "https://api.weixin.qq.com"
-    assert connector.secret_settings == {"app_secret", "token", "encoding_aes_key"}
+    assert WeChatConnector.info.secret_settings == {"app_secret", "token", "encoding_aes_key"}
 
 
 @pytest.mark.parametrize(
@@ -251,8 +254,11 @@ def test_validate_settings_normalises(connector: WeChatConnector) -> None:
         {"app_id": "wx1", "app_secret": "x", "token": "abc", "encoding_aes_key": "short"},
         {"app_id": "wx1", "app_secret": "x", "token": "abc", "api_base_url": "ftp://x"},
         {"app_id": "wx1", "app_secret": "x", "token": "abc", "subscribe_reply": 5},
+        {"app_id": "wx1", "app_secret": "x", "token": "abc", "subscribe_reply": "字" * 700},
+        # unknown settings are refused, not stored: nothing reads them
+        {"app_id": "wx1", "app_secret": "x", "token": "abc", "business_hours": "keep"},
     ],
 )
-def test_validate_settings_refuses(connector: WeChatConnector, bad: dict[str, Any]) -> None:
+def test_validate_settings_refuses(bad: dict[str, Any]) -> None:
     with pytest.raises(InvalidInput):
-        connector.validate_settings(bad)
+        validate(bad)

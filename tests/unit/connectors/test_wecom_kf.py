@@ -16,6 +16,7 @@ from connectors.wecom_kf.parse import parse_kf_message, status_from_kf_message
 from hub.domain.errors import InvalidInput, InvalidSignature, MalformedPayload
 from hub.domain.model import MessageKind, MessageStatus
 from hub.domain.records import Channel
+from hub.domain.settings import validate_settings
 from tests.unit.connectors.wechat_support import (
     AES_KEY,
     OWN,
@@ -198,9 +199,10 @@ def test_entry_without_msgid_is_skipped() -> None:
 
 
 def test_validate_settings(connector: WeComKfConnector) -> None:
-    ok = connector.validate_settings(kf_channel().settings)
+    model = connector.info.settings
+    ok = validate_settings(model, kf_channel().settings)
     assert ok["api_base_url"] == "https://qyapi.weixin.qq.com"
     with pytest.raises(InvalidInput):
-        connector.validate_settings(kf_channel(encoding_aes_key="").settings)
+        validate_settings(model, kf_channel(encoding_aes_key="").settings)
     with pytest.raises(InvalidInput):
-        connector.validate_settings(kf_channel(open_kfid=None).settings)
+        validate_settings(model, kf_channel(open_kfid=None).settings)

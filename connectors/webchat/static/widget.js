@@ -6,7 +6,7 @@
   const script = document.currentScript || document.querySelector("script[data-kefu-key]");
   if (!script || !script.dataset.kefuKey) return;
   const KEY = script.dataset.kefuKey;
-  const BASE = new URL(script.src, location.href).href.replace(/\/widget\.js(\?.*)?$/, "");
+  const BASE = new URL(script.src, location.href).href.replace(/\/assets\/webchat\/widget\.js(\?.*)?$/, "");
   if (window.__kefuWidgets && window.__kefuWidgets[KEY]) return;
   (window.__kefuWidgets = window.__kefuWidgets || {})[KEY] = true;
 

@@ -1,0 +1,84 @@
+"""The web chat channel's settings: what the widget looks like and where it may be embedded."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from hub.domain.settings import setting
+from hub.domain.texts import text
+
+
+class WebchatSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = setting(
+        "",
+        label=text("Widget title", "窗口标题"),
+        help=text(
+            "Shown at the top of the chat; empty shows the channel's name.",
+            "显示在聊天窗口顶部；留空则显示渠道名称。",
+        ),
+        max_length=80,
+    )
+    welcome_text: str = setting(
+        "",
+        label=text("Welcome message (欢迎语)", "欢迎语"),
+        help=text("Shown to every visitor who opens the chat.", "访客打开聊天窗口时显示。"),
+        multiline=True,
+        max_length=500,
+    )
+    color: str = setting(
+        "#1f6feb",
+        label=text("Colour", "主题色"),
+        widget="color",
+        pattern=r"^#[0-9a-fA-F]{6}$",
+    )
+    prechat_form: bool = setting(
+        False,
+        label=text(
+            "Ask for name and email before the chat (pre-chat form)",
+            "咨询前填写姓名和邮箱（询前表单）",
+        ),
+    )
+    allowed_origins: list[str] = setting(
+        default_factory=list,
+        label=text(
+            "Allowed origins (one per line; empty allows any site)",
+            "允许的网站来源（每行一个；留空则允许所有网站）",
+        ),
+        help=text(
+            "Sites allowed to embed the chat, like https://shop.example.com.",
+            "允许嵌入聊天窗口的网站，例如 https://shop.example.com。",
+        ),
+        widget="lines",
+        placeholder="https://shop.example.com",
+        max_length=50,
+    )
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        result = []
+        for origin in value:
+            parts = urlsplit(origin.strip())
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.netloc
+                or parts.path not in ("", "/")
+                or parts.query
+                or parts.fragment
+            ):
+                raise ValueError(f"{origin!r} is not an origin like https://shop.example.com")
+            result.append(f"{parts.scheme}://{parts.netloc}".lower())
+        return result
+
+
+def origin_allowed(settings: Mapping[str, Any], origin: str | None) -> bool:
+    allowed = settings.get("allowed_origins") or []
+    if not allowed:
+        return True
+    return origin is not None and origin.lower().rstrip("/") in allowed

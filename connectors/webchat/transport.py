@@ -1,0 +1,338 @@
+"""The widget's endpoints: a websocket for visitors, and the same protocol over plain HTTP.
+
+Mounted by the hub under ``/webchat``; the protocol is documented in
+``docs/webchat-protocol.md``. Everything here is framework-free: it takes the hub's transport
+``Request``/``Socket`` values and asks the hub for what it needs through ``HubAccess``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from connectors.webchat.protocol import (
+    MAX_FRAME_BYTES,
+    Identify,
+    LeaveMessage,
+    Ping,
+    SendMessage,
+    Typing,
+    VisitorFrame,
+    parse_frame,
+)
+from connectors.webchat.settings import origin_allowed
+from connectors.webchat.tokens import Visitor, VisitorTokens
+from hub.domain.errors import Forbidden, HubError, InvalidInput, MalformedPayload, NotFound
+from hub.domain.events import AGENTS_TOPIC, HubEvent, visitor_topic
+from hub.domain.model import AttachmentRef, Inbound, MessageKind
+from hub.domain.ports import SubscriberOverflow
+from hub.domain.records import Channel, Message
+from hub.domain.transports import HubAccess, Request, Response, Route, Socket, Transport
+
+log = logging.getLogger(__name__)
+
+#: the close code that tells a widget it may have missed messages: reconnect and resync
+CLOSE_RESYNC = 4000
+_NO_SESSION = "start a session first: POST /webchat/{key}/session"
+
+
+@dataclass
+class VisitorSession:
+    channel: Channel
+    visitor: Visitor
+    token: str
+    name: str = ""
+    email: str | None = None
+    agent_names: dict[int, str] = field(default_factory=dict)
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+class VisitorTransport:
+    """The endpoints of every web chat channel (a channel is chosen by its public key)."""
+
+    def __init__(self, kind: str, hub: HubAccess, tokens: VisitorTokens) -> None:
+        self.kind = kind
+        self.hub = hub
+        self.tokens = tokens
+
+    def transport(self) -> Transport:
+        # The router tries a prefix's routes in the order given: the busiest goes first.
+        return Transport(
+            prefix="/webchat",
+            routes=(
+                Route("POST", "/{key}/messages", handler=self.http_frame),
+                Route("GET", "/{key}/ws", socket=self.socket),
+                Route("POST", "/{key}/session", handler=self.http_session),
+                Route("POST", "/{key}/uploads", handler=self.http_upload, upload=True),
+                Route("OPTIONS", "/{key}/{rest:.*}", handler=self.preflight),
+            ),
+            headers=self.cors,
+        )
+
+    # -- shared -----------------------------------------------------------------------------
+
+    async def channel(self, request: Request) -> Channel:
+        channel = await self.hub.channel_by_key(request.params.get("key", ""))
+        if channel.kind != self.kind or not channel.active:
+            raise NotFound("no web chat channel has this key")
+        if not origin_allowed(channel.settings, request.headers.get("Origin")):
+            raise Forbidden(
+                "this site may not embed the chat; add it to the channel's allowed origins"
+            )
+        return channel
+
+    def session(self, channel: Channel, token: str | None) -> VisitorSession:
+        visitor = self.tokens.verify(token, channel.id) if token else None
+        if visitor is None or token is None:
+            # A forged, expired or foreign token is a new anonymous visitor: it reveals nothing.
+            visitor, token = self.tokens.new_visitor(channel.id)
+        return VisitorSession(channel, visitor, token)
+
+    async def cors(self, request: Request) -> Mapping[str, str]:
+        """The widget runs on the business's site: answer the sites the channel allows."""
+        origin = request.headers.get("Origin")
+        if not origin:
+            return {}
+        try:
+            channel = await self.hub.channel_by_key(request.params.get("key", ""))
+        except NotFound:
+            return {}
+        if channel.kind != self.kind or not origin_allowed(channel.settings, origin):
+            return {}
+        return {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Headers": "Content-Type, X-Visitor-Token",
+            "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Vary": "Origin",
+        }
+
+    def message_frame(self, msg: Message, names: Mapping[int, str]) -> dict[str, Any]:
+        return {
+            "id": msg.id,
+            "direction": msg.direction.value,
+            "sender_type": msg.sender_type.value,
+            "sender_name": names.get(msg.sender_agent_id or 0, ""),
+            "kind": msg.kind.value,
+            "text": msg.text,
+            "attachments": [
+                {
+                    "filename": a.filename,
+                    "content_type": a.content_type,
+                    "kind": a.kind.value,
+                    "size": a.size,
+                    "url": self.hub.file_url(a),
+                }
+                for a in msg.attachments
+            ],
+            "created_at": iso(msg.created_at),
+        }
+
+    async def hello(self, session: VisitorSession) -> dict[str, Any]:
+        hub = self.hub
+        # Messages acknowledged a moment ago may still wait for their job: show them too. Read
+        # before the history, so one processed in between shows up there instead of nowhere.
+        pending = await hub.pending(session.channel.id, f"{session.visitor.visitor_id}:")
+        history = await hub.history(session.channel.id, session.visitor.visitor_id)
+        session.agent_names = await hub.agent_names()
+        shown = [self.message_frame(m, session.agent_names) for m in history]
+        known = {m.provider_message_id for m in history}
+        for received_at, item in pending:
+            if item.provider_event_id not in known:
+                shown.append(_pending_frame(item, received_at))
+        settings = session.channel.settings
+        return {
+            "type": "hello",
+            "visitor_id": session.visitor.visitor_id,
+            "visitor_token": session.token,
+            "agents_online": await hub.agents_online(),
+            "history": shown,
+            "settings": {
+                "title": settings.get("title") or session.channel.name,
+                "welcome_text": settings.get("welcome_text", ""),
+                "prechat_form": bool(settings.get("prechat_form")),
+                "color": settings.get("color", "#1f6feb"),
+                "max_upload_bytes": hub.max_upload_bytes,
+                "upload_types": list(hub.upload_types),
+            },
+        }
+
+    async def handle(self, session: VisitorSession, frame: VisitorFrame) -> dict[str, Any] | None:
+        """Act on one frame; returns the answer frame, if any."""
+        if isinstance(frame, Ping):
+            return {"type": "pong"}
+        if isinstance(frame, Identify):
+            session.name = frame.name.strip()
+            session.email = str(frame.email) if frame.email else None
+            return {"type": "identified"}
+        if isinstance(frame, Typing):
+            await self.typing(session, frame.on)
+            return None
+        if isinstance(frame, LeaveMessage):
+            item = Inbound(
+                provider_event_id=f"{session.visitor.visitor_id}:{frame.client_id}",
+                sender_id=session.visitor.visitor_id,
+                kind=MessageKind.TEXT,
+                text=frame.text,
+                sender_name=frame.name.strip() or session.name or None,
+                sender_email=str(frame.email) if frame.email else session.email,
+                data={"left_offline": True},
+            )
+            await self.hub.accept(session.channel, [item])
+            return {"type": "ack", "client_id": frame.client_id}
+        assert isinstance(frame, SendMessage)
+        files: list[AttachmentRef] = []
+        for token in frame.attachments:
+            ref = self.tokens.verify_upload(token, session.visitor)
+            if ref is None:
+                raise InvalidInput("an attachment is invalid or expired; upload it again")
+            files.append(ref)
+        if not frame.text.strip() and not files:
+            raise InvalidInput("a message needs text or a file")
+        item = Inbound(
+            provider_event_id=f"{session.visitor.visitor_id}:{frame.client_id}",
+            sender_id=session.visitor.visitor_id,
+            kind=files[0].kind if files and not frame.text.strip() else MessageKind.TEXT,
+            text=frame.text,
+            sender_name=session.name or None,
+            sender_email=session.email,
+            attachments=tuple(files),
+        )
+        await self.hub.accept(session.channel, [item])
+        return {"type": "ack", "client_id": frame.client_id}
+
+    async def typing(self, session: VisitorSession, on: bool) -> None:
+        conversation_id = await self.hub.latest_conversation_id(
+            session.channel.id, session.visitor.visitor_id
+        )
+        await self.hub.publish(
+            AGENTS_TOPIC,
+            HubEvent(
+                "visitor.typing",
+                {
+                    "channel_id": session.channel.id,
+                    "visitor_id": session.visitor.visitor_id,
+                    "conversation_id": conversation_id,
+                    "on": on,
+                },
+            ),
+        )
+
+    # -- websocket --------------------------------------------------------------------------
+
+    async def socket(self, request: Request, socket: Socket) -> None:
+        channel = await self.channel(request)
+        session = self.session(channel, request.query.get("token"))
+        await socket.accept()
+        topic = visitor_topic(channel.id, session.visitor.visitor_id)
+        async with self.hub.subscribe(topic) as events:
+            await _send(socket, await self.hello(session))
+            writer = asyncio.create_task(self.push(socket, session, events))
+            try:
+                async for raw in socket:
+                    try:
+                        answer = await self.handle(session, parse_frame(raw))
+                    except HubError as exc:
+                        answer = {"type": "error", "reason": str(exc), "client_id": _client_id(raw)}
+                    if answer is not None:
+                        await _send(socket, answer)
+            finally:
+                writer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await writer
+
+    async def push(
+        self, socket: Socket, session: VisitorSession, events: AsyncIterator[HubEvent]
+    ) -> None:
+        try:
+            async for event in events:
+                if event.type == "message":
+                    msg = await self.hub.message(int(event.data["message_id"]))
+                    if msg is None or msg.private:
+                        continue
+                    if msg.sender_agent_id and msg.sender_agent_id not in session.agent_names:
+                        session.agent_names = await self.hub.agent_names()
+                    frame = self.message_frame(msg, session.agent_names)
+                    await _send(socket, {"type": "message", "message": frame})
+                elif event.type == "typing":
+                    await _send(socket, {"type": "typing", **event.data})
+        except SubscriberOverflow:
+            await socket.close(CLOSE_RESYNC, "reconnect")
+        except ConnectionResetError:
+            pass
+
+    # -- the same protocol over plain HTTP, for networks that block websockets ----------------
+
+    async def http_session(self, request: Request) -> Response:
+        channel = await self.channel(request)
+        session = self.session(channel, request.headers.get("X-Visitor-Token") or None)
+        return Response.json(await self.hello(session))
+
+    async def _http_visitor(self, request: Request) -> VisitorSession:
+        channel = await self.channel(request)
+        token = request.headers.get("X-Visitor-Token") or None
+        session = self.session(channel, token)
+        if token is None or session.token != token:
+            raise InvalidInput(_NO_SESSION)
+        return session
+
+    async def http_frame(self, request: Request) -> Response:
+        session = await self._http_visitor(request)
+        frame = parse_frame(request.body)
+        if isinstance(frame, Identify):
+            raise MalformedPayload("send name and email with leave_message over HTTP")
+        answer = await self.handle(session, frame)
+        return Response.json(answer or {"type": "ok"}, status=202)
+
+    async def http_upload(self, request: Request) -> Response:
+        session = await self._http_visitor(request)
+        if request.receive_upload is None:
+            raise MalformedPayload("send the file as multipart/form-data")
+        stored = await request.receive_upload()
+        return Response.json(
+            {
+                "token": self.tokens.issue_upload(session.visitor, stored),
+                "filename": stored.filename,
+                "content_type": stored.content_type,
+                "size": stored.size,
+            },
+            status=201,
+        )
+
+    async def preflight(self, request: Request) -> Response:
+        return Response(status=204)
+
+
+async def _send(socket: Socket, frame: dict[str, Any]) -> None:
+    await socket.send_text(json.dumps(frame, ensure_ascii=False))
+
+
+def _pending_frame(item: Inbound, received_at: datetime) -> dict[str, Any]:
+    return {
+        "id": None,
+        "direction": "in",
+        "sender_type": "contact",
+        "sender_name": "",
+        "kind": item.kind.value,
+        "text": item.text,
+        "attachments": [],
+        "created_at": iso(received_at),
+    }
+
+
+def _client_id(raw: str) -> str | None:
+    with contextlib.suppress(ValueError, AttributeError):
+        value = json.loads(raw).get("client_id")
+        return value if isinstance(value, str) else None
+    return None
+
+
+__all__ = ["CLOSE_RESYNC", "MAX_FRAME_BYTES", "VisitorTransport"]

@@ -1,0 +1,127 @@
+"""A connector's own endpoints (a widget's HTTP calls and websocket), without a web framework.
+
+Webhooks cover providers that call the hub. A channel whose customers talk to the hub directly
+(web chat's visitors) declares a ``Transport``: routes whose handlers take a framework-free
+``Request`` and give a ``Response``, and websocket handlers that get a ``Socket``. The web layer
+mounts them under the transport's prefix and maps the hub's errors to answers; the connector
+asks the hub for what it needs through ``HubAccess``, so it stays testable without a server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from hub.domain.events import HubEvent
+from hub.domain.model import AttachmentRef, Inbound
+from hub.domain.records import Attachment, Channel, Message
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    #: the route's path parameters, e.g. ``{"key": "…"}`` for ``/{key}/session``
+    params: Mapping[str, str]
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    body: bytes = b""
+    #: on routes declared with ``upload=True``: reads the multipart ``file`` field, stores it
+    #: within the hub's size and type limits, and gives it back with its ``storage_key``
+    receive_upload: Callable[[], Awaitable[AttachmentRef]] | None = None
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, data: Any, status: int = 200) -> Response:
+        return cls(status, json.dumps(data, ensure_ascii=False).encode())
+
+
+class Socket(Protocol):
+    """A websocket: ``accept`` opens it; errors raised before that become HTTP answers."""
+
+    async def accept(self) -> None: ...
+    async def send_text(self, text: str) -> None: ...
+    def __aiter__(self) -> AsyncIterator[str]:
+        """The text frames received, until the peer closes."""
+        ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+SocketHandler = Callable[[Request, Socket], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Route:
+    #: ``GET``, ``POST``, ``OPTIONS``…; a ``socket`` route is always a GET upgrade
+    method: str
+    #: under the transport's prefix, with ``{name}`` parameters: ``/{key}/messages``
+    path: str
+    handler: Handler | None = None
+    socket: SocketHandler | None = None
+    #: the body is a multipart upload, read by ``Request.receive_upload`` (not into ``body``)
+    upload: bool = False
+
+
+@dataclass(frozen=True)
+class Transport:
+    #: where the routes are mounted, e.g. ``/webchat``
+    prefix: str
+    routes: tuple[Route, ...]
+    #: headers for every answer of these routes, errors included (e.g. CORS for allowed sites)
+    headers: Callable[[Request], Awaitable[Mapping[str, str]]] | None = None
+
+
+class HubAccess(Protocol):
+    """What a transport may ask of the hub."""
+
+    max_upload_bytes: int
+    upload_types: Sequence[str]
+
+    async def channel_by_key(self, key: str) -> Channel:
+        """The channel with this public key, or ``NotFound``."""
+        ...
+
+    async def accept(self, channel: Channel, items: Sequence[Inbound]) -> None:
+        """Store inbound events durably (deduplicated on their provider event ids)."""
+        ...
+
+    async def history(self, channel_id: int, sender_id: str) -> list[Message]:
+        """The messages of this customer's conversations on the channel, oldest first."""
+        ...
+
+    async def pending(
+        self, channel_id: int, event_id_prefix: str
+    ) -> list[tuple[datetime, Inbound]]:
+        """Accepted events not processed yet whose provider event id starts with the prefix."""
+        ...
+
+    async def agent_names(self) -> dict[int, str]: ...
+    async def agents_online(self) -> bool: ...
+    async def latest_conversation_id(self, channel_id: int, sender_id: str) -> int | None: ...
+    async def message(self, message_id: int) -> Message | None: ...
+    def subscribe(self, topic: str) -> AbstractAsyncContextManager[AsyncIterator[HubEvent]]:
+        """Live events of a topic; iterating raises ``SubscriberOverflow`` after a gap."""
+        ...
+
+    async def publish(self, topic: str, event: HubEvent) -> None: ...
+    def file_url(self, attachment: Attachment) -> str | None: ...
+
+
+@runtime_checkable
+class ServesCustomers(Protocol):
+    """A connector with its own endpoints for customers (web chat's widget)."""
+
+    def transport(self, hub: HubAccess) -> Transport: ...
