@@ -161,6 +161,8 @@ def _location(message: Any, common: _Common) -> Inbound:
             "longitude": float(message.location_y),
             "scale": str(message.scale or ""),
             "label": label,
+            # WeChat's coordinates are GCJ-02 (what AMap and Tencent Maps expect)
+            "datum": "gcj02",
         },
     )
 
@@ -262,6 +264,7 @@ def _location_event(message: Any, common: _Common) -> Inbound:
             "latitude": float(message.latitude),
             "longitude": float(message.longitude),
             "precision": float(message.precision),
+            "datum": "gcj02",
         },
     )
 

@@ -138,6 +138,7 @@ def _location(msgid: str, msg: Mapping[str, Any]) -> Inbound:
         "longitude": float(body.get("longitude", 0) or 0),
         "label": name,
         "address": address,
+        "datum": "gcj02",
     }
     return _inbound(msgid, msg, MessageKind.LOCATION, name or address, data=data)
 
