@@ -1,0 +1,271 @@
+"""Web chat's visitor endpoints without a server: fakes of the hub and of a websocket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from connectors.webchat.connector import WebchatConnector
+from connectors.webchat.tokens import VisitorTokens
+from connectors.webchat.transport import CLOSE_RESYNC, VisitorTransport
+from hub.domain.errors import Forbidden, InvalidInput, MalformedPayload, NotFound
+from hub.domain.events import HubEvent, visitor_topic
+from hub.domain.model import (
+    AttachmentRef,
+    Direction,
+    Inbound,
+    MessageKind,
+    MessageStatus,
+    SenderType,
+)
+from hub.domain.ports import SubscriberOverflow
+from hub.domain.records import Attachment, Channel, Message
+from hub.domain.transports import Request
+
+NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+CHANNEL = Channel(
+    7, "webchat", "Shop chat", "pk_shop", {"allowed_origins": ["https://shop.example.com"]},
+    None, True, NOW,
+)  # fmt: skip
+
+
+def reply(message_id: int, *, private: bool = False) -> Message:
+    return Message(
+        id=message_id,
+        conversation_id=1,
+        channel_id=CHANNEL.id,
+        direction=Direction.OUT,
+        sender_type=SenderType.AGENT,
+        sender_agent_id=3,
+        kind=MessageKind.TEXT,
+        text="您好，请问订单号是多少？",
+        data={},
+        private=private,
+        attachments=(),
+        status=MessageStatus.SENT,
+        error=None,
+        provider_message_id=None,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+@dataclass
+class FakeHubAccess:
+    channels: dict[str, Channel] = field(default_factory=lambda: {"pk_shop": CHANNEL})
+    accepted: list[Inbound] = field(default_factory=list)
+    published: list[tuple[str, HubEvent]] = field(default_factory=list)
+    messages: dict[int, Message] = field(default_factory=dict)
+    queues: dict[str, asyncio.Queue[HubEvent | None]] = field(
+        default_factory=lambda: defaultdict(asyncio.Queue)
+    )
+    max_upload_bytes: int = 1024
+    upload_types: Sequence[str] = ("image/png",)
+
+    async def channel_by_key(self, key: str) -> Channel:
+        if key not in self.channels:
+            raise NotFound("no channel has this key")
+        return self.channels[key]
+
+    async def accept(self, channel: Channel, items: Sequence[Inbound]) -> None:
+        self.accepted.extend(items)
+
+    async def history(self, channel_id: int, sender_id: str) -> list[Message]:
+        return list(self.messages.values())
+
+    async def pending(
+        self, channel_id: int, event_id_prefix: str
+    ) -> list[tuple[datetime, Inbound]]:
+        return [(NOW, i) for i in self.accepted if i.provider_event_id.startswith(event_id_prefix)]
+
+    async def agent_names(self) -> dict[int, str]:
+        return {3: "Li Na 李娜"}
+
+    async def agents_online(self) -> bool:
+        return True
+
+    async def latest_conversation_id(self, channel_id: int, sender_id: str) -> int | None:
+        return 1
+
+    async def message(self, message_id: int) -> Message | None:
+        return self.messages.get(message_id)
+
+    @asynccontextmanager
+    async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[HubEvent]]:
+        queue = self.queues[topic]
+
+        async def events() -> AsyncIterator[HubEvent]:
+            while (event := await queue.get()) is not None:
+                yield event
+            raise SubscriberOverflow
+
+        yield events()
+
+    async def publish(self, topic: str, event: HubEvent) -> None:
+        self.published.append((topic, event))
+
+    def file_url(self, attachment: Attachment) -> str | None:
+        return f"/files/{attachment.id}"
+
+
+class FakeSocket:
+    def __init__(self) -> None:
+        self.accepted = False
+        self.sent: list[dict[str, Any]] = []
+        self.incoming: asyncio.Queue[str | None] = asyncio.Queue()
+        self.closed: tuple[int, str] | None = None
+
+    async def accept(self) -> None:
+        self.accepted = True
+
+    async def send_text(self, text: str) -> None:
+        if self.closed:
+            raise ConnectionResetError("closed")
+        self.sent.append(json.loads(text))
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        while (frame := await self.incoming.get()) is not None:
+            yield frame
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
+        await self.incoming.put(None)
+
+    async def wait_for(self, kind: str) -> dict[str, Any]:
+        for _ in range(100):
+            found = [f for f in self.sent if f["type"] == kind]
+            if found:
+                return found[-1]
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"no {kind} frame in {self.sent}")
+
+
+@pytest.fixture
+def hub() -> FakeHubAccess:
+    return FakeHubAccess()
+
+
+@pytest.fixture
+def transport(hub: FakeHubAccess) -> VisitorTransport:
+    return VisitorTransport("webchat", hub, VisitorTokens("secret"))
+
+
+def request(path_key: str = "pk_shop", **kwargs: Any) -> Request:
+    headers = {"Origin": "https://shop.example.com", **kwargs.pop("headers", {})}
+    return Request(
+        method=kwargs.pop("method", "POST"),
+        path=f"/webchat/{path_key}/x",
+        params={"key": path_key},
+        query=kwargs.pop("query", {}),
+        headers=headers,
+        **kwargs,
+    )
+
+
+async def test_a_visitor_chats_over_the_socket(
+    hub: FakeHubAccess, transport: VisitorTransport
+) -> None:
+    socket = FakeSocket()
+    task = asyncio.create_task(transport.socket(request(method="GET"), socket))
+    hello = await socket.wait_for("hello")
+    assert socket.accepted
+    assert hello["settings"]["title"] == "Shop chat"
+    visitor = hello["visitor_id"]
+    await socket.incoming.put('{"type":"message","client_id":"c1234567","text":"在吗？"}')
+    assert (await socket.wait_for("ack"))["client_id"] == "c1234567"
+    assert [(i.provider_event_id, i.text) for i in hub.accepted] == [
+        (f"{visitor}:c1234567", "在吗？")
+    ]
+    await socket.incoming.put('{"type":"message","client_id":"bad id!","text":"x"}')
+    assert "client_id" in (await socket.wait_for("error"))["reason"]
+    # an agent's reply reaches the open widget; a private note never does
+    hub.messages = {10: reply(10, private=True), 11: reply(11)}
+    topic = visitor_topic(CHANNEL.id, visitor)
+    await hub.queues[topic].put(HubEvent("message", {"message_id": 10}))
+    await hub.queues[topic].put(HubEvent("message", {"message_id": 11}))
+    pushed = await socket.wait_for("message")
+    assert pushed["message"]["id"] == 11
+    assert pushed["message"]["sender_name"] == "Li Na 李娜"
+    # a gap in the live feed tells the widget to reconnect and resync
+    await hub.queues[topic].put(None)
+    await asyncio.wait_for(task, 2)
+    assert socket.closed is not None
+    assert socket.closed[0] == CLOSE_RESYNC
+
+
+async def test_a_refused_site_or_unknown_key_is_answered_before_the_upgrade(
+    transport: VisitorTransport,
+) -> None:
+    socket = FakeSocket()
+    with pytest.raises(Forbidden):
+        await transport.socket(
+            request(method="GET", headers={"Origin": "https://evil.example"}), socket
+        )
+    with pytest.raises(NotFound):
+        await transport.socket(request("pk_unknown", method="GET"), socket)
+    assert not socket.accepted
+
+
+async def test_another_kinds_channel_is_not_a_web_chat(
+    hub: FakeHubAccess, transport: VisitorTransport
+) -> None:
+    hub.channels["pk_wx"] = replace(CHANNEL, kind="wechat", public_key="pk_wx")
+    with pytest.raises(NotFound):
+        await transport.http_session(request("pk_wx"))
+
+
+async def test_cors_answers_only_the_sites_the_channel_allows(
+    transport: VisitorTransport,
+) -> None:
+    allowed = await transport.cors(request())
+    assert allowed["Access-Control-Allow-Origin"] == "https://shop.example.com"
+    assert await transport.cors(request(headers={"Origin": "https://evil.example"})) == {}
+    assert await transport.cors(request("pk_unknown")) == {}
+
+
+async def test_http_needs_a_session_and_uploads_become_attachments(
+    hub: FakeHubAccess, transport: VisitorTransport
+) -> None:
+    with pytest.raises(InvalidInput, match="start a session first"):
+        await transport.http_frame(request(body=b'{"type":"ping"}'))
+    session = json.loads((await transport.http_session(request())).body)
+    token = {"X-Visitor-Token": session["visitor_token"]}
+    stored = AttachmentRef(
+        kind=MessageKind.IMAGE,
+        filename="receipt.png",
+        content_type="image/png",
+        size=3,
+        storage_key="ab/receipt.png",
+    )
+
+    async def receive() -> AttachmentRef:
+        return stored
+
+    uploaded = await transport.http_upload(request(headers=token, receive_upload=receive))
+    assert uploaded.status == 201
+    upload_token = json.loads(uploaded.body)["token"]
+    frame = {"type": "message", "client_id": "c7654321", "attachments": [upload_token]}
+    answer = await transport.http_frame(request(headers=token, body=json.dumps(frame).encode()))
+    assert answer.status == 202
+    [item] = hub.accepted
+    assert item.kind == MessageKind.IMAGE
+    assert item.attachments == (stored,)
+    with pytest.raises(MalformedPayload):
+        await transport.http_frame(request(headers=token, body=b'{"type":"identify"}'))
+
+
+def test_the_connector_embeds_its_own_widget() -> None:
+    connector = WebchatConnector(VisitorTokens("secret"))
+    html = connector.embed_html(CHANNEL, "https://support.example.com/")
+    assert 'src="https://support.example.com/assets/webchat/widget.js"' in html
+    assert 'data-kefu-key="pk_shop"' in html
+    assert connector.info.assets is not None
+    assert (connector.info.assets / "widget.js").is_file()
