@@ -37,9 +37,7 @@ class CallData(_Data):
     """A phone call (kind ``call``) or a voicemail (kind ``voicemail``, with its recording)."""
 
     direction: Literal["in", "out"] = "in"
-    status: Literal[
-        "ringing", "in-progress", "completed", "missed", "busy", "failed", "voicemail"
-    ]
+    status: Literal["ringing", "in-progress", "completed", "missed", "busy", "failed", "voicemail"]
     duration_s: int | None = Field(default=None, ge=0)
     #: the caller's and the called number (E.164) where the provider gives them
     from_number: str | None = None

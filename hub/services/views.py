@@ -1,4 +1,4 @@
-"""The JSON shape of records, shared by the REST API and the realtime events."""
+"""The JSON shape of records, one set of models for the REST API and the realtime events."""
 
 from __future__ import annotations
 
@@ -6,61 +6,149 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.domain.model import ConversationStatus, Direction, MessageKind, MessageStatus, SenderType
 from hub.domain.records import Attachment, Conversation, Message
+
+FileUrl = Callable[[Attachment], str | None]
 
 
 def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def attachment_view(
-    item: Attachment, file_url: Callable[[Attachment], str | None]
-) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "kind": item.kind.value,
-        "filename": item.filename,
-        "content_type": item.content_type,
-        "size": item.size,
-        "url": file_url(item),
-        "ready": item.storage_key is not None,
-    }
+class Out(BaseModel):
+    """A response body: every field is always written, so the document marks them required."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
 
-def message_view(msg: Message, file_url: Callable[[Attachment], str | None]) -> dict[str, Any]:
-    return {
-        "id": msg.id,
-        "conversation_id": msg.conversation_id,
-        "channel_id": msg.channel_id,
-        "direction": msg.direction.value,
-        "sender_type": msg.sender_type.value,
-        "sender_agent_id": msg.sender_agent_id,
-        "kind": msg.kind.value,
-        "text": msg.text,
-        "data": msg.data,
-        "private": msg.private,
-        "attachments": [attachment_view(a, file_url) for a in msg.attachments],
-        "status": msg.status.value,
-        "error": msg.error,
-        "provider_message_id": msg.provider_message_id,
-        "created_at": iso(msg.created_at),
-        "updated_at": iso(msg.updated_at),
-    }
+class AttachmentOut(Out):
+    id: int
+    kind: MessageKind
+    filename: str
+    content_type: str
+    size: int | None
+    url: str | None = Field(description="null until the file is downloaded from the provider")
+    ready: bool
+
+
+class FailureOut(Out):
+    code: str = Field(description="a namespaced reason, such as 'wechat.45015'")
+    text: dict[str, str] = Field(description="what it means, by language: 'en' and 'zh-CN'")
+
+
+class MessageOut(Out):
+    id: int
+    conversation_id: int
+    channel_id: int
+    direction: Direction
+    sender_type: SenderType
+    sender_agent_id: int | None
+    kind: MessageKind
+    text: str
+    data: dict[str, Any]
+    private: bool
+    attachments: list[AttachmentOut]
+    status: MessageStatus
+    error: str | None
+    provider_message_id: str | None
+    created_at: str
+    updated_at: str
+    failure: FailureOut | None = Field(
+        default=None, description="why the provider refused a failed reply, when it said"
+    )
+
+
+class ConversationFields(Out):
+    """A conversation's own fields, as the live ``conversation.updated`` event carries them."""
+
+    id: int
+    channel_id: int
+    contact_id: int
+    status: ConversationStatus
+    assignee_id: int | None
+    team_id: int | None
+    unread_count: int
+    last_message_at: str | None
+    last_inbound_at: str | None
+    first_response_at: str | None
+    resolved_at: str | None
+    created_at: str
+    updated_at: str
+
+
+def attachment_out(item: Attachment, file_url: FileUrl) -> AttachmentOut:
+    return AttachmentOut(
+        id=item.id,
+        kind=item.kind,
+        filename=item.filename,
+        content_type=item.content_type,
+        size=item.size,
+        url=file_url(item),
+        ready=item.storage_key is not None,
+    )
+
+
+def failure_out(data: dict[str, Any]) -> FailureOut | None:
+    # ``data`` is stored JSON that older rows or other writers may shape differently: anything
+    # but the expected shape reads as no failure rather than breaking the message.
+    failure = data.get("failure")
+    if not isinstance(failure, dict):
+        return None
+    code, text = failure.get("code"), failure.get("text")
+    if not isinstance(code, str) or not isinstance(text, dict):
+        return None
+    texts = {lang: value for lang, value in text.items() if isinstance(value, str)}
+    return FailureOut(code=code, text=texts)
+
+
+def message_out(msg: Message, file_url: FileUrl) -> MessageOut:
+    return MessageOut(
+        id=msg.id,
+        conversation_id=msg.conversation_id,
+        channel_id=msg.channel_id,
+        direction=msg.direction,
+        sender_type=msg.sender_type,
+        sender_agent_id=msg.sender_agent_id,
+        kind=msg.kind,
+        text=msg.text,
+        data=msg.data,
+        private=msg.private,
+        attachments=[attachment_out(a, file_url) for a in msg.attachments],
+        status=msg.status,
+        error=msg.error,
+        provider_message_id=msg.provider_message_id,
+        created_at=msg.created_at.isoformat(),
+        updated_at=msg.updated_at.isoformat(),
+        failure=failure_out(msg.data),
+    )
+
+
+def conversation_fields(conv: Conversation) -> ConversationFields:
+    return ConversationFields(
+        id=conv.id,
+        channel_id=conv.channel_id,
+        contact_id=conv.contact_id,
+        status=conv.status,
+        assignee_id=conv.assignee_id,
+        team_id=conv.team_id,
+        unread_count=conv.unread_count,
+        last_message_at=iso(conv.last_message_at),
+        last_inbound_at=iso(conv.last_inbound_at),
+        first_response_at=iso(conv.first_response_at),
+        resolved_at=iso(conv.resolved_at),
+        created_at=conv.created_at.isoformat(),
+        updated_at=conv.updated_at.isoformat(),
+    )
+
+
+def message_view(msg: Message, file_url: FileUrl) -> dict[str, Any]:
+    """A message as live events carry it: plain JSON of the API's ``MessageOut``."""
+    return message_out(msg, file_url).model_dump(mode="json")
 
 
 def conversation_view(conv: Conversation) -> dict[str, Any]:
-    return {
-        "id": conv.id,
-        "channel_id": conv.channel_id,
-        "contact_id": conv.contact_id,
-        "status": conv.status.value,
-        "assignee_id": conv.assignee_id,
-        "team_id": conv.team_id,
-        "unread_count": conv.unread_count,
-        "last_message_at": iso(conv.last_message_at),
-        "last_inbound_at": iso(conv.last_inbound_at),
-        "first_response_at": iso(conv.first_response_at),
-        "resolved_at": iso(conv.resolved_at),
-        "created_at": iso(conv.created_at),
-        "updated_at": iso(conv.updated_at),
-    }
+    """A conversation as live events carry it: plain JSON of ``ConversationFields``."""
+    return conversation_fields(conv).model_dump(mode="json")

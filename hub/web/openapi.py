@@ -1,14 +1,17 @@
-"""A small route registry that checks auth and writes the OpenAPI document from pydantic models."""
+"""A route registry that checks auth, writes each route's model and documents it in OpenAPI."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from http import HTTPStatus
+from typing import Any, TypeVar, overload
 
 from aiohttp import web
 from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from hub.domain.errors import Forbidden
 from hub.domain.model import Role
@@ -16,6 +19,23 @@ from hub.web.auth import authenticate
 from hub.web.keys import AGENT_KEY
 
 RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Body = TypeVar("Body", bound=BaseModel)
+#: a handler answers with the very model its route declares; the registry writes it
+ModelHandler = Callable[[web.Request], Awaitable[Body]]
+NoContentHandler = Callable[[web.Request], Awaitable[None]]
+
+_REF = "#/components/schemas/{model}"
+#: each model's ``$ref`` into the components, by model and mode
+Refs = dict[tuple[type[BaseModel], JsonSchemaMode], dict[str, Any]]
+
+
+class ErrorDetail(BaseModel):
+    status: int
+    reason: str
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
 
 
 @dataclass(frozen=True)
@@ -33,12 +53,51 @@ class Operation:
     admin: bool
 
 
+def model_response(model: BaseModel, status: int = 200) -> web.Response:
+    """The one place a response model becomes JSON."""
+    return web.Response(
+        text=model.model_dump_json(), status=status, content_type="application/json"
+    )
+
+
 class Api:
     def __init__(self, prefix: str, title: str, version: str) -> None:
         self.prefix = prefix
         self.title = title
         self.version = version
         self.operations: list[Operation] = []
+
+    @overload
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        tag: str,
+        response: type[Body],
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        status: int = 200,
+        auth: bool = True,
+        admin: bool = False,
+    ) -> Callable[[ModelHandler[Body]], ModelHandler[Body]]: ...
+
+    @overload
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        tag: str,
+        response: None = None,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        status: int = 204,
+        auth: bool = True,
+        admin: bool = False,
+    ) -> Callable[[NoContentHandler], NoContentHandler]: ...
 
     def route(
         self,
@@ -47,25 +106,35 @@ class Api:
         *,
         summary: str,
         tag: str,
-        body: type[BaseModel] | None = None,
         response: type[BaseModel] | None = None,
+        body: type[BaseModel] | None = None,
         query: type[BaseModel] | None = None,
-        status: int = 200,
+        status: int | None = None,
         auth: bool = True,
         admin: bool = False,
-    ) -> Callable[[RouteHandler], RouteHandler]:
-        def register(handler: RouteHandler) -> RouteHandler:
-            async def guarded(request: web.Request) -> web.StreamResponse:
+    ) -> Callable[[Any], Any]:
+        code = status or (200 if response else 204)
+        if (response is None) != (code == 204):
+            raise ValueError(f"{method} {path}: a route answers 204 exactly when it has no body")
+
+        def register(handler: Callable[[web.Request], Awaitable[BaseModel | None]]) -> Any:
+            async def serve(request: web.Request) -> web.StreamResponse:
                 if auth:
                     agent = await authenticate(request)
                     if admin and agent.role != Role.ADMIN:
                         raise Forbidden("only an admin may do this")
                     request[AGENT_KEY] = agent
-                return await handler(request)
+                out = await handler(request)
+                if out is None and response is None:
+                    return web.Response(status=code)
+                # The type checker holds handlers to their model; this catches what slips by it.
+                if out is not None and type(out) is response:
+                    return model_response(out, code)
+                raise TypeError(f"{method} {path} answered {type(out).__name__}")
 
             self.operations.append(
                 Operation(
-                    method, path, guarded, summary, tag, body, response, query, status, auth, admin
+                    method, path, serve, summary, tag, body, response, query, code, auth, admin
                 )
             )
             return handler
@@ -77,61 +146,41 @@ class Api:
             app.router.add_route(op.method, self.prefix + op.path, op.handler)
 
     def document(self, server_url: str) -> dict[str, Any]:
-        schemas: dict[str, Any] = {}
-
-        def ref(model: type[BaseModel]) -> dict[str, Any]:
-            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            for name, sub in schema.pop("$defs", {}).items():
-                schemas[name] = sub
-            schemas[model.__name__] = schema
-            return {"$ref": f"#/components/schemas/{model.__name__}"}
-
+        """The OpenAPI document; ``server_url`` is the hub's public URL, the paths hold the
+        prefix."""
+        refs, schemas = self._schemas()
         paths: dict[str, dict[str, Any]] = {}
+        queries: set[str] = set()
         for op in self.operations:
             item: dict[str, Any] = {
                 "summary": op.summary,
                 "tags": [op.tag],
                 "operationId": _operation_id(op),
-                "responses": {
-                    str(op.status): {
-                        "description": "OK",
-                        **(
-                            {"content": {"application/json": {"schema": ref(op.response)}}}
-                            if op.response
-                            else {}
-                        ),
-                    },
-                    "4XX": {
-                        "description": "The request was refused; `error.reason` says why.",
-                        "content": {"application/json": {"schema": ref(ErrorOut)}},
-                    },
-                },
+                "responses": _responses(op, refs),
             }
             parameters = [
                 {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
                 for name in re.findall(r"{(\w+)}", op.path)
             ]
             if op.query:
-                for name, field in op.query.model_fields.items():
-                    parameters.append(
-                        {
-                            "name": name,
-                            "in": "query",
-                            "required": field.is_required(),
-                            "description": field.description or "",
-                            "schema": op.query.model_json_schema()["properties"][name],
-                        }
-                    )
+                name = _name(refs[op.query, "validation"])
+                queries.add(name)
+                parameters += _query_parameters(schemas[name])
             if parameters:
                 item["parameters"] = parameters
             if op.body:
                 item["requestBody"] = {
                     "required": True,
-                    "content": {"application/json": {"schema": ref(op.body)}},
+                    "content": {"application/json": {"schema": refs[op.body, "validation"]}},
                 }
             if op.auth:
                 item["security"] = [{"bearer": []}]
             paths.setdefault(self.prefix + op.path, {})[op.method.lower()] = item
+        # A query's model became its parameters; as a schema of its own nothing refers to it.
+        for name in queries:
+            rest = {key: value for key, value in schemas.items() if key != name}
+            if _REF.format(model=name) not in json.dumps([paths, rest]):
+                del schemas[name]
         return {
             "openapi": "3.1.0",
             "info": {"title": self.title, "version": self.version},
@@ -143,16 +192,70 @@ class Api:
             },
         }
 
+    def _schemas(self) -> tuple[Refs, dict[str, Any]]:
+        """Every model's schema at once, so that models sharing a name cannot overwrite each
+        other and every nested model (an enum in a query, too) lands in the components."""
+        wanted: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {
+            (ErrorOut, "serialization"): None
+        }
+        for op in self.operations:
+            if op.response:
+                wanted[op.response, "serialization"] = None
+            for model in (op.body, op.query):
+                if model:
+                    wanted[model, "validation"] = None
+        refs, top = models_json_schema(list(wanted), ref_template=_REF)
+        return {key: refs[key] for key in wanted}, dict(top.get("$defs", {}))
+
+
+def _name(ref: dict[str, Any]) -> str:
+    return str(ref["$ref"]).rsplit("/", 1)[-1]
+
+
+def _query_parameters(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    required = set(schema.get("required", ()))
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            **({"description": prop["description"]} if "description" in prop else {}),
+            "schema": _present(prop),
+        }
+        for name, prop in schema.get("properties", {}).items()
+    ]
+
+
+def _present(prop: dict[str, Any]) -> dict[str, Any]:
+    """An optional parameter's schema without its ``null``: a query string is never null, the
+    parameter is only left out."""
+    options = prop.get("anyOf")
+    if not isinstance(options, list) or {"type": "null"} not in options or len(options) != 2:
+        return prop
+    [kept] = [option for option in options if option != {"type": "null"}]
+    rest = {k: v for k, v in prop.items() if k != "anyOf" and not (k == "default" and v is None)}
+    return {**kept, **rest}
+
+
+def _responses(op: Operation, refs: Refs) -> dict[str, Any]:
+    success: dict[str, Any] = {"description": HTTPStatus(op.status).phrase}
+    if op.response:
+        success["content"] = {"application/json": {"schema": refs[op.response, "serialization"]}}
+    error = {"application/json": {"schema": refs[ErrorOut, "serialization"]}}
+    return {
+        str(op.status): success,
+        "4XX": {
+            "description": "The request was refused; `error.reason` says why.",
+            "content": error,
+        },
+        "5XX": {
+            "description": "The hub cannot answer now (its database connection was reset, or a "
+            "provider it must ask is unreachable); try again.",
+            "content": error,
+        },
+    }
+
 
 def _operation_id(op: Operation) -> str:
     words = re.sub(r"[{}]", "", op.path).strip("/").replace("/", "_")
     return f"{op.method.lower()}_{words}"
-
-
-class ErrorDetail(BaseModel):
-    status: int
-    reason: str
-
-
-class ErrorOut(BaseModel):
-    error: ErrorDetail

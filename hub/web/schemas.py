@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from adapters.db.queries import MAX_ID
 from hub.domain.model import ConversationStatus, Email, Role
+
+# The records' shapes are shared with the realtime events, so they are defined with the services.
+from hub.services.views import AttachmentOut as AttachmentOut
+from hub.services.views import ConversationFields as ConversationFields
+from hub.services.views import FailureOut as FailureOut
+from hub.services.views import MessageOut as MessageOut
+from hub.services.views import Out as Out
 
 #: an id as the database stores it: a bigger number would fail in the driver, not as a 4xx
 DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -22,7 +30,7 @@ class LoginIn(In):
     password: str = Field(min_length=1, max_length=200)
 
 
-class AgentOut(BaseModel):
+class AgentOut(Out):
     id: int
     email: str
     name: str
@@ -32,7 +40,12 @@ class AgentOut(BaseModel):
     online: bool = False
 
 
-class LoginOut(BaseModel):
+class AgentList(Out):
+    items: list[AgentOut]
+    next: str | None = None
+
+
+class LoginOut(Out):
     token: str
     expires_at: str
     agent: AgentOut
@@ -58,10 +71,15 @@ class TeamIn(In):
     agent_ids: list[int] = Field(default_factory=list)
 
 
-class TeamOut(BaseModel):
+class TeamOut(Out):
     id: int
     name: str
     agent_ids: list[int]
+
+
+class TeamList(Out):
+    items: list[TeamOut]
+    next: str | None = None
 
 
 class ChannelIn(In):
@@ -78,7 +96,7 @@ class ChannelPatch(In):
     team_id: int | None = None
 
 
-class ChannelOut(BaseModel):
+class ChannelOut(Out):
     id: int
     kind: str
     name: str
@@ -90,91 +108,108 @@ class ChannelOut(BaseModel):
         description="the exact URLs to paste into the provider's console"
     )
     embed_html: str | None = Field(
-        default=None, description="web chat only: the snippet a business pastes into its pages"
+        default=None,
+        description="for kinds that embed (web chat): the snippet to paste into the pages",
     )
     created_at: str
 
 
-class AttachmentOut(BaseModel):
-    id: int
+class ChannelList(Out):
+    items: list[ChannelOut]
+    next: str | None = None
+
+
+#: a text by language: ``{"en": "...", "zh-CN": "..."}``
+LocalText = dict[str, str]
+
+
+class ConsoleGuideOut(Out):
+    title: LocalText
+    steps: list[LocalText] = Field(description="`**…**` marks a console path or button")
+    console_url: str
+    webhook: str | None = Field(description="the webhook whose URL goes with the steps")
+
+
+class CapabilitiesOut(Out):
+    reply_window: bool = Field(description="the provider caps replies (see reply_window)")
+    ends_sessions: bool = Field(description="resolving ends the provider's session")
+    auto_replies: bool = Field(description="some inbound events get an automatic answer")
+    embeds: bool = Field(description="channels have an embed_html for the business's pages")
+    transport: bool = Field(description="customers reach the hub at the kind's own endpoints")
+    polls: bool = Field(description="the hub reads the provider in the background")
+
+
+class ChannelKindOut(Out):
     kind: str
-    filename: str
-    content_type: str
-    size: int | None
-    url: str | None = Field(description="null until the file is downloaded from the provider")
-    ready: bool
+    title: LocalText
+    contact_label: LocalText
+    color: str = Field(description="the chip colour, #rrggbb")
+    webhook_names: list[str]
+    secret_settings: list[str]
+    settings_schema: dict[str, Any] = Field(
+        description="JSON Schema of the settings; x-label, x-help, x-secret, x-generate, "
+        "x-multiline, x-placeholder, x-widget and x-nullable describe the form"
+    )
+    guide: ConsoleGuideOut | None
+    events: dict[str, LocalText] = Field(description="labels of message data.event names")
+    capabilities: CapabilitiesOut
 
 
-class MessageOut(BaseModel):
-    id: int
-    conversation_id: int
-    channel_id: int
-    direction: Literal["in", "out"]
-    sender_type: Literal["contact", "agent", "bot", "system"]
-    sender_agent_id: int | None
-    kind: str
-    text: str
-    data: dict[str, Any]
-    private: bool
-    attachments: list[AttachmentOut]
-    status: str
-    error: str | None
-    provider_message_id: str | None
-    created_at: str
-    updated_at: str
+class ConnectorProblemOut(Out):
+    source: str = Field(description="the package and entry point, e.g. kefu-line:line")
+    reason: str
 
 
-class ContactRef(BaseModel):
+class ChannelKindList(Out):
+    items: list[ChannelKindOut]
+    next: str | None = None
+    problems: list[ConnectorProblemOut] = Field(
+        default_factory=list,
+        description="admins only: connector packages left out at start, with their reasons",
+    )
+
+
+class ContactRef(Out):
     id: int
     name: str
 
 
-class ChannelRef(BaseModel):
+class ChannelRef(Out):
     id: int
     kind: str
     name: str
 
 
-class LastMessage(BaseModel):
+class LastMessage(Out):
     text: str | None
     kind: str | None
 
 
-class ReplyWindowOut(BaseModel):
+class ReplyWindowOut(Out):
     remaining: int = Field(description="replies the provider still accepts")
     limit: int
     closes_at: str | None = Field(description="when the allowance ends; null when closed")
+    rule: dict[str, str] | None = Field(
+        default=None, description="the provider's rule, by language: 'en' and 'zh-CN'"
+    )
 
 
-class ConversationOut(BaseModel):
-    id: int
-    channel_id: int
-    contact_id: int
-    status: ConversationStatus
-    assignee_id: int | None
-    team_id: int | None
-    unread_count: int
-    last_message_at: str | None
-    last_inbound_at: str | None
-    first_response_at: str | None
-    resolved_at: str | None
-    created_at: str
-    updated_at: str
+class ConversationOut(ConversationFields):
     contact: ContactRef
     channel: ChannelRef
     last_message: LastMessage
     reply_window: ReplyWindowOut | None = Field(
         default=None,
-        description="WeChat channels only: how many replies are left and until when",
+        description="channels whose provider limits replies only: how many are left, until when",
     )
 
 
-class ConversationList(BaseModel):
+class ConversationList(Out):
     items: list[ConversationOut]
     next: str | None
 
 
-class MessageList(BaseModel):
+class MessageList(Out):
     items: list[MessageOut]
     next: str | None = Field(description="pass as `before` for older messages")
 
@@ -212,20 +247,20 @@ class ReplyIn(In):
     )
 
 
-class UploadOut(BaseModel):
+class UploadOut(Out):
     token: str
     filename: str
     content_type: str
     size: int
 
 
-class IdentityOut(BaseModel):
+class IdentityOut(Out):
     channel_id: int
     channel_kind: str
     channel_name: str
 
 
-class ContactOut(BaseModel):
+class ContactOut(Out):
     id: int
     name: str
     email: str | None
@@ -236,8 +271,12 @@ class ContactOut(BaseModel):
     timeline: list[MessageOut] = Field(description="the newest messages of every conversation")
 
 
-class SyncOut(BaseModel):
-    conversations: list[dict[str, Any]]
+class SyncQuery(In):
+    since: datetime = Field(description="an ISO 8601 time; without a timezone it is UTC")
+
+
+class SyncOut(Out):
+    conversations: list[ConversationFields]
     messages: list[MessageOut]
     truncated: bool = Field(description="true when too much changed: reload the lists instead")
     now: str
@@ -253,25 +292,29 @@ class HealthOut(BaseModel):
     )
 
 
+#: the events an admin reviews: failed for good, or set aside
+ReviewedStatus = Literal["failed", "dismissed"]
+
+
 class EventQuery(In):
-    status: Literal["failed", "dismissed"] = "failed"
+    status: ReviewedStatus = "failed"
     channel_id: DbId | None = None
     cursor: str | None = None
     limit: int = Field(default=50, ge=1, le=200)
 
 
-class EventSummary(BaseModel):
+class EventSummary(Out):
     sender_id: str | None
     sender_name: str | None
     kind: str | None
     text: str | None = Field(description="the first 500 characters")
 
 
-class EventOut(BaseModel):
+class EventOut(Out):
     id: int
     channel: ChannelRef
     provider_event_id: str
-    status: Literal["failed", "dismissed"]
+    status: ReviewedStatus
     attempts: int
     error: str | None = Field(description="the last processing error")
     received_at: str
@@ -279,7 +322,7 @@ class EventOut(BaseModel):
     payload: dict[str, Any] = Field(description="the event as accepted, normalised")
 
 
-class EventList(BaseModel):
+class EventList(Out):
     items: list[EventOut]
     next: str | None
 
@@ -289,5 +332,9 @@ class EventIdsIn(In):
     all: bool = Field(default=False, description="retry every failed event (up to 1,000)")
 
 
-class EventIdsOut(BaseModel):
+class EventIdsOut(Out):
     ids: list[int] = Field(description="the events that were failed and are changed now")
+
+
+class OpenApiOut(RootModel[dict[str, Any]]):
+    """An OpenAPI 3.1 document."""

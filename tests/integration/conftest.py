@@ -9,20 +9,27 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
 from redis.asyncio import Redis
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from adapters.db.migrate import upgrade_async
 from hub.config import Settings
 from hub.domain.model import Role
+from hub.web.api import api
 from hub.web.app import create_app
 from hub.web.auth import hash_password
 from hub.web.keys import HUB
@@ -62,6 +69,121 @@ def make_settings(tmp_path: Path, database_url: str | None = None, **extra: Any)
     )
 
 
+@dataclass(frozen=True)
+class Answer:
+    """One response of the REST API as a test got it."""
+
+    method: str
+    #: the route's template, as the document names it: ``/api/v1/conversations/{id}``
+    path: str
+    status: int
+    content_type: str
+    body: bytes
+
+
+class ApiContract:
+    """The OpenAPI document the hub serves, as a checker of the answers it gives."""
+
+    URI = "urn:kefu-hub:openapi"
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+        resource = Resource.from_contents(document, default_specification=DRAFT202012)
+        self.registry: Registry[Any] = Registry().with_resource(self.URI, resource)
+
+    def problem(self, answer: Answer) -> str | None:
+        """What is wrong with an answer by the document, or ``None`` when it is as declared."""
+        where = f"{answer.method} {answer.path} answered {answer.status}"
+        operation = self.document["paths"].get(answer.path, {}).get(answer.method.lower())
+        if operation is None:
+            return f"{where}, but the document has no such operation"
+        responses = operation["responses"]
+        key = str(answer.status)
+        if key not in responses:
+            key = f"{answer.status // 100}XX"
+        if key not in responses:
+            return f"{where}, a status the document does not declare (only {', '.join(responses)})"
+        content = responses[key].get("content")
+        if not content:
+            return f"{where} with a body, but the document declares none" if answer.body else None
+        if answer.content_type != "application/json":
+            return f"{where} with {answer.content_type!r}, but the document declares JSON"
+        try:
+            body = json.loads(answer.body)
+        except ValueError:
+            return f"{where} with a body that is not JSON: {answer.body[:200]!r}"
+        schema = content["application/json"]["schema"]
+        pointer = "/".join(
+            part.replace("~", "~0").replace("/", "~1")
+            for part in ("", "paths", answer.path, answer.method.lower(), "responses", key)
+        )
+        validator = Draft202012Validator(
+            {"$ref": f"{self.URI}#{pointer}/content/application~1json/schema"},
+            registry=self.registry,
+        )
+        error = best_match(validator.iter_errors(body))
+        if error is None:
+            return None
+        declared = str(schema.get("$ref", "its schema")).rsplit("/", 1)[-1]
+        return f"{where} with a body that is no {declared}: {error.message} (at {error.json_path})"
+
+
+@cache
+def api_contract() -> ApiContract:
+    return ApiContract(api.document("http://hub.test"))
+
+
+class AnswerLog:
+    """Records every answer of the REST API an in-process hub gives, to check at the end."""
+
+    def __init__(self) -> None:
+        self.answers: list[Answer] = []
+
+    def attach(self, app: web.Application) -> None:
+        # First in the list is outermost: it sees the answers the error middleware makes.
+        app.middlewares.insert(0, self.middleware)
+
+    @web.middleware
+    async def middleware(
+        self,
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            self.add(request, exc)
+            raise
+        self.add(request, response)
+        return response
+
+    def add(self, request: web.Request, response: web.StreamResponse) -> None:
+        resource = request.match_info.route.resource
+        # An unrouted path has no operation to check; the live channel is no REST answer.
+        if resource is None or isinstance(response, web.WebSocketResponse):
+            return
+        if not resource.canonical.startswith(api.prefix + "/"):
+            return
+        body = response.body if isinstance(response, web.Response) else None
+        self.answers.append(
+            Answer(
+                request.method,
+                resource.canonical,
+                response.status,
+                response.content_type,
+                body if isinstance(body, bytes) else b"",
+            )
+        )
+
+    def check(self) -> None:
+        contract = api_contract()
+        problems = dict.fromkeys(filter(None, map(contract.problem, self.answers)))
+        if problems:
+            raise AssertionError(
+                "answers that differ from the OpenAPI document:\n" + "\n".join(problems)
+            )
+
+
 @dataclass
 class RunningHub:
     """A hub listening on a real port, with an admin and a web chat channel."""
@@ -72,6 +194,7 @@ class RunningHub:
     channel_id: int
     http: aiohttp.ClientSession
     extras: dict[str, Any] = field(default_factory=dict)
+    answers: AnswerLog = field(default_factory=AnswerLog)
 
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
@@ -95,10 +218,20 @@ async def seed(hub_base: str, http: aiohttp.ClientSession, token: str) -> tuple[
     return channel["id"], channel["public_key"]
 
 
+def checked_server(settings: Settings, answers: AnswerLog) -> TestServer:
+    """A test server for a hub whose REST answers are recorded, to check against the document."""
+    app = create_app(settings)
+    answers.attach(app)
+    return TestServer(app, host="127.0.0.1")
+
+
 @asynccontextmanager
 async def inprocess_hub(settings: Settings) -> AsyncIterator[RunningHub]:
+    """A hub in this process with an admin and a web chat channel; at the end, every answer of
+    its REST API is checked against the OpenAPI document (after a test that passed)."""
     await upgrade_async(settings.database_url)
-    server = TestServer(create_app(settings), host="127.0.0.1")
+    answers = AnswerLog()
+    server = checked_server(settings, answers)
     await server.start_server()
     hub_ = server.app[HUB]
     admin = await hub_.directory.create_agent(
@@ -109,15 +242,17 @@ async def inprocess_hub(settings: Settings) -> AsyncIterator[RunningHub]:
     async with aiohttp.ClientSession() as http:
         channel_id, key = await seed(base, http, token)
         try:
-            yield RunningHub(base, token, key, channel_id, http, {"server": server})
+            yield RunningHub(base, token, key, channel_id, http, {"server": server}, answers)
         finally:
             await server.close()
+    answers.check()
 
 
 @asynccontextmanager
 async def inprocess_hub_again(settings: Settings) -> AsyncIterator[RunningHub]:
     """Start a hub on an existing database, as a restart would; logs in as its admin."""
-    server = TestServer(create_app(settings), host="127.0.0.1")
+    answers = AnswerLog()
+    server = checked_server(settings, answers)
     await server.start_server()
     hub_ = server.app[HUB]
     admin = (await hub_.directory.list_agents())[0]
@@ -126,9 +261,10 @@ async def inprocess_hub_again(settings: Settings) -> AsyncIterator[RunningHub]:
     base = str(server.make_url("")).rstrip("/")
     async with aiohttp.ClientSession() as http:
         try:
-            yield RunningHub(base, token, channel.public_key, channel.id, http)
+            yield RunningHub(base, token, channel.public_key, channel.id, http, answers=answers)
         finally:
             await server.close()
+    answers.check()
 
 
 def free_port() -> int:

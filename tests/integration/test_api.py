@@ -114,19 +114,58 @@ async def test_channels_expose_webhook_urls_and_embed_html(hub: RunningHub) -> N
     assert status == 200
     parsed = S.ChannelOut.model_validate(channel)
     assert parsed.embed_html == (
-        f'<script src="http://127.0.0.1:8080/widget.js" data-kefu-key="{hub.channel_key}" '
-        "async></script>"
+        '<script src="http://127.0.0.1:8080/assets/webchat/widget.js" '
+        f'data-kefu-key="{hub.channel_key}" async></script>'
     )
     assert parsed.webhook_urls == {}
+    async with hub.http.get(hub.base + "/assets/webchat/widget.js") as response:
+        assert response.status == 200
+        assert "data-kefu-key" in await response.text()
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    for missing in ("/assets/webchat/../connector.py", "/assets/nope/widget.js"):
+        async with hub.http.get(hub.base + missing) as response:
+            assert response.status == 404
 
 
-async def test_channel_kinds_are_listed(hub: RunningHub) -> None:
+async def test_channel_kinds_describe_everything_the_page_shows(hub: RunningHub) -> None:
     status, body = await hub.api("GET", "/channel-kinds")
     assert status == 200
     kinds = {item["kind"]: item for item in body["items"]}
     assert set(kinds) == {"webchat", "wechat", "wecom_kf"}
-    assert kinds["wechat"]["webhook_names"] == ["callback"]
-    assert "app_secret" in kinds["wechat"]["secret_settings"]
+    assert body["problems"] == []
+    wechat = kinds["wechat"]
+    assert wechat["webhook_names"] == ["callback"]
+    assert "app_secret" in wechat["secret_settings"]
+    assert wechat["title"] == {"en": "WeChat", "zh-CN": "微信公众号"}
+    fields = wechat["settings_schema"]["properties"]
+    assert fields["token"]["x-secret"] is True
+    assert fields["token"]["x-generate"] == "token"
+    assert fields["app_id"]["x-label"]["zh-CN"] == "AppID（开发者ID）"
+    assert wechat["guide"]["webhook"] == "callback"
+    assert len(wechat["guide"]["steps"]) == 5
+    assert wechat["events"]["subscribe"]["zh-CN"] == "关注了公众号"
+    assert wechat["capabilities"]["reply_window"] is True
+    assert wechat["capabilities"]["auto_replies"] is True
+    assert kinds["wecom_kf"]["capabilities"]["ends_sessions"] is True
+    webchat = kinds["webchat"]
+    assert webchat["capabilities"]["embeds"] is True
+    assert webchat["capabilities"]["transport"] is True
+    assert webchat["settings_schema"]["properties"]["allowed_origins"]["x-widget"] == "lines"
+
+
+async def test_a_channel_never_stores_invalid_settings(hub: RunningHub) -> None:
+    path = f"/channels/{hub.channel_id}"
+    for bad in ({"settings": None}, {"name": None}, {"active": None}, {}, {"settings": []}):
+        status, body = await hub.api("PATCH", path, json=bad)
+        assert status == 422, (bad, body)
+    status, body = await hub.api("PATCH", path, json={"settings": {"color": "red"}})
+    assert status == 422
+    assert body["error"]["reason"].startswith("settings.color")
+    status, channel = await hub.api("GET", path)
+    assert status == 200
+    assert channel["settings"]["color"] == "#1f6feb"
+    async with hub.http.post(hub.base + f"/webchat/{hub.channel_key}/session") as response:
+        assert response.status == 200
 
 
 async def test_openapi_document_describes_every_route(hub: RunningHub) -> None:
@@ -166,7 +205,7 @@ async def test_conversation_workflow_and_lists(hub: RunningHub) -> None:
     _, conv = await hub.api("GET", f"/conversations/{conversation_id}")
     assert conv["last_message"] == {"text": "在吗", "kind": "text"}
     assert conv["contact"]["name"] == f"Visitor 访客 #{visitor.hello['visitor_id'][-6:]}"
-    assert "reply_window" not in conv  # web chat has no reply limit
+    assert conv["reply_window"] is None  # web chat has no reply limit
     status, conv = await hub.api("PATCH", f"/conversations/{conversation_id}", json={"read": True})
     assert conv["unread_count"] == 0
     status, conv = await hub.api(
@@ -239,7 +278,7 @@ async def test_resync_returns_what_changed_while_away(hub: RunningHub) -> None:
     assert status == 200
     parsed = S.SyncOut.model_validate(body)
     assert "断线期间的消息" in [m.text for m in parsed.messages]
-    assert conversation_id in [c["id"] for c in parsed.conversations]
+    assert conversation_id in [c.id for c in parsed.conversations]
     status, body = await hub.api("GET", "/sync", params={"since": parsed.now})
     assert body["messages"] == []
     status, body = await hub.api("GET", "/sync", params={"since": "yesterday"})

@@ -94,8 +94,10 @@ async def test_window_errors_are_permanent_with_a_reason(
     api.fail_next[SEND].append(errcode)
     with pytest.raises(PermanentSendError) as caught:
         await WeChatConnector(http).send(oa(base), out(), fake_send_context())
-    assert caught.value.code == str(errcode)
+    assert caught.value.code == f"wechat.{errcode}"
     assert words in caught.value.reason
+    # the agent reads it in Chinese too
+    assert "请等待客户再次发消息" in caught.value.texts["zh-CN"]
 
 
 async def test_system_busy_is_transient(
@@ -121,7 +123,7 @@ async def test_wrong_secret_is_permanent(
     ch = channel("wechat", oa(base).settings | {"app_secret": "wrong"})
     with pytest.raises(PermanentSendError) as caught:
         await WeChatConnector(http).send(ch, out(), fake_send_context())
-    assert caught.value.code == "40125"
+    assert caught.value.code == "wechat.40125"
 
 
 async def test_image_is_uploaded_then_sent_with_caption(
@@ -193,7 +195,7 @@ async def test_fetch_expired_media_is_permanent(
     ref = AttachmentRef(kind=MessageKind.IMAGE, provider_ref="gone")
     with pytest.raises(PermanentSendError) as caught:
         await WeChatConnector(http).fetch_media(oa(base), ref, fake_send_context())
-    assert caught.value.code == "40007"
+    assert caught.value.code.endswith(".40007")
 
 
 # -- WeCom 微信客服 -------------------------------------------------------------------------
@@ -348,8 +350,9 @@ async def test_kf_limits_are_permanent(
     api.fail_next[KF_SEND].append(errcode)
     with pytest.raises(PermanentSendError) as caught:
         await WeComKfConnector(http).send(kf(base), out(), fake_send_context())
-    assert caught.value.code == str(errcode)
+    assert caught.value.code == f"wecom_kf.{errcode}"
     assert "wait for the customer" in caught.value.reason
+    assert "企业微信" in caught.value.texts["zh-CN"]
 
 
 async def test_kf_link_without_thumbnail_degrades_to_text(

@@ -150,7 +150,8 @@ async def test_text_arrives_once_and_the_reply_reaches_the_customer(
         lambda f: f["data"]["id"] == late["id"] and f["data"]["status"] == "failed",
     )
     assert "48" in failed["data"]["error"]
-    assert failed["data"]["data"]["error_code"] == "45015"
+    assert failed["data"]["failure"]["code"] == "wechat.45015"
+    assert "48 小时" in failed["data"]["failure"]["text"]["zh-CN"]
     await agent.close()
 
 

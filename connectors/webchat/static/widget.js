@@ -1,4 +1,4 @@
-/* Kefu Hub web chat widget: embedded with <script src=".../widget.js" data-kefu-key="KEY" async>.
+/* Kefu Hub web chat widget: embedded with <script src=".../assets/webchat/widget.js" data-kefu-key="KEY" async>.
  * Lives in a shadow DOM so the host site's styles and ours never mix. Everything a person typed
  * is put into the page with textContent only. Protocol: docs/webchat-protocol.md. */
 (() => {

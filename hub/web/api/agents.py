@@ -1,0 +1,122 @@
+"""Agents and teams."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp import web
+
+from hub.domain.errors import Forbidden
+from hub.domain.records import Agent, Team
+from hub.web import schemas as S
+from hub.web.api.common import api, path_id, read_body
+from hub.web.auth import hash_password
+from hub.web.keys import agent_of, hub_of
+
+
+def agent_body(agent: Agent, online: bool = False) -> S.AgentOut:
+    return S.AgentOut(
+        id=agent.id,
+        email=agent.email,
+        name=agent.name,
+        role=agent.role,
+        active=agent.active,
+        locale=agent.locale,
+        online=online,
+    )
+
+
+def agent_out(agent: Agent) -> dict[str, Any]:
+    """The agent as the live channel's ``ready`` frame carries it: JSON of ``AgentOut``."""
+    return agent_body(agent).model_dump(mode="json")
+
+
+def team_out(team: Team) -> S.TeamOut:
+    return S.TeamOut(id=team.id, name=team.name, agent_ids=list(team.agent_ids))
+
+
+@api.route("GET", "/agents", summary="List agents", tag="agents", response=S.AgentList)
+async def list_agents(request: web.Request) -> S.AgentList:
+    hub_ = hub_of(request)
+    online = await hub_.presence.online()
+    agents = await hub_.directory.list_agents()
+    return S.AgentList(items=[agent_body(a, a.id in online) for a in agents])
+
+
+@api.route(
+    "POST",
+    "/agents",
+    summary="Invite an agent",
+    tag="agents",
+    body=S.AgentIn,
+    response=S.AgentOut,
+    status=201,
+    admin=True,
+)
+async def create_agent(request: web.Request) -> S.AgentOut:
+    body = await read_body(request, S.AgentIn)
+    password_hash = await asyncio.to_thread(hash_password, body.password)
+    agent = await hub_of(request).directory.create_agent(
+        body.email, body.name, body.role, password_hash
+    )
+    return agent_body(agent)
+
+
+@api.route(
+    "PATCH",
+    "/agents/{id}",
+    summary="Change an agent's name, role, password or state",
+    tag="agents",
+    body=S.AgentPatch,
+    response=S.AgentOut,
+)
+async def patch_agent(request: web.Request) -> S.AgentOut:
+    body = await read_body(request, S.AgentPatch)
+    actor = agent_of(request)
+    agent_id = path_id(request)
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"password"})
+    if actor.id != agent_id and actor.role.value != "admin":
+        raise Forbidden("only an admin may change another agent")
+    if actor.role.value != "admin" and ({"role", "active"} & changes.keys()):
+        raise Forbidden("only an admin may change roles or deactivate agents")
+    if body.password:
+        changes["password_hash"] = await asyncio.to_thread(hash_password, body.password)
+    agent = await hub_of(request).directory.update_agent(agent_id, **changes)
+    return agent_body(agent)
+
+
+@api.route("GET", "/teams", summary="List teams", tag="agents", response=S.TeamList)
+async def list_teams(request: web.Request) -> S.TeamList:
+    teams = await hub_of(request).directory.list_teams()
+    return S.TeamList(items=[team_out(t) for t in teams])
+
+
+@api.route(
+    "POST",
+    "/teams",
+    summary="Create a team",
+    tag="agents",
+    body=S.TeamIn,
+    response=S.TeamOut,
+    status=201,
+    admin=True,
+)
+async def create_team(request: web.Request) -> S.TeamOut:
+    body = await read_body(request, S.TeamIn)
+    return team_out(await hub_of(request).directory.create_team(body.name, body.agent_ids))
+
+
+@api.route(
+    "PUT",
+    "/teams/{id}",
+    summary="Rename a team and set its members",
+    tag="agents",
+    body=S.TeamIn,
+    response=S.TeamOut,
+    admin=True,
+)
+async def put_team(request: web.Request) -> S.TeamOut:
+    body = await read_body(request, S.TeamIn)
+    team = await hub_of(request).directory.set_team(path_id(request), body.name, body.agent_ids)
+    return team_out(team)

@@ -1,0 +1,169 @@
+"""Channels and the kinds of channel this hub can connect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from hub.domain.channels import (
+    AutoReplies,
+    Connector,
+    Embeds,
+    EndsSessions,
+    LimitsReplies,
+    Polls,
+)
+from hub.domain.errors import InvalidInput
+from hub.domain.model import Role
+from hub.domain.records import Channel
+from hub.domain.settings import settings_schema, validate_settings
+from hub.domain.transports import ServesCustomers
+from hub.web import schemas as S
+from hub.web.api.common import MASK, api, path_id, read_body
+from hub.web.keys import agent_of, hub_of
+
+
+def channel_out(request: web.Request, channel: Channel) -> S.ChannelOut:
+    hub_ = hub_of(request)
+    info = hub_.deps.connector(channel.kind).info
+    base = hub_.settings.public_url.rstrip("/")
+    settings = {
+        key: (MASK if key in info.secret_settings and value else value)
+        for key, value in channel.settings.items()
+    }
+    connector = hub_.deps.connector(channel.kind)
+    embed_html = connector.embed_html(channel, base) if isinstance(connector, Embeds) else None
+    return S.ChannelOut(
+        id=channel.id,
+        kind=channel.kind,
+        name=channel.name,
+        active=channel.active,
+        team_id=channel.team_id,
+        public_key=channel.public_key,
+        settings=settings,
+        webhook_urls={name: f"{base}/hooks/{channel.id}/{name}" for name in info.webhook_names},
+        embed_html=embed_html,
+        created_at=channel.created_at.isoformat(),
+    )
+
+
+@api.route("GET", "/channels", summary="List channels", tag="channels", response=S.ChannelList)
+async def list_channels(request: web.Request) -> S.ChannelList:
+    channels = await hub_of(request).directory.list_channels()
+    return S.ChannelList(items=[channel_out(request, c) for c in channels])
+
+
+@api.route(
+    "POST",
+    "/channels",
+    summary="Connect a channel",
+    tag="channels",
+    body=S.ChannelIn,
+    response=S.ChannelOut,
+    status=201,
+    admin=True,
+)
+async def create_channel(request: web.Request) -> S.ChannelOut:
+    body = await read_body(request, S.ChannelIn)
+    hub_ = hub_of(request)
+    if body.kind not in hub_.deps.connectors:
+        kinds = ", ".join(sorted(hub_.deps.connectors))
+        raise InvalidInput(f"unknown channel kind {body.kind!r}; known kinds: {kinds}")
+    info = hub_.deps.connector(body.kind).info
+    settings = validate_settings(info.settings, body.settings)
+    channel = await hub_.directory.create_channel(body.kind, body.name, settings, body.team_id)
+    return channel_out(request, channel)
+
+
+@api.route(
+    "GET",
+    "/channel-kinds",
+    summary="The kinds of channel this hub can connect",
+    tag="channels",
+    response=S.ChannelKindList,
+)
+async def channel_kinds(request: web.Request) -> S.ChannelKindList:
+    hub_ = hub_of(request)
+    problems = []
+    if agent_of(request).role == Role.ADMIN:
+        problems = [
+            S.ConnectorProblemOut(source=p.source, reason=p.reason) for p in hub_.connector_problems
+        ]
+    return S.ChannelKindList(
+        items=[kind_out(c) for c in hub_.deps.connectors.values()], problems=problems
+    )
+
+
+def kind_out(connector: Connector) -> S.ChannelKindOut:
+    """Everything the inbox page needs to show a kind of channel, from its connector."""
+    info = connector.info
+    guide = info.guide
+    return S.ChannelKindOut(
+        kind=info.kind,
+        title=dict(info.title),
+        contact_label=dict(info.contact_label),
+        color=info.color,
+        webhook_names=list(info.webhook_names),
+        secret_settings=sorted(info.secret_settings),
+        settings_schema=settings_schema(info.settings),
+        guide=None
+        if guide is None
+        else S.ConsoleGuideOut(
+            title=dict(guide.title),
+            steps=[dict(step) for step in guide.steps],
+            console_url=guide.console_url,
+            webhook=guide.webhook,
+        ),
+        events={name: dict(label) for name, label in info.events.items()},
+        capabilities=S.CapabilitiesOut(
+            reply_window=isinstance(connector, LimitsReplies),
+            ends_sessions=isinstance(connector, EndsSessions),
+            auto_replies=isinstance(connector, AutoReplies),
+            embeds=isinstance(connector, Embeds),
+            transport=isinstance(connector, ServesCustomers),
+            polls=isinstance(connector, Polls),
+        ),
+    )
+
+
+@api.route(
+    "GET",
+    "/channels/{id}",
+    summary="One channel, with its webhook URLs",
+    tag="channels",
+    response=S.ChannelOut,
+)
+async def get_channel(request: web.Request) -> S.ChannelOut:
+    channel = await hub_of(request).directory.get_channel(path_id(request))
+    return channel_out(request, channel)
+
+
+@api.route(
+    "PATCH",
+    "/channels/{id}",
+    summary="Change a channel; masked secrets stay as they are",
+    tag="channels",
+    body=S.ChannelPatch,
+    response=S.ChannelOut,
+    admin=True,
+)
+async def patch_channel(request: web.Request) -> S.ChannelOut:
+    body = await read_body(request, S.ChannelPatch)
+    hub_ = hub_of(request)
+    channel = await hub_.directory.get_channel(path_id(request))
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+    for field in ("name", "active", "settings"):
+        if field in changes and changes[field] is None:
+            raise InvalidInput(f"{field} may not be null; leave it out to keep it as it is")
+    if not changes:
+        raise InvalidInput("nothing to change: give name, active, team_id or settings")
+    if body.settings is not None:
+        merged = {
+            key: (channel.settings.get(key) if value == MASK else value)
+            for key, value in body.settings.items()
+        }
+        info = hub_.deps.connector(channel.kind).info
+        changes["settings"] = validate_settings(info.settings, merged)
+    channel = await hub_.directory.update_channel(channel.id, **changes)
+    return channel_out(request, channel)

@@ -1,0 +1,45 @@
+"""What the API's resource modules share: the route registry and reading requests."""
+
+from __future__ import annotations
+
+import json
+from typing import TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel
+
+import hub
+from adapters.db.queries import MAX_ID
+from hub.domain.errors import MalformedPayload, NotFound
+from hub.web.bodies import read_limited
+from hub.web.keys import hub_of
+from hub.web.openapi import Api
+
+api = Api("/api/v1", "Kefu Hub API", hub.__version__)
+Model = TypeVar("Model", bound=BaseModel)
+#: what a secret setting reads as; sent back unchanged, it keeps the stored value
+MASK = "********"
+
+
+async def read_body(request: web.Request, model: type[Model]) -> Model:
+    raw = await read_limited(request, hub_of(request).settings.max_body_bytes)
+    try:
+        data = json.loads(raw) if raw else {}
+    except ValueError:
+        raise MalformedPayload("the body is not valid JSON") from None
+    return model.model_validate(data)
+
+
+def read_query(request: web.Request, model: type[Model]) -> Model:
+    return model.model_validate(dict(request.query))
+
+
+def path_id(request: web.Request, name: str = "id") -> int:
+    raw = request.match_info[name]
+    try:
+        value = int(raw)
+    except ValueError:
+        raise NotFound(f"no {name} {raw!r}") from None
+    if not 1 <= value <= MAX_ID:
+        raise NotFound(f"no {name} {raw!r}")
+    return value
