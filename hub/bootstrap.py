@@ -30,7 +30,9 @@ from hub.domain.channels import ChannelState
 from hub.domain.ports import EventBus, JobQueue, Presence
 from hub.domain.records import Attachment
 from hub.registry import ConnectorEnv, LoadProblem, load_connectors
+from hub.services.batching import InboundBatcher
 from hub.services.deps import Deps, Limits
+from hub.services.enqueuing import EnqueueCoalescer
 from hub.services.jobs import JOBS
 
 log = logging.getLogger(__name__)
@@ -151,6 +153,8 @@ async def build_hub(settings: Settings, *, listen: bool = False) -> AsyncIterato
             state_for=state_for,
             file_url=file_url_maker(signer),
             leases_for=lambda channel_id: SqlChannelState(engines, channel_id),
+            inbound=InboundBatcher(),
+            enqueues=EnqueueCoalescer(),
             limits=Limits(
                 max_delivery_attempts=settings.max_delivery_attempts,
                 sweep_after_s=settings.sweep_after_s,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from hub.domain.channels import ChannelState, Connector, Leases, SendContext
 from hub.domain.errors import NotFound
@@ -15,6 +16,19 @@ from hub.domain.records import Attachment
 class Limits:
     max_delivery_attempts: int = 8
     sweep_after_s: float = 30.0
+
+
+class InboundProcessing(Protocol):
+    """Processes accepted events (``hub.services.batching.InboundBatcher``)."""
+
+    async def process_many(self, deps: Deps, event_ids: list[int]) -> None: ...
+
+
+class Enqueuing(Protocol):
+    """Queues jobs for accepted events (``hub.services.enqueuing.EnqueueCoalescer``)."""
+
+    def add(self, deps: Deps, event_ids: list[int]) -> None: ...
+    async def settled(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -29,6 +43,9 @@ class Deps:
     file_url: Callable[[Attachment], str | None]
     #: per-channel leases, for work one process at a time must own (pollers)
     leases_for: Callable[[int], Leases]
+    #: this hub's processing of accepted events, and its queueing of their jobs
+    inbound: InboundProcessing
+    enqueues: Enqueuing
     limits: Limits = Limits()
 
     def connector(self, kind: str) -> Connector:

@@ -6,18 +6,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hub.services import inbound, outbound, sweeper
-from hub.services.batching import InboundBatcher
 from hub.services.deps import Deps
-
-_inbound = InboundBatcher()
 
 
 async def _process_inbound(deps: Deps, event_id: int) -> None:
-    await _inbound.process(deps, event_id)
+    await deps.inbound.process_many(deps, [event_id])
 
 
 async def _process_inbound_many(deps: Deps, event_ids: list[int]) -> None:
-    await _inbound.process_many(deps, event_ids)
+    await deps.inbound.process_many(deps, event_ids)
 
 
 async def _deliver(deps: Deps, message_id: int) -> None:

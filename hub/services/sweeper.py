@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from hub.services.deps import Deps
-from hub.services.inbound import process_job_id
+from hub.services.enqueuing import process_job_id
 from hub.services.outbound import deliver_job_id
 
 log = logging.getLogger(__name__)

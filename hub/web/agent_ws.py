@@ -14,7 +14,7 @@ from hub.domain.errors import HubError
 from hub.domain.events import AGENTS_TOPIC, HubEvent, visitor_topic
 from hub.domain.ports import SubscriberOverflow
 from hub.domain.records import Agent
-from hub.web.api import agent_out
+from hub.web.api.agents import agent_body
 from hub.web.auth import authenticate, bearer_token
 from hub.web.keys import AGENT_SOCKETS, hub_of, track
 
@@ -54,7 +54,11 @@ async def _serve(request: web.Request, ws: web.WebSocketResponse, agent: Agent) 
     hub_ = hub_of(request)
     async with hub_.bus.subscribe(AGENTS_TOPIC) as events:
         await ws.send_json(
-            {"type": "ready", "agent": agent_out(agent), "now": datetime.now(UTC).isoformat()}
+            {
+                "type": "ready",
+                "agent": agent_body(agent).model_dump(mode="json"),
+                "now": datetime.now(UTC).isoformat(),
+            }
         )
         writer = asyncio.create_task(_forward(ws, events))
         try:

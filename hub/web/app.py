@@ -62,7 +62,7 @@ def create_app(settings: Settings) -> web.Application:
                 background.append(asyncio.create_task(_embedded_sweeper(hub_)))
                 background.append(asyncio.create_task(pollers(hub_).run()))
             yield
-            await enqueues_settled()  # events accepted a moment ago get their jobs queued
+            await enqueues_settled(hub_.deps)  # events accepted a moment ago get their jobs queued
             for task in background:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

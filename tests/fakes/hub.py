@@ -21,7 +21,9 @@ from hub.domain.model import AttachmentRef, Outbound, SendReceipt
 from hub.domain.records import Attachment, Channel
 from hub.domain.settings import setting
 from hub.domain.texts import text
+from hub.services.batching import InboundBatcher
 from hub.services.deps import Deps, Limits
+from hub.services.enqueuing import EnqueueCoalescer
 from tests.fakes.memory import FakeBlobStorage, FakeChannelState
 from tests.fakes.store import FakeStore
 
@@ -132,6 +134,8 @@ def fake_pipeline(max_delivery_attempts: int = 3) -> Pipeline:
         state_for=lambda channel_id: states.setdefault(channel_id, FakeChannelState()),
         file_url=file_url,
         leases_for=lambda channel_id: states.setdefault(channel_id, FakeChannelState()),
+        inbound=InboundBatcher(),
+        enqueues=EnqueueCoalescer(),
         limits=Limits(max_delivery_attempts=max_delivery_attempts, sweep_after_s=0),
     )
     return Pipeline(deps, store, queue, bus, connector, blobs)

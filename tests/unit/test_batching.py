@@ -8,7 +8,7 @@ import pytest
 
 from hub.domain.errors import NotFound
 from hub.domain.model import ConversationStatus, EventStatus, Inbound
-from hub.services import batching, conversations, inbound, sweeper
+from hub.services import batching, conversations, enqueuing, inbound, sweeper
 from hub.services.batching import InboundBatcher
 from tests.fakes.hub import fake_pipeline
 
@@ -85,7 +85,7 @@ async def test_accepts_sharing_a_commit_queue_one_job() -> None:
     p = fake_pipeline()
     channel = p.store.add_channel()
     await asyncio.gather(*(inbound.accept(p.deps, channel, [item(n)]) for n in range(30)))
-    await inbound.enqueues_settled()
+    await inbound.enqueues_settled(p.deps)
     jobs = p.queue.take()
     assert [name for name, _ in jobs] == ["process_inbound_many"]
     [(_, (event_ids,))] = jobs
@@ -174,7 +174,7 @@ async def test_a_busy_hub_gathers_accepts_into_fewer_jobs() -> None:
         await inbound.accept(p.deps, channel, [item(n)])
         await asyncio.sleep(0)
     assert p.queue.take() == []  # they wait for the interval ...
-    await asyncio.sleep(inbound.ENQUEUE_INTERVAL_S * 2)
+    await asyncio.sleep(enqueuing.ENQUEUE_INTERVAL_S * 2)
     [(name, (event_ids,))] = p.queue.take()  # ... then go as one job
     assert name == "process_inbound_many"
     assert len(event_ids) == 3

@@ -51,7 +51,7 @@ async def run_jobs(p: Pipeline) -> None:
         "fetch_media": inbound.fetch_media,
         "end_session": outbound.end_session,
     }
-    await inbound.enqueues_settled()
+    await inbound.enqueues_settled(p.deps)
     while taken := p.queue.take():
         for name, args in taken:
             await jobs[name](p.deps, *args)
@@ -64,7 +64,7 @@ async def test_accept_stores_once_and_enqueues_once(p: Pipeline) -> None:
     assert first[0].created
     assert not again[0].created
     assert first[0].event_id == again[0].event_id
-    await inbound.enqueues_settled()  # queued right after the answer, not before it
+    await inbound.enqueues_settled(p.deps)  # queued right after the answer, not before it
     assert p.queue.take() == [("process_inbound", (first[0].event_id,))]
 
 

@@ -27,11 +27,6 @@ def agent_body(agent: Agent, online: bool = False) -> S.AgentOut:
     )
 
 
-def agent_out(agent: Agent) -> dict[str, Any]:
-    """The agent as the live channel's ``ready`` frame carries it: JSON of ``AgentOut``."""
-    return agent_body(agent).model_dump(mode="json")
-
-
 def team_out(team: Team) -> S.TeamOut:
     return S.TeamOut(id=team.id, name=team.name, agent_ids=list(team.agent_ids))
 

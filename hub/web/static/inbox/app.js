@@ -1,7 +1,7 @@
 // The inbox app: login, the shell, routing, shared state and the live event wiring.
 import * as api from "./api.js";
 import { h, icon, avatar } from "./dom.js";
-import { t, setLang, currentLang } from "./i18n.js";
+import { t, setLang, currentLang, setKinds } from "./i18n.js";
 import { Live } from "./live.js";
 import { renderLogin } from "./views/login.js";
 import { ConversationList } from "./views/list.js";
@@ -13,6 +13,10 @@ export const state = {
   me: null,
   agents: new Map(),
   channels: new Map(),
+  /** The kinds of channel the hub connects (GET /channel-kinds), in the server's order. */
+  kinds: [],
+  /** Connector packages the hub left out, with the reason: shown to admins. */
+  kindProblems: [],
   live: null,
   /** How many failed inbound events an admin should look at. */
   failedEvents: 0,
@@ -50,9 +54,21 @@ async function boot() {
 }
 
 async function loadDirectory() {
-  const [agents, channels] = await Promise.all([api.get("/agents"), api.get("/channels"), loadFailedCount()]);
+  const [agents, channels] = await Promise.all([api.get("/agents"), api.get("/channels"), loadFailedCount(), loadKinds()]);
   state.agents = new Map(agents.items.map((a) => [a.id, a]));
   state.channels = new Map(channels.items.map((c) => [c.id, c]));
+}
+
+/** Everything channel-specific the pages show (names, colours, forms, event labels) comes from here. */
+async function loadKinds() {
+  try {
+    const result = await api.get("/channel-kinds");
+    state.kinds = result.items || [];
+    state.kindProblems = result.problems || [];
+  } catch {
+    // the pages still work, naming kinds by their raw kind (a 401 signs out on its own)
+  }
+  setKinds(state.kinds);
 }
 
 async function loadFailedCount() {
@@ -125,6 +141,8 @@ function onEvent(ev) {
 function onResync(result) {
   // failed_events.changed may have been missed too
   if (state.me?.role === "admin") onFailedEventsChanged({ change: "failed", ids: [] });
+  // a reconnect often follows an upgrade of the hub, which may bring other kinds of channel
+  loadKinds().catch(() => null);
   if (result.truncated) {
     list?.reload();
     thread?.reload();
@@ -174,6 +192,7 @@ function render() {
     adminCtx = {
       state,
       reloadDirectory: loadDirectory,
+      reloadKinds: loadKinds,
       failedChanged: async () => {
         await loadFailedCount();
         root.querySelector(".rail")?.replaceWith(rail());

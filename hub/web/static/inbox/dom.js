@@ -1,4 +1,5 @@
 // Builds DOM from data with textContent only: nothing a person typed is ever parsed as HTML.
+import { kindInfo, kindName } from "./i18n.js";
 
 /** h("div", {class: "x", onclick: fn}, "text", child) */
 export function h(tag, attrs = {}, ...children) {
@@ -38,6 +39,8 @@ const PATHS = {
   search: "M15.5 14h-.8l-.3-.3A6.5 6.5 0 1 0 14 15.5l.3.3v.8l5 5 1.5-1.5zm-6 0A4.5 4.5 0 1 1 14 9.5 4.5 4.5 0 0 1 9.5 14z",
   clock: "M12 2a10 10 0 1 0 10 10A10 10 0 0 0 12 2zm0 18a8 8 0 1 1 8-8 8 8 0 0 1-8 8zm.5-13H11v6l5.2 3.2.8-1.3-4.5-2.7z",
   warn: "M1 21h22L12 2zm12-3h-2v-2h2zm0-4h-2v-4h2z",
+  phone: "M6.6 10.8a15.1 15.1 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.25 11.4 11.4 0 0 0 3.6.57 1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1z",
+  voicemail: "M18.5 6A5.5 5.5 0 0 0 14.3 15h-4.6A5.5 5.5 0 1 0 5.5 17h13a5.5 5.5 0 0 0 0-11zm-13 9a3.5 3.5 0 1 1 3.5-3.5A3.5 3.5 0 0 1 5.5 15zm13 0a3.5 3.5 0 1 1 3.5-3.5 3.5 3.5 0 0 1-3.5 3.5z",
   pin: "M12 2a7 7 0 0 0-7 7c0 5.2 7 13 7 13s7-7.8 7-13a7 7 0 0 0-7-7zm0 9.5A2.5 2.5 0 1 1 14.5 9 2.5 2.5 0 0 1 12 11.5z",
   globe: "M12 2a10 10 0 1 0 10 10A10 10 0 0 0 12 2zm6.9 6h-3a15.7 15.7 0 0 0-1.3-3.6A8 8 0 0 1 18.9 8zM12 4a14 14 0 0 1 1.9 4h-3.8A14 14 0 0 1 12 4zM4.3 14a8.2 8.2 0 0 1 0-4h3.4a16.5 16.5 0 0 0 0 4zm.8 2h3a15.7 15.7 0 0 0 1.3 3.6A8 8 0 0 1 5.1 16zm3-8h-3a8 8 0 0 1 4.3-3.6A15.7 15.7 0 0 0 8.1 8zM12 20a14 14 0 0 1-1.9-4h3.8A14 14 0 0 1 12 20zm2.3-6H9.7a14.7 14.7 0 0 1 0-4h4.6a14.7 14.7 0 0 1 0 4zm.3 5.6a15.7 15.7 0 0 0 1.3-3.6h3a8 8 0 0 1-4.3 3.6zm1.7-5.6a16.5 16.5 0 0 0 0-4h3.4a8.2 8.2 0 0 1 0 4z",
 };
@@ -113,14 +116,15 @@ export function randomString(length, alphabet = ALNUM) {
   return out;
 }
 
-/** A WeChat callback Token: 32 letters and digits (the consoles accept 3–32). */
+/** A callback token for a provider's console (`x-generate: "token"`): 32 letters and digits. */
 export function randomToken() {
   return randomString(32);
 }
 
 /**
- * A WeChat EncodingAESKey: 43 letters and digits that decode (base64, "=" added) to 32 bytes.
- * The last character carries 2 unused bits, so it is one whose low 2 bits are zero (canonical).
+ * A message-encryption key (`x-generate: "aes_key"`): 43 letters and digits that decode
+ * (base64, "=" added) to 32 bytes. The last character carries 2 unused bits, so it is one whose
+ * low 2 bits are zero (canonical).
  */
 export function randomAesKey() {
   return randomString(42) + randomString(1, "AEIMQUYcgkosw048");
@@ -134,4 +138,15 @@ export function safeHttpUrl(value) {
   } catch {
     return null;
   }
+}
+
+/**
+ * The chip naming a kind of channel, in the kind's colour (from /channel-kinds). The colour is a
+ * CSS custom property set through the CSSOM: the page's CSP forbids style attributes.
+ */
+export function kindChip(kind) {
+  const el = h("span", { class: "chip kind", dataset: { kind: String(kind ?? "") }, text: kindName(kind) });
+  const color = kindInfo(kind)?.color;
+  if (typeof color === "string" && /^#[0-9a-fA-F]{3,8}$/.test(color)) el.style.setProperty("--kind-color", color);
+  return el;
 }

@@ -101,11 +101,6 @@ const STRINGS = {
     "admin.webhooks": "Webhook URLs",
     "admin.noWebhooks": "This channel needs no webhooks.",
     "admin.embed": "Embed code — paste before </body> on your site",
-    "admin.origins": "Allowed origins (one per line; empty allows any site)",
-    "admin.prechat": "Ask for name and email before the chat (pre-chat form)",
-    "admin.welcome": "Welcome message (欢迎语)",
-    "admin.color": "Colour",
-    "admin.title": "Widget title",
     "admin.settingsJson": "Settings (JSON)",
     "admin.team": "Team",
     "admin.noTeam": "No team",
@@ -124,83 +119,49 @@ const STRINGS = {
     "admin.empty": "Nothing here yet.",
     "admin.adminOnly": "Only admins can see this page.",
     "time.now": "now",
-    "kind.webchat": "Web chat",
-    "kind.wechat": "WeChat",
-    "kind.wecom_kf": "WeCom customer service",
     "error.generic": "Something went wrong: {reason}",
     "admin.kindsFailed": "Could not load the channel types: {reason}",
     "admin.generate": "Generate",
     "admin.required": "{field} is required.",
-    "admin.badToken": "The Token must be 3–32 letters or digits.",
-    "admin.badAesKey": "The EncodingAESKey must be exactly 43 letters or digits.",
-    "admin.badUrl": "The API address must be an http(s) URL.",
-    "admin.f.app_id": "AppID (开发者ID)",
-    "admin.f.app_secret": "AppSecret (开发者密码)",
-    "admin.f.corp_id": "Corp ID (企业ID)",
-    "admin.f.secret": "Secret (微信客服 Secret)",
-    "admin.f.token": "Token (令牌)",
-    "admin.f.encoding_aes_key": "EncodingAESKey (消息加解密密钥)",
-    "admin.f.open_kfid": "Customer-service account ID (open_kfid)",
-    "admin.f.subscribe_reply": "Reply sent when someone follows (optional)",
-    "admin.f.welcome_text": "Welcome message when a customer enters the chat (optional)",
-    "admin.f.api_base_url": "API address (optional)",
     "admin.hint.secret": "Saved secrets show as ******** and stay as they are unless you type a new value.",
-    "admin.hint.token": "3–32 letters or digits. Generate one, then paste the same value into the console.",
-    "admin.hint.aesWechat": "43 letters and digits. Needed for safe mode (安全模式) and compatible mode; may stay empty in plaintext mode.",
-    "admin.hint.aesWecom": "43 letters and digits. Required: WeCom always encrypts callbacks.",
-    "admin.hint.open_kfid": "Starts with wk; shown in 微信客服 → the account's details.",
-    "admin.hint.subscribe_reply": "Plain text, up to 2048 bytes. Leave empty to send nothing.",
-    "admin.hint.welcome_text": "Sent automatically when a customer opens the chat. Leave empty to send nothing.",
-    "admin.hint.apiBase": "Leave empty for {url}.",
     "admin.revealed": "Shown in full until you leave this page: copy it into the console now. Afterwards it is masked.",
-    "admin.callbackUrl": "Callback URL (服务器地址 URL)",
-    "admin.callbackLater": "The callback URL appears here once the channel is created.",
     "admin.console": "Console",
-    "guide.wechat.title": "Connect it in the WeChat Official Accounts Platform",
-    "guide.wechat.1": "Sign in to the Official Accounts Platform and open **设置与开发 → 基本配置** (Settings & Development → Basic configuration). Copy the **AppID** and **AppSecret** into the fields above.",
-    "guide.wechat.2": "Generate a Token and an EncodingAESKey above and save the channel here first: WeChat checks the URL when you submit.",
-    "guide.wechat.3": "In **服务器配置 → 修改配置** (Server configuration → Modify), paste the **URL** below, the same **Token** and **EncodingAESKey**, and choose **消息加解密方式: 安全模式** (safe mode, recommended; compatible and plaintext modes also work).",
-    "guide.wechat.4": "Submit, then press **启用** (Enable). WeChat calls the URL and the hub answers only if the Token matches.",
-    "guide.wechat.5": "**IP 白名单** (IP whitelist): add the public IP address(es) this hub uses for outgoing traffic, otherwise replies fail (errcode 40164).",
-    "guide.wecom_kf.title": "Connect it in the WeCom admin console",
-    "guide.wecom_kf.1": "Sign in to the WeCom admin console and open **应用管理 → 微信客服** (App Management → WeChat Customer Service). Copy its **Secret**; the **Corp ID** is under **我的企业 → 企业信息**.",
-    "guide.wecom_kf.2": "Generate a Token and an EncodingAESKey above, fill in the open_kfid (starts with wk) and save the channel here first: WeCom checks the URL when you save there.",
-    "guide.wecom_kf.3": "In **微信客服 → API → 回调配置** (API → callback settings), paste the **URL** below and the same **Token** and **EncodingAESKey**, then save. WeCom always encrypts; there is no mode to choose.",
-    "guide.wecom_kf.4": "**可调用接口的应用** (apps that may call the API): if you pick a self-built app there, use that app's Secret above. Let the API manage the customer-service account (**通过API管理微信客服账号**).",
-    "guide.wecom_kf.5": "**企业可信IP** (trusted IPs): add the public IP address(es) this hub uses for outgoing traffic, otherwise calls fail (errcode 60020).",
+    "admin.badFormat": "{field} is not in the expected format.",
+    "admin.tooLong": "{field} is longer than {n} characters.",
+    "admin.tooMany": "{field} has more than {n} entries.",
+    "admin.badNumber": "{field} must be a number.",
+    "admin.badInteger": "{field} must be a whole number.",
+    "admin.outOfRange": "{field} must be {range}.",
+    "admin.badJson": "{field} is not valid JSON: {reason}",
+    "admin.choose": "(not set)",
+    "admin.guideUrl": "Callback URL (paste it into the console)",
+    "admin.guideUrlLater": "The callback URL appears here once the channel is created.",
+    "admin.kindProblems": "Some channel types are not available: the hub left out these connector packages.",
+    "admin.noSchema": "This hub does not describe the settings of this channel type; edit them as JSON.",
+    "window.used": "No replies left: the channel will refuse replies until the customer writes again.",
+    "window.closed": "The reply window has closed: the channel will refuse replies until the customer writes again.",
+    "window.rule": "The channel limits how many replies it accepts after the customer's last message.",
+    "event.other": "Event",
+    "call.in": "Incoming call",
+    "call.out": "Outgoing call",
+    "call.missed": "Missed call",
+    "call.noAnswer": "No answer",
+    "call.ringing": "ringing",
+    "call.inProgress": "in progress",
+    "call.busy": "busy",
+    "call.failed": "failed",
+    "call.voicemail": "Voicemail",
+    "call.from": "from {number}",
+    "call.to": "to {number}",
+    "dur.h": "{n} h",
+    "dur.min": "{n} min",
+    "dur.s": "{n} s",
     "window.left": "{n} replies left until {time}",
     "window.leftOne": "1 reply left until {time}",
-    "window.used": "No replies left: WeChat will refuse replies until the customer writes again.",
-    "window.closed": "The reply window has closed: WeChat will refuse replies until the customer writes again.",
-    "window.rule": "WeChat accepts 5 replies within 48 hours of the customer's last message (3 within 1 minute after a menu click or follow).",
-    "fail.45015": "WeChat's 48-hour reply window has closed or the reply limit is reached: wait for the customer to write again.",
-    "fail.45047": "Too many replies: WeChat allows at most 5 per customer message (3 after a menu click or follow). Wait for the customer to write again.",
-    "fail.95001": "WeCom allows at most 5 messages after each customer message: wait for the customer to write again.",
-    "fail.95002": "WeCom only allows messages within 48 hours of the customer's last message: wait for the customer to write again.",
-    "fail.config": "Configuration problem: check the channel's settings (AppID / Corp ID and secret).",
-    "fail.ip": "This server's IP address is not in the console's IP whitelist (IP 白名单 / 企业可信IP).",
     "att.amr": "AMR voice: the browser cannot play it, download to listen",
     "att.download": "Download",
     "loc.title": "Location",
     "loc.map": "Open in map",
-    "link.miniprogram": "Mini program",
-    "event.subscribe": "Followed the account",
-    "event.unsubscribe": "Unfollowed",
-    "event.scan": "Scanned a QR code",
-    "event.click": "Clicked a menu",
-    "event.view": "Opened a menu link",
-    "event.scancode_push": "Scanned via the menu",
-    "event.scancode_waitmsg": "Scanned via the menu",
-    "event.location": "Reported their location",
-    "event.enter_session": "Entered the chat",
-    "event.sync_gap": "Sync interrupted",
-    "event.msg_send_fail": "Delivery failed",
-    "event.servicer_status_change": "Servicer status changed",
-    "event.session_status_change": "Session changed",
-    "event.servicer_message": "Servicer replied in WeCom",
-    "event.user_recall_msg": "Recalled a message",
-    "event.unknown_message": "Unsupported message",
-    "event.other": "WeChat event",
   },
   zh: {
     appName: "Kefu Hub 客服中心",
@@ -302,11 +263,6 @@ const STRINGS = {
     "admin.webhooks": "Webhook 地址",
     "admin.noWebhooks": "此渠道不需要 Webhook。",
     "admin.embed": "嵌入代码——粘贴到网站 </body> 之前",
-    "admin.origins": "允许的网站来源（每行一个；留空则允许所有网站）",
-    "admin.prechat": "咨询前填写姓名和邮箱（询前表单）",
-    "admin.welcome": "欢迎语",
-    "admin.color": "主题色",
-    "admin.title": "窗口标题",
     "admin.settingsJson": "设置（JSON）",
     "admin.team": "技能组",
     "admin.noTeam": "无",
@@ -325,83 +281,49 @@ const STRINGS = {
     "admin.empty": "暂无内容。",
     "admin.adminOnly": "只有管理员可以查看此页面。",
     "time.now": "刚刚",
-    "kind.webchat": "网页咨询",
-    "kind.wechat": "微信公众号",
-    "kind.wecom_kf": "微信客服",
     "error.generic": "出错了：{reason}",
     "admin.kindsFailed": "无法加载渠道类型：{reason}",
     "admin.generate": "随机生成",
     "admin.required": "请填写{field}。",
-    "admin.badToken": "Token 须为 3–32 位字母或数字。",
-    "admin.badAesKey": "EncodingAESKey 须为 43 位字母或数字。",
-    "admin.badUrl": "API 地址须为 http(s) 网址。",
-    "admin.f.app_id": "AppID（开发者ID）",
-    "admin.f.app_secret": "AppSecret（开发者密码）",
-    "admin.f.corp_id": "企业ID（Corp ID）",
-    "admin.f.secret": "Secret（微信客服的 Secret）",
-    "admin.f.token": "Token（令牌）",
-    "admin.f.encoding_aes_key": "EncodingAESKey（消息加解密密钥）",
-    "admin.f.open_kfid": "客服账号ID（open_kfid）",
-    "admin.f.subscribe_reply": "关注自动回复（可选）",
-    "admin.f.welcome_text": "进入会话欢迎语（可选）",
-    "admin.f.api_base_url": "API 地址（可选）",
     "admin.hint.secret": "已保存的密钥显示为 ********，除非输入新值，否则保持不变。",
-    "admin.hint.token": "3–32 位字母或数字。点击“随机生成”，再把同一个值填入后台。",
-    "admin.hint.aesWechat": "43 位字母或数字。安全模式和兼容模式必填；明文模式可留空。",
-    "admin.hint.aesWecom": "43 位字母或数字。必填：企业微信的回调总是加密的。",
-    "admin.hint.open_kfid": "以 wk 开头，在微信客服的客服账号详情中查看。",
-    "admin.hint.subscribe_reply": "纯文本，最多 2048 字节。留空则不发送。",
-    "admin.hint.welcome_text": "客户进入会话时自动发送。留空则不发送。",
-    "admin.hint.apiBase": "留空即使用 {url}。",
     "admin.revealed": "离开本页前会完整显示：请立即复制到后台。之后将以 ******** 显示。",
-    "admin.callbackUrl": "回调 URL（服务器地址）",
-    "admin.callbackLater": "创建渠道后，这里会显示回调 URL。",
     "admin.console": "后台地址",
-    "guide.wechat.title": "在微信公众平台完成配置",
-    "guide.wechat.1": "登录微信公众平台，进入 **设置与开发 → 基本配置**，把 **AppID** 和 **AppSecret** 填入上方。",
-    "guide.wechat.2": "在上方随机生成 Token 和 EncodingAESKey，并先在这里保存渠道：公众平台提交时会校验 URL。",
-    "guide.wechat.3": "在 **服务器配置 → 修改配置** 中填写下方的 **URL**、相同的 **Token** 和 **EncodingAESKey**，**消息加解密方式推荐选择“安全模式”**（兼容模式、明文模式也可用）。",
-    "guide.wechat.4": "提交后点击 **启用**。微信会请求该 URL，Token 一致才会通过校验。",
-    "guide.wechat.5": "**IP 白名单**：加入本服务器出网使用的公网 IP，否则发送回复会失败（错误码 40164）。",
-    "guide.wecom_kf.title": "在企业微信管理后台完成配置",
-    "guide.wecom_kf.1": "登录企业微信管理后台，进入 **应用管理 → 微信客服**，复制 **Secret**；**企业ID** 在 **我的企业 → 企业信息** 中。",
-    "guide.wecom_kf.2": "在上方随机生成 Token 和 EncodingAESKey，填写 open_kfid（以 wk 开头），并先在这里保存渠道：企业微信保存时会校验 URL。",
-    "guide.wecom_kf.3": "在 **微信客服 → API → 回调配置** 中填写下方的 **URL**、相同的 **Token** 和 **EncodingAESKey**，然后保存。企业微信固定为加密模式，无需选择。",
-    "guide.wecom_kf.4": "**可调用接口的应用**：如果在此选择了自建应用，上方请填写该应用的 Secret；并将客服账号设置为 **通过API管理微信客服账号**。",
-    "guide.wecom_kf.5": "**企业可信IP**：加入本服务器出网使用的公网 IP，否则接口调用会失败（错误码 60020）。",
+    "admin.badFormat": "{field}的格式不正确。",
+    "admin.tooLong": "{field}不能超过 {n} 个字符。",
+    "admin.tooMany": "{field}最多 {n} 项。",
+    "admin.badNumber": "{field}须为数字。",
+    "admin.badInteger": "{field}须为整数。",
+    "admin.outOfRange": "{field}须满足 {range}。",
+    "admin.badJson": "{field}不是有效的 JSON：{reason}",
+    "admin.choose": "（未设置）",
+    "admin.guideUrl": "回调 URL（填入后台）",
+    "admin.guideUrlLater": "创建渠道后，这里会显示回调 URL。",
+    "admin.kindProblems": "部分渠道类型不可用：系统未加载以下连接器包。",
+    "admin.noSchema": "系统未提供此渠道类型的设置说明，请以 JSON 编辑。",
+    "window.used": "回复条数已用完：客户再次发消息前，渠道会拒绝发送回复。",
+    "window.closed": "回复时限已过：客户再次发消息前，渠道会拒绝发送回复。",
+    "window.rule": "该渠道限制客户最后一条消息之后可发送的回复条数。",
+    "event.other": "事件",
+    "call.in": "来电",
+    "call.out": "去电",
+    "call.missed": "未接来电",
+    "call.noAnswer": "无人接听",
+    "call.ringing": "响铃中",
+    "call.inProgress": "通话中",
+    "call.busy": "忙线",
+    "call.failed": "未接通",
+    "call.voicemail": "语音留言",
+    "call.from": "来自 {number}",
+    "call.to": "拨打 {number}",
+    "dur.h": "{n} 小时",
+    "dur.min": "{n} 分",
+    "dur.s": "{n} 秒",
     "window.left": "还可回复 {n} 条，{time} 前",
     "window.leftOne": "还可回复 1 条，{time} 前",
-    "window.used": "回复条数已用完：客户再次发消息前，微信会拒绝发送回复。",
-    "window.closed": "回复时限已过：客户再次发消息前，微信会拒绝发送回复。",
-    "window.rule": "微信规定：客户最后一条消息后 48 小时内最多回复 5 条（点击菜单或关注后 1 分钟内最多 3 条）。",
-    "fail.45015": "已超过微信 48 小时回复时限或回复条数已达上限，请等待客户再次发消息。",
-    "fail.45047": "回复条数超过微信上限（每条客户消息后最多 5 条，点击菜单或关注后 3 条），请等待客户再次发消息。",
-    "fail.95001": "企业微信限制每条客户消息后最多发送 5 条，请等待客户再次发消息。",
-    "fail.95002": "已超过企业微信 48 小时发送时限，请等待客户再次发消息。",
-    "fail.config": "配置有误，请检查渠道设置（AppID / 企业ID 和密钥）。",
-    "fail.ip": "本服务器 IP 不在后台的 IP 白名单（企业可信IP）中。",
     "att.amr": "AMR 语音：浏览器无法播放，请下载后收听",
     "att.download": "下载",
     "loc.title": "位置",
     "loc.map": "在地图中查看",
-    "link.miniprogram": "小程序",
-    "event.subscribe": "关注了公众号",
-    "event.unsubscribe": "取消关注",
-    "event.scan": "扫码",
-    "event.click": "点击菜单",
-    "event.view": "点击菜单链接",
-    "event.scancode_push": "菜单扫码",
-    "event.scancode_waitmsg": "菜单扫码",
-    "event.location": "上报地理位置",
-    "event.enter_session": "进入会话",
-    "event.sync_gap": "同步中断",
-    "event.msg_send_fail": "消息发送失败",
-    "event.servicer_status_change": "接待人员状态变更",
-    "event.session_status_change": "会话状态变更",
-    "event.servicer_message": "接待人员在企业微信中回复",
-    "event.user_recall_msg": "撤回了一条消息",
-    "event.unknown_message": "暂不支持的消息",
-    "event.other": "微信事件",
   },
 };
 
@@ -440,9 +362,34 @@ export function has(key) {
   return key in STRINGS[lang] || key in STRINGS.en;
 }
 
+/** A text the server sends as {"en": ..., "zh-CN": ...}, in the page's language (else English). */
+export function pick(text) {
+  if (text === null || text === undefined) return "";
+  if (typeof text === "string") return text;
+  if (typeof text !== "object") return String(text);
+  return text[locale()] ?? text.en ?? Object.values(text).find((v) => typeof v === "string") ?? "";
+}
+
+/** The kinds of channel this hub connects (GET /channel-kinds), by kind, in the server's order. */
+let kinds = new Map();
+
+export function setKinds(items) {
+  kinds = new Map((items || []).map((k) => [k.kind, k]));
+}
+
+/** Everything the server says about a kind of channel, or null for a kind it did not describe. */
+export function kindInfo(kind) {
+  return kinds.get(kind) || null;
+}
+
+/** The kinds, in the order the server lists them. */
+export function allKinds() {
+  return [...kinds.values()];
+}
+
+/** A kind's title in the current language, else the raw kind. */
 export function kindName(kind) {
-  const key = `kind.${kind}`;
-  return STRINGS[lang][key] ? t(key) : kind;
+  return pick(kinds.get(kind)?.title) || String(kind ?? "");
 }
 
 export function fmtTime(iso) {
@@ -468,6 +415,26 @@ export function fmtUntil(iso) {
     return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
   }
   return d.toLocaleString("en", { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
+}
+
+/** A call's length: "2 min 5 s" / "2 分 5 秒"; "1 h 3 min" for an hour or more. */
+export function fmtDuration(seconds) {
+  const total = Math.max(0, Math.round(Number(seconds) || 0));
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const secs = total % 60;
+  const parts = hours ? [t("dur.h", { n: hours }), minutes ? t("dur.min", { n: minutes }) : null]
+    : [minutes ? t("dur.min", { n: minutes }) : null, secs || !minutes ? t("dur.s", { n: secs }) : null];
+  return parts.filter(Boolean).join(" ");
+}
+
+/** A recording's length as a player shows it: "0:42", "12:05", "1:02:03". */
+export function fmtClock(seconds) {
+  const total = Math.max(0, Math.round(Number(seconds) || 0));
+  const p = (n) => String(n).padStart(2, "0");
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  return hours ? `${hours}:${p(minutes)}:${p(total % 60)}` : `${minutes}:${p(total % 60)}`;
 }
 
 export function fmtDay(iso) {

@@ -1,7 +1,7 @@
 // Admin pages: channels (with webhook URLs and embed code), agents, teams and failed events.
 import * as api from "../api.js";
-import { h, avatar, copyText, randomToken, randomAesKey, safeHttpUrl } from "../dom.js";
-import { t, kindName, fmtDateTime } from "../i18n.js";
+import { h, icon, avatar, copyText, randomToken, randomAesKey, safeHttpUrl, kindChip } from "../dom.js";
+import { t, pick, kindName, kindInfo, setKinds, fmtDateTime } from "../i18n.js";
 
 export function renderAdmin(main, page, ctx) {
   main.classList.add("admin");
@@ -33,44 +33,39 @@ function copyRow(value, testid) {
 // -- channels -----------------------------------------------------------------------------------
 
 const MASK = "********";
-/** Used when /channel-kinds cannot be read (an older hub). */
-const FALLBACK_KINDS = [
-  { kind: "webchat", webhook_names: [], secret_settings: [] },
-  { kind: "wechat", webhook_names: ["callback"], secret_settings: ["app_secret", "encoding_aes_key", "token"] },
-  { kind: "wecom_kf", webhook_names: ["callback"], secret_settings: ["encoding_aes_key", "secret", "token"] },
-];
-const KIND_ORDER = ["webchat", "wechat", "wecom_kf"];
-const TOKEN_RE = /^[A-Za-z0-9]{3,32}$/;
-const AES_KEY_RE = /^[A-Za-z0-9]{43}$/;
+/** What a setting's `x-generate` asks for. */
+const GENERATORS = { token: randomToken, aes_key: randomAesKey };
 
-/** The settings forms of the WeChat kinds; secrets come from /channel-kinds (and `secret` here). */
-const WX_FIELDS = {
-  wechat: [
-    { key: "app_id", required: true, placeholder: "wx…" },
-    { key: "app_secret", required: true, secret: true },
-    { key: "token", required: true, secret: true, generate: randomToken, pattern: TOKEN_RE, bad: "admin.badToken", hint: "admin.hint.token" },
-    { key: "encoding_aes_key", secret: true, generate: randomAesKey, pattern: AES_KEY_RE, bad: "admin.badAesKey", hint: "admin.hint.aesWechat" },
-    { key: "subscribe_reply", multiline: true, hint: "admin.hint.subscribe_reply" },
-    { key: "api_base_url", url: true, placeholder: "https://api.weixin.qq.com" },
-  ],
-  wecom_kf: [
-    { key: "corp_id", required: true, placeholder: "ww…" },
-    { key: "secret", required: true, secret: true },
-    { key: "token", required: true, secret: true, generate: randomToken, pattern: TOKEN_RE, bad: "admin.badToken", hint: "admin.hint.token" },
-    { key: "encoding_aes_key", required: true, secret: true, generate: randomAesKey, pattern: AES_KEY_RE, bad: "admin.badAesKey", hint: "admin.hint.aesWecom" },
-    { key: "open_kfid", required: true, placeholder: "wk…", hint: "admin.hint.open_kfid" },
-    { key: "welcome_text", multiline: true, hint: "admin.hint.welcome_text" },
-    { key: "api_base_url", url: true, placeholder: "https://qyapi.weixin.qq.com" },
-  ],
-};
-const GUIDES = {
-  wechat: { steps: 5, console: "https://mp.weixin.qq.com/" },
-  wecom_kf: { steps: 5, console: "https://work.weixin.qq.com/wework_admin/frame" },
-};
-
-/** Our own guide strings mark console paths with **…**; they become <strong> (text only). */
+/** A guide's texts mark console paths and buttons with **…**; they become <strong> (text only). */
 function rich(text) {
-  return text.split(/\*\*(.+?)\*\*/).map((part, i) => (i % 2 ? h("strong", { text: part }) : part));
+  return String(text).split(/\*\*(.+?)\*\*/).map((part, i) => (i % 2 ? h("strong", { text: part }) : part));
+}
+
+/** An Error the form shows, with the input to put the focus back on. */
+function invalid(text, input) {
+  const err = new Error(text);
+  err.input = input;
+  return err;
+}
+
+/** A JSON Schema `pattern` as a RegExp, or null when this browser cannot read it (the server checks). */
+function compilePattern(pattern) {
+  if (typeof pattern !== "string") return null;
+  for (const flags of ["u", ""]) {
+    try {
+      return new RegExp(pattern, flags);
+    } catch {
+      /* try without the unicode flag */
+    }
+  }
+  return null;
+}
+
+/** Connector packages the hub left out at start, with the reason: the admin should know. */
+function problemsBox(problems) {
+  return h("section", { class: "notice warn", role: "status", "data-testid": "kind-problems" },
+    h("div", { class: "notice-head" }, icon("warn", 18), h("strong", { text: t("admin.kindProblems") })),
+    h("ul", {}, problems.map((p) => h("li", {}, h("code", { text: String(p.source ?? "") }), " ", h("span", { text: pick(p.reason) })))));
 }
 
 /**
@@ -78,14 +73,18 @@ function rich(text) {
  * full (once, in memory) so they can be pasted into the provider's console.
  */
 async function channelsPage(body, ctx, focus = null) {
-  const [{ items }, teamList, kindList] = await Promise.all([
+  const [{ items }, teamList, kindResult] = await Promise.all([
     api.get("/channels"),
     api.get("/teams"),
-    api.get("/channel-kinds").then((r) => r.items).catch(() => FALLBACK_KINDS),
+    api.get("/channel-kinds").catch((err) => ({ failed: err })),
   ]);
+  if (!kindResult.failed) {
+    ctx.state.kinds = kindResult.items || [];
+    ctx.state.kindProblems = kindResult.problems || [];
+    setKinds(ctx.state.kinds);
+  }
   const teams = teamList.items;
-  const rank = (k) => (KIND_ORDER.includes(k.kind) ? KIND_ORDER.indexOf(k.kind) : KIND_ORDER.length);
-  const kinds = [...kindList].sort((a, b) => rank(a) - rank(b) || a.kind.localeCompare(b.kind));
+  const kinds = ctx.state.kinds.map((k) => k.kind);
   const listEl = h("div", { class: "cards" });
   const detail = h("div", { class: "detail" });
   const select = (channel, revealed = {}) => {
@@ -97,167 +96,254 @@ async function channelsPage(body, ctx, focus = null) {
   };
   for (const c of items) {
     listEl.append(h("button", { type: "button", class: "card", dataset: { id: String(c.id) }, onclick: () => select(c) },
-      h("span", { class: `chip kind-${c.kind}`, text: kindName(c.kind) }),
+      kindChip(c.kind),
       h("strong", { text: c.name }),
       h("span", { class: c.active ? "muted small" : "muted small inactive", text: c.active ? t("admin.active") : t("admin.inactive") })));
   }
   if (!items.length) listEl.append(h("p", { class: "muted", text: t("admin.empty") }));
-  body.replaceChildren(
+  body.replaceChildren(...[
     h("div", { class: "admin-head" }, h("h1", { text: t("admin.channels") }),
       h("button", { class: "btn primary", type: "button", "data-action": "new-channel", text: t("admin.newChannel"), onclick: () => select(null) })),
-    h("div", { class: "split" }, listEl, detail));
+    kindResult.failed ? h("p", { class: "form-error", role: "alert", text: t("admin.kindsFailed", { reason: kindResult.failed.message }) }) : null,
+    ctx.state.kindProblems.length ? problemsBox(ctx.state.kindProblems) : null,
+    h("div", { class: "split" }, listEl, detail),
+  ].filter(Boolean));
   const focused = focus ? items.find((c) => c.id === focus.id) : null;
   select(focused || items[0] || null, focused ? focus.revealed || {} : {});
 }
 
-/** One WeChat kind's settings inputs: {el, collect()}; collect() throws a translated Error. */
-function wxFields(kind, settings, secretKeys, revealed) {
-  const inputs = {};
-  const rows = WX_FIELDS[kind].map((f) => {
-    const secret = f.secret || secretKeys.has(f.key);
-    const label = t(`admin.f.${f.key}`);
-    const shown = f.generate ? revealed[f.key] : undefined;
-    const initialValue = shown ?? settings[f.key] ?? "";
-    const input = f.multiline
-      ? h("textarea", { name: f.key, rows: "2", value: initialValue })
+/**
+ * One setting's input, drawn from its JSON Schema: {name, el, input, generate, secret, read()}.
+ * read() gives the value to send (undefined: leave it out, the server's default applies) or
+ * throws a translated Error.
+ */
+function settingField(kind, name, prop, required, settings, revealed) {
+  const label = pick(prop["x-label"]) || prop.title || name;
+  const help = pick(prop["x-help"]);
+  const secret = !!prop["x-secret"];
+  const generate = GENERATORS[prop["x-generate"]] || null;
+  const nullable = !!prop["x-nullable"];
+  const widget = prop["x-widget"];
+  const stored = Object.hasOwn(settings, name) ? settings[name] : undefined;
+  const fallback = Object.hasOwn(prop, "default") ? prop.default : undefined;
+  const initial = stored ?? fallback;
+  const isLines = widget === "lines" || (prop.type === "array" && (!prop.items || prop.items.type === "string"));
+  const id = `setting-${kind}-${name}`;
+  const helpId = help ? `${id}-help` : null;
+  const common = { id, name, "aria-describedby": helpId, "aria-required": required ? "true" : null };
+  /** The value typed, or what to send when it is empty (a required one is refused). */
+  const empty = (input) => {
+    if (required) throw invalid(t("admin.required", { field: label }), input);
+    return nullable ? null : undefined;
+  };
+  const checkText = (value, input, schema = prop) => {
+    if (typeof schema.maxLength === "number" && [...value].length > schema.maxLength) throw invalid(t("admin.tooLong", { field: label, n: schema.maxLength }), input);
+    if (typeof schema.minLength === "number" && [...value].length < schema.minLength) throw invalid(t("admin.badFormat", { field: label }), input);
+    const re = compilePattern(schema.pattern);
+    if (re && !re.test(value)) throw invalid(t("admin.badFormat", { field: label }), input);
+  };
+  let input;
+  let control;
+  let read;
+  let check = false;
+  if (Array.isArray(prop.enum)) {
+    input = h("select", common,
+      !required || nullable ? h("option", { value: "", text: t("admin.choose") }) : null,
+      prop.enum.map((v) => h("option", { value: String(v), text: String(v), selected: initial !== undefined && initial !== null && String(initial) === String(v) })));
+    read = () => (input.value === "" ? empty(input) : prop.enum.find((v) => String(v) === input.value));
+  } else if (prop.type === "boolean") {
+    check = true;
+    input = h("input", { ...common, type: "checkbox", checked: !!initial });
+    read = () => input.checked;
+  } else if (widget === "color") {
+    input = h("input", { ...common, type: "color", value: typeof initial === "string" && /^#[0-9a-fA-F]{6}$/.test(initial) ? initial : "#000000" });
+    read = () => {
+      checkText(input.value, input);
+      return input.value;
+    };
+  } else if (isLines) {
+    const lines = Array.isArray(initial) ? initial.map(String) : [];
+    input = h("textarea", { ...common, rows: "3", spellcheck: "false", placeholder: prop["x-placeholder"], value: lines.join("\n") });
+    read = () => {
+      const values = input.value.split(/\r?\n/).map((v) => v.trim()).filter(Boolean);
+      if (!values.length && required && prop.minItems) throw invalid(t("admin.required", { field: label }), input);
+      if (typeof prop.maxItems === "number" && values.length > prop.maxItems) throw invalid(t("admin.tooMany", { field: label, n: prop.maxItems }), input);
+      for (const v of values) checkText(v, input, prop.items || {});
+      return values.length || !nullable ? values : null;
+    };
+  } else if (prop.type === "string") {
+    const shown = generate ? revealed[name] : undefined;
+    const value = shown ?? (typeof stored === "string" ? stored : stored == null ? "" : String(stored));
+    input = prop["x-multiline"]
+      ? h("textarea", { ...common, rows: "3", placeholder: prop["x-placeholder"], value })
       : h("input", {
-        name: f.key,
+        ...common,
         type: secret && shown === undefined ? "password" : "text",
-        value: initialValue,
-        placeholder: f.placeholder,
+        value,
+        placeholder: prop["x-placeholder"] ?? (typeof fallback === "string" && fallback ? fallback : null),
         autocomplete: secret ? "new-password" : "off",
         spellcheck: "false",
-        class: secret || f.generate ? "mono" : null,
-        "aria-label": label,
+        maxlength: typeof prop.maxLength === "number" && !secret ? String(prop.maxLength) : null,
+        class: secret || generate ? "mono" : null,
       });
-    inputs[f.key] = input;
     if (secret) input.addEventListener("focus", () => input.value === MASK && input.select());
-    let control = input;
-    if (f.generate) {
-      const copyBtn = h("button", { class: "btn small", type: "button", "data-action": `copy-${f.key}`, text: t("admin.copy"), onclick: () => copyText(input.value, copyBtn, t("admin.copied")) });
+    read = () => {
+      const v = input.value.trim();
+      if (secret && v === MASK) return MASK; // the server keeps the stored secret
+      if (!v) return empty(input);
+      checkText(v, input);
+      return v;
+    };
+    if (generate) {
+      const copyBtn = h("button", { class: "btn small", type: "button", "data-action": `copy-${name}`, "aria-label": `${t("admin.copy")}: ${label}`, text: t("admin.copy"), onclick: () => copyText(input.value, copyBtn, t("admin.copied")) });
       const syncCopy = () => (copyBtn.hidden = !input.value || input.value === MASK);
       input.addEventListener("input", syncCopy);
       syncCopy();
-      const genBtn = h("button", { class: "btn small", type: "button", "data-action": `generate-${f.key}`, text: t("admin.generate"), onclick: () => {
-        input.value = f.generate();
+      const genBtn = h("button", { class: "btn small", type: "button", "data-action": `generate-${name}`, "aria-label": `${t("admin.generate")}: ${label}`, text: t("admin.generate"), onclick: () => {
+        input.value = generate();
         input.type = "text"; // the admin pastes it into the console next
         syncCopy();
       } });
       control = h("div", { class: "input-row" }, input, genBtn, copyBtn);
     }
-    const hint = f.hint ? t(f.hint) : f.url ? t("admin.hint.apiBase", { url: f.placeholder }) : "";
-    return h("label", { class: `field-row${f.required ? " required" : ""}`, dataset: { field: f.key } },
-      h("span", { class: "label", text: label }), control,
-      hint ? h("span", { class: "muted small", text: hint }) : null,
-      shown !== undefined ? h("span", { class: "small revealed", text: t("admin.revealed") }) : null);
-  });
+  } else if (prop.type === "integer" || prop.type === "number") {
+    const integer = prop.type === "integer";
+    input = h("input", { ...common, type: "number", inputmode: integer ? "numeric" : "decimal", step: integer ? "1" : "any", value: initial == null ? "" : String(initial) });
+    read = () => {
+      if (input.validity?.badInput) throw invalid(t("admin.badNumber", { field: label }), input);
+      const raw = input.value.trim();
+      if (!raw) return empty(input);
+      const n = Number(raw);
+      if (!Number.isFinite(n)) throw invalid(t("admin.badNumber", { field: label }), input);
+      if (integer && !Number.isInteger(n)) throw invalid(t("admin.badInteger", { field: label }), input);
+      const bounds = [
+        ["minimum", "≥", (x) => n >= x], ["exclusiveMinimum", ">", (x) => n > x],
+        ["maximum", "≤", (x) => n <= x], ["exclusiveMaximum", "<", (x) => n < x],
+      ].filter(([key]) => typeof prop[key] === "number");
+      if (bounds.some(([key, , ok]) => !ok(prop[key]))) {
+        const range = bounds.map(([key, sign]) => `${sign} ${prop[key]}`).join(", ");
+        throw invalid(t("admin.outOfRange", { field: label, range }), input);
+      }
+      return n;
+    };
+  } else {
+    // a shape the form has no widget for: its JSON
+    input = h("textarea", { ...common, rows: "4", class: "mono", spellcheck: "false", value: initial === undefined ? "" : JSON.stringify(initial, null, 2) });
+    read = () => {
+      const raw = input.value.trim();
+      if (!raw) return empty(input);
+      try {
+        return JSON.parse(raw);
+      } catch (err) {
+        throw invalid(t("admin.badJson", { field: label, reason: err.message }), input);
+      }
+    };
+  }
+  const hint = help ? h("span", { class: "muted small", id: helpId, text: help }) : null;
+  const note = generate && revealed[name] !== undefined ? h("span", { class: "small revealed", text: t("admin.revealed") }) : null;
+  const el = check
+    ? h("div", { class: "field-row", dataset: { field: name } }, h("label", { class: "check" }, input, h("span", { text: label })), hint)
+    : h("label", { class: `field-row${required ? " required" : ""}`, dataset: { field: name } },
+      h("span", { class: "label", text: label }), control || input, hint, note);
+  return { name, el, input, generate: !!generate, secret, read };
+}
+
+/** A kind's settings form, drawn from its `settings_schema`: {el, collect(), revealedNow()}. */
+function settingsForm(kind, schema, settings, revealed, isNew) {
+  if (!schema || typeof schema.properties !== "object" || schema.properties === null) {
+    // a kind the hub does not describe: its settings as JSON
+    const json = h("textarea", { name: "settings", rows: "8", class: "mono", spellcheck: "false", value: JSON.stringify(settings, null, 2) });
+    const label = t("admin.settingsJson");
+    return {
+      el: h("div", { class: "fieldset settings-fields", dataset: { kind } },
+        h("p", { class: "muted small", text: t("admin.noSchema") }), field(label, json)),
+      collect: () => {
+        let value;
+        try {
+          value = JSON.parse(json.value.trim() || "{}");
+        } catch (err) {
+          throw invalid(t("admin.badJson", { field: label, reason: err.message }), json);
+        }
+        if (!value || typeof value !== "object" || Array.isArray(value)) throw invalid(t("admin.badJson", { field: label, reason: "{…}" }), json);
+        return value;
+      },
+      revealedNow: () => ({}),
+    };
+  }
+  const required = new Set(Array.isArray(schema.required) ? schema.required : []);
+  const fields = Object.entries(schema.properties).map(([name, prop]) =>
+    settingField(kind, name, prop && typeof prop === "object" ? prop : {}, required.has(name), settings, revealed));
+  const el = h("div", { class: "fieldset settings-fields", dataset: { kind } },
+    !isNew && fields.some((f) => f.secret) ? h("p", { class: "muted small", text: t("admin.hint.secret") }) : null,
+    fields.map((f) => f.el));
   const collect = () => {
     const out = {};
-    for (const f of WX_FIELDS[kind]) {
-      const raw = inputs[f.key].value;
-      const value = f.multiline ? raw.trim() : raw.trim().replace(/\s+/g, "");
-      if (f.required && !value) throw new Error(t("admin.required", { field: t(`admin.f.${f.key}`) }));
-      if (value && value !== MASK && f.pattern && !f.pattern.test(value)) throw new Error(t(f.bad));
-      if (value && f.url && !safeHttpUrl(value)) throw new Error(t("admin.badUrl"));
-      out[f.key] = value || null;
+    // settings this form does not show stay as they are, where the kind allows any
+    if (schema.additionalProperties !== false) {
+      for (const [key, value] of Object.entries(settings)) if (!Object.hasOwn(schema.properties, key)) out[key] = value;
+    }
+    for (const f of fields) {
+      const value = f.read();
+      if (value !== undefined) out[f.name] = value;
     }
     return out;
   };
-  const revealedNow = () => {
-    // Token and key typed or generated here (not the stored mask) are shown once more after
-    // saving: they go into the provider's console next.
-    const out = {};
-    for (const f of WX_FIELDS[kind]) {
-      const v = inputs[f.key].value.trim();
-      if (f.generate && v && v !== MASK) out[f.key] = v;
-    }
-    return out;
-  };
-  const el = h("div", { class: "fieldset wx-fields", dataset: { kind } },
-    h("p", { class: "muted small", text: t("admin.hint.secret") }), rows);
+  // values typed or generated for the console (not the stored mask) are shown once more after
+  // saving: the admin pastes them into the provider's console next
+  const revealedNow = () => Object.fromEntries(fields.filter((f) => f.generate)
+    .map((f) => [f.name, f.input.value.trim()]).filter(([, v]) => v && v !== MASK));
   return { el, collect, revealedNow };
 }
 
-/** Where to paste the callback URL, Token and EncodingAESKey in the provider's console. */
-function wxGuide(kind, channel) {
-  const guide = GUIDES[kind];
-  const url = channel?.webhook_urls?.callback;
-  const steps = [];
-  for (let i = 1; i <= guide.steps; i++) steps.push(h("li", {}, rich(t(`guide.${kind}.${i}`))));
-  return h("section", { class: "panel-form guide", "data-testid": "wx-guide", dataset: { kind } },
-    h("h3", { text: t(`guide.${kind}.title`) }),
-    h("div", {},
-      h("div", { class: "label", text: t("admin.callbackUrl") }),
-      url ? copyRow(url, "callback-url") : h("p", { class: "muted small", "data-testid": "callback-later", text: t("admin.callbackLater") })),
-    h("ol", { class: "guide-steps" }, steps),
-    h("p", { class: "muted small" }, `${t("admin.console")}: `,
-      h("a", { href: guide.console, target: "_blank", rel: "noopener noreferrer", text: new URL(guide.console).host })));
+/** The kind's console guide: where to paste its URL and secrets in the provider's console. */
+function guideEl(kind, guide, channel) {
+  const hook = guide.webhook || null;
+  const url = hook ? channel?.webhook_urls?.[hook] : null;
+  const consoleUrl = safeHttpUrl(guide.console_url);
+  return h("section", { class: "panel-form guide", "data-testid": "channel-guide", dataset: { kind } },
+    h("h3", { text: pick(guide.title) }),
+    hook ? h("div", {},
+      h("div", { class: "label", text: t("admin.guideUrl") }),
+      url ? copyRow(url, "callback-url") : h("p", { class: "muted small", "data-testid": "callback-later", text: t("admin.guideUrlLater") })) : null,
+    h("ol", { class: "guide-steps" }, (guide.steps || []).map((step) => h("li", {}, rich(pick(step))))),
+    consoleUrl ? h("p", { class: "muted small" }, `${t("admin.console")}: `,
+      h("a", { href: consoleUrl, target: "_blank", rel: "noopener noreferrer", text: new URL(consoleUrl).host })) : null);
 }
 
 function channelDetail(channel, teams, kinds, revealed, onSaved) {
   const isNew = !channel;
-  const known = kinds.map((k) => k.kind);
+  const known = [...kinds];
   if (channel && !known.includes(channel.kind)) known.push(channel.kind);
-  const secretsOf = (k) => new Set(kinds.find((x) => x.kind === k)?.secret_settings || []);
   const kind = h("select", { name: "kind", disabled: !isNew }, known.map((k) => h("option", { value: k, text: kindName(k), selected: channel?.kind === k })));
   const name = h("input", { name: "name", required: true, value: channel?.name || "" });
   const active = h("input", { type: "checkbox", name: "active", checked: channel ? channel.active : true });
   const team = h("select", { name: "team" }, h("option", { value: "", text: t("admin.noTeam") }),
     teams.map((tm) => h("option", { value: String(tm.id), text: tm.name, selected: channel?.team_id === tm.id })));
-  const s = channel?.settings || {};
-  const web = {
-    title: h("input", { name: "title", maxlength: "80", value: s.title || "" }),
-    welcome: h("textarea", { name: "welcome_text", maxlength: "500", rows: "2", value: s.welcome_text || "" }),
-    color: h("input", { name: "color", type: "color", value: s.color || "#1f6feb" }),
-    prechat: h("input", { type: "checkbox", name: "prechat_form", checked: !!s.prechat_form }),
-    origins: h("textarea", { name: "allowed_origins", rows: "3", placeholder: "https://shop.example.com", value: (s.allowed_origins || []).join("\n") }),
-  };
-  const json = h("textarea", { name: "settings", rows: "8", class: "mono", value: JSON.stringify(s, null, 2) });
-  const webBox = h("div", { class: "fieldset" },
-    field(t("admin.title"), web.title), field(t("admin.welcome"), web.welcome), field(t("admin.color"), web.color),
-    h("label", { class: "check" }, web.prechat, h("span", { text: t("admin.prechat") })),
-    field(t("admin.origins"), web.origins));
-  const jsonBox = h("div", { class: "fieldset" }, field(t("admin.settingsJson"), json));
-  const wxBox = h("div", {});
+  const settingsBox = h("div", {});
   const guideBox = h("div", {});
-  let wx = null;
+  let settings = null;
   const syncKind = () => {
-    const k = kind.value;
-    webBox.hidden = k !== "webchat";
-    jsonBox.hidden = k === "webchat" || k in WX_FIELDS;
-    // scope selectors to .wx-fields: the hidden web chat box also has a welcome_text
-    wx = k in WX_FIELDS ? wxFields(k, isNew ? {} : s, secretsOf(k), revealed) : null;
-    wxBox.replaceChildren(wx ? wx.el : "");
-    guideBox.replaceChildren(k in GUIDES ? wxGuide(k, channel) : "");
+    const info = kindInfo(kind.value);
+    settings = settingsForm(kind.value, info?.settings_schema, isNew ? {} : channel.settings || {}, isNew ? {} : revealed, isNew);
+    settingsBox.replaceChildren(settings.el);
+    guideBox.replaceChildren(info?.guide ? guideEl(kind.value, info.guide, channel) : "");
   };
   kind.addEventListener("change", syncKind);
   syncKind();
-  const status = h("p", { hidden: true });
+  const status = h("p", { hidden: true, role: "alert" });
   const form = h("form", { class: "panel-form", onsubmit: async (e) => {
     e.preventDefault();
-    let settings;
-    let shown = {};
+    let values;
+    let shown;
     try {
-      if (kind.value === "webchat") {
-        settings = {
-          title: web.title.value.trim(),
-          welcome_text: web.welcome.value,
-          color: web.color.value,
-          prechat_form: web.prechat.checked,
-          allowed_origins: web.origins.value.split(/\s+/).map((o) => o.trim()).filter(Boolean),
-        };
-      } else if (wx) {
-        // keys this form does not show are kept as they are (masked secrets stay masked)
-        settings = { ...(isNew ? {} : s), ...wx.collect() };
-        shown = wx.revealedNow();
-      } else {
-        settings = JSON.parse(json.value || "{}");
-      }
+      values = settings.collect();
+      shown = settings.revealedNow();
     } catch (err) {
       message(status, err.message);
+      err.input?.focus();
       return;
     }
-    const payload = { name: name.value.trim(), settings, team_id: team.value ? Number(team.value) : null };
+    const payload = { name: name.value.trim(), settings: values, team_id: team.value ? Number(team.value) : null };
     try {
       const saved = isNew
         ? await api.post("/channels", { kind: kind.value, ...payload })
@@ -265,25 +351,26 @@ function channelDetail(channel, teams, kinds, revealed, onSaved) {
       message(status, t("admin.saved"), true);
       onSaved(saved, shown);
     } catch (err) {
-      message(status, err.message);
+      message(status, err.message); // the server's reason names the setting: "settings.token: …"
     }
   } },
   h("h2", { text: isNew ? t("admin.newChannel") : channel.name }),
   field(t("admin.kind"), kind), field(t("admin.name"), name), field(t("admin.team"), team),
   isNew ? null : h("label", { class: "check" }, active, h("span", { text: t("admin.active") })),
-  webBox, jsonBox, wxBox, status,
+  settingsBox, status,
   h("div", { class: "form-actions" }, h("button", { class: "btn primary", type: "submit", text: isNew ? t("admin.create") : t("admin.save") })));
   if (isNew) return [form, guideBox];
-  // the WeChat kinds show their callback URL in the guide; other kinds list their webhooks here
-  const hooks = Object.entries(channel.webhook_urls || {}).filter(([n]) => !(channel.kind in GUIDES && n === "callback"));
+  // the guide shows the webhook it names; the others are listed here
+  const inGuide = kindInfo(channel.kind)?.guide?.webhook || null;
+  const hooks = Object.entries(channel.webhook_urls || {}).filter(([n]) => n !== inGuide);
   return [
     form,
     guideBox,
     h("section", { class: "panel-form" },
-      channel.kind in GUIDES && !hooks.length ? null : [
+      hooks.length ? [
         h("h3", { text: t("admin.webhooks") }),
-        hooks.length ? hooks.map(([n, url]) => h("div", {}, h("div", { class: "muted small", text: n }), copyRow(url, `webhook-${n}`))) : h("p", { class: "muted", text: t("admin.noWebhooks") }),
-      ],
+        hooks.map(([n, url]) => h("div", {}, h("div", { class: "muted small", text: n }), copyRow(url, `webhook-${n}`))),
+      ] : inGuide ? null : [h("h3", { text: t("admin.webhooks") }), h("p", { class: "muted", text: t("admin.noWebhooks") })],
       channel.embed_html ? [h("h3", { text: t("admin.embed") }), copyRow(channel.embed_html, "embed-html")] : null,
       h("p", { class: "muted small", text: `${channel.public_key} · ${fmtDateTime(channel.created_at)}` })),
   ];
@@ -419,7 +506,7 @@ async function failedPage(body, ctx, view = "failed") {
     ] : [];
     return h("tr", { dataset: { id: String(ev.id) } },
       h("td", { class: "small", text: fmtDateTime(ev.received_at) }),
-      h("td", {}, h("span", { class: `chip kind-${ev.channel.kind}`, text: kindName(ev.channel.kind) }), h("div", { class: "small", text: ev.channel.name })),
+      h("td", {}, kindChip(ev.channel.kind), h("div", { class: "small", text: ev.channel.name })),
       h("td", {}, h("strong", { text: who }), h("div", { class: "said small muted", text: said })),
       h("td", {}, h("div", { class: "reason", text: ev.error || t("failed.noReason") }),
         h("details", {}, h("summary", { class: "small muted", text: t("failed.payload") }), h("pre", { text: JSON.stringify(ev.payload, null, 2) }))),

@@ -1,7 +1,7 @@
 // The conversation list: filters, unread counts, newest activity first, kept live.
 import * as api from "../api.js";
-import { h, icon, avatar } from "../dom.js";
-import { t, fmtTime, kindName } from "../i18n.js";
+import { h, icon, avatar, kindChip } from "../dom.js";
+import { t, fmtTime, kindName, allKinds } from "../i18n.js";
 
 const FILTERS = "kefu.filters";
 
@@ -40,8 +40,20 @@ export class ConversationList {
       ["open", "pending", "resolved"].map((s) => h("option", { value: s, text: t(`status.${s}`), selected: this.filters.status === s })));
     const channel = h("select", { class: "select", "aria-label": "channel", name: "channel", onchange: () => this.setFilter({ channel: channel.value }) },
       h("option", { value: "", text: t("filter.allChannels") }),
-      [...this.state.channels.values()].map((c) => h("option", { value: String(c.id), text: c.name, selected: String(this.filters.channel) === String(c.id) })));
+      this.channelGroups().map(([kind, channels]) => h("optgroup", { label: kindName(kind) },
+        channels.map((c) => h("option", { value: String(c.id), text: c.name, selected: String(this.filters.channel) === String(c.id) })))));
     return h("div", { class: "selects" }, status, channel);
+  }
+
+  /** The channels grouped by kind, the kinds in the server's order (unknown kinds last). */
+  channelGroups() {
+    const order = allKinds().map((k) => k.kind);
+    const groups = new Map(order.map((k) => [k, []]));
+    for (const c of this.state.channels.values()) {
+      if (!groups.has(c.kind)) groups.set(c.kind, []);
+      groups.get(c.kind).push(c);
+    }
+    return [...groups].filter(([, channels]) => channels.length);
   }
 
   setFilter(change) {
@@ -120,7 +132,7 @@ export class ConversationList {
         h("span", { class: "conv-preview", text: preview }),
         conv.unread_count ? h("span", { class: "unread-count", "aria-label": "unread", text: String(conv.unread_count) }) : null),
       h("div", { class: "conv-meta" },
-        h("span", { class: `chip kind-${conv.channel.kind}`, text: kindName(conv.channel.kind) }),
+        kindChip(conv.channel.kind),
         h("span", { class: "conv-channel", text: conv.channel.name }),
         assignee ? h("span", { class: "conv-assignee", text: `· ${assignee.name}` }) : null)));
     return li;

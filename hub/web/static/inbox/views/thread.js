@@ -1,29 +1,12 @@
 // One conversation: the contact's whole history across channels, the reply box and the contact card.
 import * as api from "../api.js";
-import { h, icon, avatar, fmtSize, safeHttpUrl } from "../dom.js";
-import { t, has, fmtTime, fmtDay, fmtDateTime, fmtUntil, kindName } from "../i18n.js";
+import { h, icon, avatar, fmtSize, safeHttpUrl, kindChip } from "../dom.js";
+import { t, pick, fmtTime, fmtDay, fmtDateTime, fmtUntil, fmtDuration, fmtClock, kindInfo } from "../i18n.js";
 
 const TIMELINE_LIMIT = 200;
 const PAGE = 50;
 const STATUS_ICON = { queued: "⏱", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "⚠" };
-/** Channels whose provider limits replies (GET /conversations/{id} has reply_window). */
-const LIMITED_KINDS = new Set(["wechat", "wecom_kf"]);
-/** Provider error codes (message.data.error_code) the page explains in the agent's language. */
-const FAIL_KEYS = {
-  45015: "fail.45015",
-  45047: "fail.45047",
-  95001: "fail.95001",
-  95002: "fail.95002",
-  40001: "fail.config",
-  40013: "fail.config",
-  40014: "fail.config",
-  40125: "fail.config",
-  41001: "fail.config",
-  42001: "fail.config",
-  40164: "fail.ip",
-  60020: "fail.ip",
-};
-/** Voice formats browsers cannot play (WeChat voice is AMR). */
+/** Voice formats browsers cannot play (some messengers record voice as AMR). */
 const UNPLAYABLE_AUDIO = /^audio\/(amr|amr-wb|3gpp)\b/i;
 
 export class Thread {
@@ -126,13 +109,13 @@ export class Thread {
     this.scrollToEnd();
   }
 
-  // -- reply allowance (WeChat: 5 replies within 48 h of the customer's last message) --------
+  // -- reply allowance: channels whose provider caps replies after the customer's message ----
   paintWindow() {
     const el = this.windowEl;
     if (!el || !this.conv) return;
     clearTimeout(this.windowTimer);
     const w = this.conv.reply_window;
-    if (!w || !LIMITED_KINDS.has(this.conv.channel.kind)) {
+    if (!w) {
       el.hidden = true;
       el.replaceChildren();
       return;
@@ -146,7 +129,7 @@ export class Thread {
     el.hidden = false;
     el.className = `reply-window ${remaining > 0 ? "ok" : "closed"}`;
     el.dataset.remaining = String(remaining);
-    el.title = t("window.rule");
+    el.title = pick(w.rule) || t("window.rule");
     el.replaceChildren(icon(remaining > 0 ? "clock" : "warn", 16), h("span", { class: "rw-text", text }));
     if (open) {
       // the allowance ends by itself: ask again just after it does
@@ -155,9 +138,16 @@ export class Thread {
     }
   }
 
+  /** Whether the open conversation's channel limits replies: a reply window to keep fresh. */
+  limitsReplies() {
+    if (!this.conv) return false;
+    const capabilities = kindInfo(this.conv.channel.kind)?.capabilities;
+    return capabilities ? !!capabilities.reply_window : !!this.conv.reply_window;
+  }
+
   /** Re-read the allowance (debounced): after a customer message, a reply or a failed reply. */
   refreshWindow(delay = 250) {
-    if (!this.conv || !LIMITED_KINDS.has(this.conv.channel.kind)) return;
+    if (!this.limitsReplies()) return;
     const id = this.conv.id;
     clearTimeout(this.windowFetch);
     this.windowFetch = setTimeout(async () => {
@@ -182,7 +172,7 @@ export class Thread {
       h("div", { class: "thread-title" },
         h("h2", { text: this.contact.name }),
         h("div", { class: "muted small" },
-          h("span", { class: `chip kind-${conv.channel.kind}`, text: kindName(conv.channel.kind) }), " ",
+          kindChip(conv.channel.kind), " ",
           conv.channel.name, " · ",
           h("span", { class: `status status-${conv.status}`, "data-testid": "conv-status", text: t(`status.${conv.status}`) }), " · ",
           assignee ? t("thread.assignedTo", { name: assignee.name }) : t("thread.unassigned"))),
@@ -204,7 +194,7 @@ export class Thread {
           field(t("contact.phone"), c.phone),
           field(t("contact.since"), fmtDateTime(c.created_at)))),
       h("h4", { text: t("contact.channels") }),
-      h("ul", { class: "identities" }, c.identities.map((i) => h("li", {}, h("span", { class: `chip kind-${i.channel_kind}`, text: kindName(i.channel_kind) }), " ", i.channel_name))),
+      h("ul", { class: "identities" }, c.identities.map((i) => h("li", {}, kindChip(i.channel_kind), " ", i.channel_name))),
       h("h4", { text: t("contact.conversations") }),
       h("ul", { class: "past" }, c.conversations.map((conv) =>
         h("li", { class: conv.id === this.conv.id ? "current" : "" },
@@ -264,6 +254,7 @@ export class Thread {
     let content;
     if (m.kind === "location") content = this.locationEl(m);
     else if (m.kind === "link") content = this.linkEl(m);
+    else if (m.kind === "call" || m.kind === "voicemail") content = this.callEl(m);
     else content = m.text ? h("div", { class: "text", text: m.text }) : null;
     const failed = !inbound && m.status === "failed";
     return h("div", { class: cls, dataset: { id: String(m.id), status: m.status, kind: m.kind } },
@@ -287,10 +278,9 @@ export class Thread {
     }
   }
 
-  /** The reason a reply failed: translated for well-known provider codes, else the provider's. */
+  /** Why a reply failed: the channel's explanation in the agent's language, else the provider's. */
   failReason(m) {
-    const key = FAIL_KEYS[String(m.data?.error_code ?? "")];
-    return key ? t(key) : m.error || t("delivery.failed");
+    return pick(m.failure?.text) || m.error || t("delivery.failed");
   }
 
   deliveryEl(m) {
@@ -299,10 +289,18 @@ export class Thread {
     return h("span", { class: `delivery delivery-${m.status}`, title: m.error ? `${label}: ${m.error}` : label, "aria-label": label, text });
   }
 
+  /** The kind of the channel a message came through: its conversation's, else its channel's. */
+  kindOf(m) {
+    if (this.conv && m.conversation_id === this.conv.id) return this.conv.channel.kind;
+    const conv = this.contact?.conversations.find((c) => c.id === m.conversation_id);
+    return conv?.channel?.kind ?? this.state.channels.get(m.channel_id)?.kind ?? null;
+  }
+
   /** A follow, menu click, scan, session change…: a centred line, not a bubble. */
   eventEl(m) {
     const event = String(m.data?.event || "");
-    const label = event && has(`event.${event}`) ? t(`event.${event}`) : t("event.other");
+    const events = kindInfo(this.kindOf(m))?.events || {};
+    const label = (event && Object.hasOwn(events, event) && pick(events[event])) || t("event.other");
     const detail = m.text && m.text !== label ? m.text : "";
     return h("div", { class: "msg event-line", role: "note", dataset: { id: String(m.id), status: m.status, kind: "event", event } },
       h("span", { class: "event-body" },
@@ -319,9 +317,16 @@ export class Thread {
     const known = Number.isFinite(lat) && Number.isFinite(lng) && !(lat === 0 && lng === 0);
     let map = null;
     if (known) {
-      // WeChat gives GCJ-02 coordinates, which is what AMap expects
-      const url = new URL("https://uri.amap.com/marker");
-      url.search = new URLSearchParams({ position: `${lng},${lat}`, name: label }).toString();
+      let url;
+      if (d.datum === "gcj02") {
+        // GCJ-02, China's datum, is what AMap expects; another map would put the pin hundreds of metres off
+        url = new URL("https://uri.amap.com/marker");
+        url.search = new URLSearchParams({ position: `${lng},${lat}`, name: label }).toString();
+      } else {
+        url = new URL("https://www.openstreetmap.org/");
+        url.search = new URLSearchParams({ mlat: String(lat), mlon: String(lng) }).toString();
+        url.hash = `map=16/${lat}/${lng}`;
+      }
       map = h("a", { class: "loc-map", href: url.href, target: "_blank", rel: "noopener noreferrer", text: t("loc.map") });
     }
     return h("div", { class: "loc" },
@@ -338,10 +343,35 @@ export class Thread {
     const title = String(d.title || m.text || raw);
     const a = (cls, text) => h("a", { class: cls, href, target: "_blank", rel: "noopener noreferrer", text });
     return h("div", { class: "link-card" },
-      d.miniprogram ? h("span", { class: "chip", text: t("link.miniprogram") }) : null,
       href ? a("link-title", title) : h("strong", { class: "link-title", text: title }),
       d.description ? h("div", { class: "link-desc", text: String(d.description) }) : null,
       raw ? (href ? a("link-url", raw) : h("div", { class: "link-url", text: raw })) : null);
+  }
+
+  /** A phone call or a voicemail: one compact line; a voicemail's recording plays below it. */
+  callEl(m) {
+    const d = m.data || {};
+    const inbound = d.direction !== "out";
+    const duration = Number.isInteger(d.duration_s) && d.duration_s >= 0 ? d.duration_s : null;
+    const way = t(inbound ? "call.in" : "call.out");
+    let line;
+    if (m.kind === "voicemail" || d.status === "voicemail") {
+      line = [t("call.voicemail"), duration !== null ? fmtClock(duration) : null];
+    } else if (d.status === "missed") {
+      line = [t(inbound ? "call.missed" : "call.noAnswer")];
+    } else {
+      const states = { ringing: "call.ringing", "in-progress": "call.inProgress", busy: "call.busy", failed: "call.failed" };
+      const state = states[d.status];
+      line = [way, state ? t(state) : duration ? fmtDuration(duration) : null];
+    }
+    const other = inbound ? d.from_number : d.to_number;
+    const bad = d.status === "missed" || d.status === "busy" || d.status === "failed";
+    return h("div", { class: `call${bad ? " call-bad" : ""}`, dataset: { status: String(d.status || "") } },
+      h("div", { class: "call-line" },
+        icon(m.kind === "voicemail" || d.status === "voicemail" ? "voicemail" : "phone", 16),
+        h("strong", { text: line.filter(Boolean).join(" · ") })),
+      other ? h("div", { class: "small call-number", text: t(inbound ? "call.from" : "call.to", { number: String(other) }) }) : null,
+      m.kind === "voicemail" && m.text ? h("div", { class: "text transcript", text: m.text }) : null);
   }
 
   attachmentEl(a) {
@@ -505,7 +535,7 @@ export class Thread {
     const old = this.messages.get(msg.id);
     if (old && old.updated_at && msg.updated_at && old.updated_at > msg.updated_at) return;
     this.messages.set(msg.id, msg);
-    // a customer message, a reply or its failure changes how many replies WeChat still accepts
+    // a customer message, a reply or its failure changes how many replies the channel still accepts
     if (msg.conversation_id === this.conv.id && !msg.private) this.refreshWindow();
     const el = known ? this.scroller.querySelector(`.msg[data-id="${msg.id}"]`) : null;
     const atEnd = this.nearEnd();
