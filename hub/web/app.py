@@ -53,8 +53,6 @@ def create_app(settings: Settings) -> web.Application:
         async with build_hub(settings, listen=True) as hub_:
             app[HUB] = hub_
             transports.start(app, hub_)
-            for problem in hub_.connector_problems:
-                log.error("connector %s left out: %s", problem.source, problem.reason)
             settle_heap()
             background: list[asyncio.Task[None]] = []
             if hub_.inprocess_queue is not None:
