@@ -269,7 +269,7 @@ def test_admin_sees_embed_code_and_invites_an_agent(hub: Hub, new_page: Any) -> 
     embed = admin.locator("[data-testid=embed-html]")
     embed.wait_for()
     assert f'data-kefu-key="{hub.key}"' in embed.inner_text()
-    assert f"{hub.base}/widget.js" in embed.inner_text()
+    assert f"{hub.base}/assets/webchat/widget.js" in embed.inner_text()
 
     admin.goto(f"{hub.base}/#/admin/agents")
     admin.fill("input[name=email]", "sam@e2e.kefu")

@@ -140,22 +140,25 @@ def test_admin_creates_a_wechat_channel_with_guide_and_masked_secrets(
     admin.goto(f"{hub.base}/#/admin/channels")
     admin.click("[data-action=new-channel]")
     admin.select_option("select[name=kind]", "wechat")
-    fields = admin.locator(".wx-fields[data-kind=wechat]")
+    # the form is drawn from the kind's settings schema (GET /channel-kinds)
+    fields = admin.locator(".settings-fields[data-kind=wechat]")
     fields.wait_for()
     # secrets are password inputs; the guide is in the UI language and waits for the channel
     for name in ("app_secret", "token", "encoding_aes_key"):
         assert fields.locator(f"input[name={name}]").get_attribute("type") == "password"
-    guide = admin.locator("[data-testid=wx-guide][data-kind=wechat]")
+    guide = admin.locator("[data-testid=channel-guide][data-kind=wechat]")
     assert "设置与开发 → 基本配置" in guide.inner_text()
     admin.locator("[data-testid=callback-later]").wait_for()
 
     admin.fill("input[name=name]", "公众号 莲记 e2e")
     fields.locator("input[name=app_id]").fill("wx0123456789abcdef")
     fields.locator("input[name=app_secret]").fill("app-secret-0123456789")
-    # a bad token is refused in the page, in Chinese, before anything is sent
+    # a bad token is refused in the page (the schema's pattern), in Chinese, before anything is
+    # sent, and the focus goes back to it
     fields.locator("input[name=token]").fill("no!")
     admin.click("form.panel-form button[type=submit]")
-    admin.locator(".form-error", has_text="Token 须为 3–32 位字母或数字").wait_for()
+    admin.locator(".form-error", has_text="Token（令牌）的格式不正确").wait_for()
+    assert fields.locator("input[name=token]").evaluate("el => el === document.activeElement")
 
     admin.click("[data-action=generate-token]")
     admin.click("[data-action=generate-encoding_aes_key]")
@@ -383,7 +386,9 @@ def test_wechat_thread_shows_reply_allowance_events_and_failures(
     agent.goto(f"{hub.base}/#/inbox/{stale['id']}")
     warning = agent.locator("[data-testid=reply-window].closed[data-remaining='0']")
     warning.wait_for()
-    assert "微信会拒绝发送回复" in warning.inner_text()
+    assert "渠道会拒绝发送回复" in warning.inner_text()
+    # the channel's own rule, from the server, is the tooltip
+    assert "48 小时" in (warning.get_attribute("title") or "")
     agent.screenshot(path=str(tmp_path / "wechat-thread-closed-zh-CN.png"))
 
     # English: the same allowance (one reply went out), in English

@@ -37,8 +37,8 @@ class Shop(BaseHTTPRequestHandler):
         body = (
             '<!doctype html><html lang="en"><head><meta charset="utf-8">'
             "<title>Pre-chat shop</title></head><body><h1>Shop</h1>"
-            f'<script src="{escape(hub_base)}/widget.js" data-kefu-key="{escape(key)}" async>'
-            "</script></body></html>"
+            f'<script src="{escape(hub_base)}/assets/webchat/widget.js" '
+            f'data-kefu-key="{escape(key)}" async></script></body></html>'
         ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")

@@ -202,10 +202,9 @@ class SampleConnector:
 
     async def send(self, channel: Channel, out: Outbound, ctx: SendContext) -> SendReceipt:
         base = str(channel.settings["api_base_url"]).rstrip("/")
-        body = {
-            "to": out.recipient_id,
-            "text": out.text + str(channel.settings.get("signature") or ""),
-        }
+        signature = str(channel.settings.get("signature") or "")
+        text = f"{out.text}\n{signature}" if signature else out.text
+        body = {"to": out.recipient_id, "text": text}
         try:
             async with self._http.post(f"{base}/messages", json=body) as response:
                 answer: dict[str, Any] = json.loads(await response.text() or "{}")
