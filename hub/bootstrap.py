@@ -19,6 +19,9 @@ from adapters.db.engine import Engines, create_engines
 from adapters.db.queries import SqlQueries
 from adapters.db.secretbox import SecretBox
 from adapters.db.store import SqlStore
+from adapters.db.tokens import SqlTokens
+from adapters.limits.local import LocalRateLimiter
+from adapters.limits.redis import RedisRateLimiter
 from adapters.queue.arq_queue import ArqQueue
 from adapters.queue.inprocess import InProcessQueue
 from adapters.realtime.local import LocalEventBus
@@ -27,13 +30,14 @@ from adapters.realtime.redis_bus import RedisEventBus
 from adapters.storage.local import LocalFileStorage
 from hub.config import Settings
 from hub.domain.channels import ChannelState
-from hub.domain.ports import EventBus, JobQueue, Presence
+from hub.domain.ports import EventBus, JobQueue, Presence, RateLimiter
 from hub.domain.records import Attachment
 from hub.registry import ConnectorEnv, LoadProblem, load_connectors
 from hub.services.batching import InboundBatcher
 from hub.services.deps import Deps, Limits
 from hub.services.enqueuing import EnqueueCoalescer
 from hub.services.jobs import JOBS
+from hub.services.login_guard import LoginGuard, LoginLimits
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +54,9 @@ class Hub:
     queries: SqlQueries
     deps: Deps
     presence: Presence
+    tokens: SqlTokens
+    limiter: RateLimiter
+    login_guard: LoginGuard
     file_signer: URLSafeSerializer
     #: connector packages that were left out, with their reasons
     connector_problems: tuple[LoadProblem, ...]
@@ -121,6 +128,7 @@ async def build_hub(settings: Settings, *, listen: bool = False) -> AsyncIterato
                 await redis_bus.start()
             bus = redis_bus
             presence = RedisPresence(redis)
+            limiter: RateLimiter = RedisRateLimiter(redis)
             arq_pool = await create_pool(
                 RedisSettings.from_dsn(settings.redis_url),
                 default_queue_name=settings.queue_name,
@@ -130,6 +138,7 @@ async def build_hub(settings: Settings, *, listen: bool = False) -> AsyncIterato
         else:
             bus = LocalEventBus()
             presence = LocalPresence()
+            limiter = LocalRateLimiter()
             inprocess = InProcessQueue(JOBS)
             stack.push_async_callback(inprocess.close)
             queue = inprocess
@@ -171,6 +180,19 @@ async def build_hub(settings: Settings, *, listen: bool = False) -> AsyncIterato
             queries=SqlQueries(engines),
             deps=deps,
             presence=presence,
+            tokens=SqlTokens(engines),
+            limiter=limiter,
+            login_guard=LoginGuard(
+                limiter,
+                LoginLimits(
+                    per_account_address=settings.login_failures_per_account_address,
+                    per_address=settings.login_failures_per_address,
+                    window_s=settings.login_window_s,
+                    per_account=settings.login_failures_per_account,
+                    account_window_s=settings.login_account_window_s,
+                    slowdown_s=settings.login_slowdown_s,
+                ),
+            ),
             file_signer=signer,
             connector_problems=registry.problems,
             http=http,

@@ -71,6 +71,19 @@ class Settings(BaseSettings):
     poll_lease_s: float = 30.0
     #: Lifetime of a login token (API tokens from ``kefu token create`` do not expire).
     session_hours: int = 12
+    #: Failed logins allowed per account and client address, and per client address, in
+    #: ``login_window_s``; per account from any address in ``login_account_window_s`` (short,
+    #: so that nobody can lock a real agent out for long). See hub/services/login_guard.py.
+    login_failures_per_account_address: int = 5
+    login_failures_per_address: int = 30
+    login_window_s: float = 900.0
+    login_failures_per_account: int = 10
+    login_account_window_s: float = 60.0
+    #: each failure beyond the third (per account and address) answers this much later
+    login_slowdown_s: float = 1.0
+    #: Reverse proxies whose ``X-Forwarded-For`` names the client (addresses or networks,
+    #: JSON list): behind one, throttling counts clients rather than the proxy.
+    trusted_proxies: list[str] = Field(default_factory=list)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     #: arq queue name, so that several hubs can share one Redis.

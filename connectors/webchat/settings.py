@@ -59,6 +59,37 @@ class WebchatSettings(BaseModel):
         max_length=50,
     )
 
+    new_visitors_per_minute: int = setting(
+        30,
+        label=text("New visitors per minute from one address", "每个地址每分钟新访客数"),
+        help=text(
+            "Chat sessions one network address may start per minute (0: no limit).",
+            "同一网络地址每分钟最多开启的会话数（0 表示不限）。",
+        ),
+        ge=0,
+        le=100_000,
+    )
+    messages_per_minute: int = setting(
+        30,
+        label=text("Messages per minute from one visitor", "每位访客每分钟消息数"),
+        help=text(
+            "More are refused with a request to wait (0: no limit).",
+            "超出后提示访客稍后再发（0 表示不限）。",
+        ),
+        ge=0,
+        le=100_000,
+    )
+    messages_per_address_per_minute: int = setting(
+        120,
+        label=text("Messages per minute from one address", "每个地址每分钟消息数"),
+        help=text(
+            "All visitors behind one network address together (0: no limit).",
+            "同一网络地址下所有访客合计（0 表示不限）。",
+        ),
+        ge=0,
+        le=1_000_000,
+    )
+
     @field_validator("allowed_origins")
     @classmethod
     def _origins(cls, value: list[str]) -> list[str]:

@@ -28,7 +28,14 @@ from connectors.webchat.protocol import (
 )
 from connectors.webchat.settings import origin_allowed
 from connectors.webchat.tokens import Visitor, VisitorTokens
-from hub.domain.errors import Forbidden, HubError, InvalidInput, MalformedPayload, NotFound
+from hub.domain.errors import (
+    Forbidden,
+    HubError,
+    InvalidInput,
+    MalformedPayload,
+    NotFound,
+    TooManyRequests,
+)
 from hub.domain.events import AGENTS_TOPIC, HubEvent, visitor_topic
 from hub.domain.model import AttachmentRef, Inbound, MessageKind
 from hub.domain.ports import SubscriberOverflow
@@ -47,6 +54,8 @@ class VisitorSession:
     channel: Channel
     visitor: Visitor
     token: str
+    #: the visitor's network address, for the per-address limits
+    client: str = "unknown"
     name: str = ""
     email: str | None = None
     agent_names: dict[int, str] = field(default_factory=dict)
@@ -90,12 +99,31 @@ class VisitorTransport:
             )
         return channel
 
-    def session(self, channel: Channel, token: str | None) -> VisitorSession:
+    async def session(
+        self, channel: Channel, token: str | None, client: str, *, new_allowed: bool = True
+    ) -> VisitorSession:
         visitor = self.tokens.verify(token, channel.id) if token else None
         if visitor is None or token is None:
+            if not new_allowed:
+                raise InvalidInput(_NO_SESSION)
             # A forged, expired or foreign token is a new anonymous visitor: it reveals nothing.
+            limit = int(channel.settings.get("new_visitors_per_minute") or 0)
+            if limit:
+                await self.hub.throttle(f"webchat:{channel.id}:new:{client}", limit, 60)
             visitor, token = self.tokens.new_visitor(channel.id)
-        return VisitorSession(channel, visitor, token)
+        return VisitorSession(channel, visitor, token, client)
+
+    async def count_message(self, session: VisitorSession) -> None:
+        """The channel's limits on messages per visitor and per address (uploads count too)."""
+        settings = session.channel.settings
+        per_visitor = int(settings.get("messages_per_minute") or 0)
+        per_address = int(settings.get("messages_per_address_per_minute") or 0)
+        channel_id = session.channel.id
+        if per_visitor:
+            key = f"webchat:{channel_id}:msg:{session.visitor.visitor_id}"
+            await self.hub.throttle(key, per_visitor, 60)
+        if per_address:
+            await self.hub.throttle(f"webchat:{channel_id}:addr:{session.client}", per_address, 60)
 
     async def cors(self, request: Request) -> Mapping[str, str]:
         """The widget runs on the business's site: answer the sites the channel allows."""
@@ -177,6 +205,7 @@ class VisitorTransport:
             await self.typing(session, frame.on)
             return None
         if isinstance(frame, LeaveMessage):
+            await self.count_message(session)
             item = Inbound(
                 provider_event_id=f"{session.visitor.visitor_id}:{frame.client_id}",
                 sender_id=session.visitor.visitor_id,
@@ -189,6 +218,7 @@ class VisitorTransport:
             await self.hub.accept(session.channel, [item])
             return {"type": "ack", "client_id": frame.client_id}
         assert isinstance(frame, SendMessage)
+        await self.count_message(session)
         files: list[AttachmentRef] = []
         for token in frame.attachments:
             ref = self.tokens.verify_upload(token, session.visitor)
@@ -230,7 +260,7 @@ class VisitorTransport:
 
     async def socket(self, request: Request, socket: Socket) -> None:
         channel = await self.channel(request)
-        session = self.session(channel, request.query.get("token"))
+        session = await self.session(channel, request.query.get("token"), request.client)
         await socket.accept()
         topic = visitor_topic(channel.id, session.visitor.visitor_id)
         async with self.hub.subscribe(topic) as events:
@@ -242,6 +272,8 @@ class VisitorTransport:
                         answer = await self.handle(session, parse_frame(raw))
                     except HubError as exc:
                         answer = {"type": "error", "reason": str(exc), "client_id": _client_id(raw)}
+                        if isinstance(exc, TooManyRequests):
+                            answer["retry_after"] = max(1, round(exc.retry_after_s))
                     if answer is not None:
                         await _send(socket, answer)
             finally:
@@ -273,16 +305,14 @@ class VisitorTransport:
 
     async def http_session(self, request: Request) -> Response:
         channel = await self.channel(request)
-        session = self.session(channel, request.headers.get("X-Visitor-Token") or None)
+        token = request.headers.get("X-Visitor-Token") or None
+        session = await self.session(channel, token, request.client)
         return Response.json(await self.hello(session))
 
     async def _http_visitor(self, request: Request) -> VisitorSession:
         channel = await self.channel(request)
         token = request.headers.get("X-Visitor-Token") or None
-        session = self.session(channel, token)
-        if token is None or session.token != token:
-            raise InvalidInput(_NO_SESSION)
-        return session
+        return await self.session(channel, token, request.client, new_allowed=False)
 
     async def http_frame(self, request: Request) -> Response:
         session = await self._http_visitor(request)
@@ -294,6 +324,7 @@ class VisitorTransport:
 
     async def http_upload(self, request: Request) -> Response:
         session = await self._http_visitor(request)
+        await self.count_message(session)
         if request.receive_upload is None:
             raise MalformedPayload("send the file as multipart/form-data")
         stored = await request.receive_upload()

@@ -37,6 +37,14 @@ class PayloadTooLarge(HubError):
     pass
 
 
+class TooManyRequests(HubError):
+    """A caller over its limit: answered 429 with ``Retry-After``."""
+
+    def __init__(self, reason: str, retry_after_s: float) -> None:
+        super().__init__(reason)
+        self.retry_after_s = retry_after_s
+
+
 class InvalidInput(HubError):
     """A request that parses but asks for something impossible: answered 422."""
 

@@ -202,6 +202,21 @@ class EventBus(Protocol):
     def subscribe(self, topic: str) -> AbstractAsyncContextManager[AsyncIterator[HubEvent]]: ...
 
 
+class RateLimiter(Protocol):
+    """Counts events per key in fixed windows, shared by every process that serves."""
+
+    async def count(self, key: str, window_s: float) -> tuple[int, float]:
+        """Count one event: the events in the key's window so far, and the seconds it has left
+        (a window starts with its first event)."""
+        ...
+
+    async def current(self, key: str) -> tuple[int, float]:
+        """The same, without counting one."""
+        ...
+
+    async def reset(self, key: str) -> None: ...
+
+
 class Presence(Protocol):
     """Which agents have the inbox open, across every web process."""
 

@@ -30,6 +30,8 @@ class Request:
     query: Mapping[str, str]
     headers: Mapping[str, str]
     body: bytes = b""
+    #: the client's network address (a trusted proxy's ``X-Forwarded-For`` considered)
+    client: str = "unknown"
     #: on routes declared with ``upload=True``: reads the multipart ``file`` field, stores it
     #: within the hub's size and type limits, and gives it back with its ``storage_key``
     receive_upload: Callable[[], Awaitable[AttachmentRef]] | None = None
@@ -118,6 +120,10 @@ class HubAccess(Protocol):
 
     async def publish(self, topic: str, event: HubEvent) -> None: ...
     def file_url(self, attachment: Attachment) -> str | None: ...
+    async def throttle(self, key: str, limit: int, window_s: float) -> None:
+        """Count one event of ``key`` (shared by every process); ``TooManyRequests`` when it is
+        over ``limit`` in the window."""
+        ...
 
 
 @runtime_checkable

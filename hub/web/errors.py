@@ -18,6 +18,7 @@ from hub.domain.errors import (
     MalformedPayload,
     NotFound,
     PayloadTooLarge,
+    TooManyRequests,
     TransientSendError,
     Unauthorized,
 )
@@ -33,6 +34,7 @@ _STATUS: dict[type[HubError], int] = {
     MalformedPayload: 400,
     PayloadTooLarge: 413,
     InvalidInput: 422,
+    TooManyRequests: 429,
     # A provider we must ask first (WeCom's sync_msg) is unreachable: its callback retries.
     TransientSendError: 503,
 }
@@ -71,6 +73,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = error_response(status, str(exc) or type(exc).__name__)
         if status == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
         return response
     except ValidationError as exc:
         return error_response(422, validation_reason(exc))

@@ -15,13 +15,14 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from hub.bootstrap import Hub
-from hub.domain.errors import HubError, NotFound
+from hub.domain.errors import HubError, NotFound, TooManyRequests
 from hub.domain.events import HubEvent
 from hub.domain.model import AttachmentRef, Inbound
 from hub.domain.records import Attachment, Channel, Message
 from hub.domain.transports import Request, Response, Route, ServesCustomers, Transport
 from hub.services.inbound import accept
 from hub.web.bodies import read_limited
+from hub.web.client import client_address
 from hub.web.errors import error_response, status_for
 from hub.web.keys import hub_of, track
 from hub.web.uploads import receive_upload
@@ -76,6 +77,11 @@ class WebHubAccess:
 
     def file_url(self, attachment: Attachment) -> str | None:
         return self._hub.deps.file_url(attachment)
+
+    async def throttle(self, key: str, limit: int, window_s: float) -> None:
+        count, left = await self._hub.limiter.count(key, window_s)
+        if count > limit:
+            raise TooManyRequests(f"too many requests; try again in {max(1, round(left))} s", left)
 
 
 class WebSocket:
@@ -161,6 +167,7 @@ class TransportRouter:
             query=dict(request.query),
             headers=dict(request.headers),
             body=body,
+            client=client_address(request, hub.settings.trusted_proxies),
             receive_upload=upload if route.upload else None,
         )
         headers: Mapping[str, str] = {}
@@ -174,6 +181,8 @@ class TransportRouter:
         except HubError as exc:
             response = error_response(status_for(exc), str(exc) or type(exc).__name__)
             response.headers.update(headers)
+            if isinstance(exc, TooManyRequests):
+                response.headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
             return response
         return web.Response(
             status=answer.status,

@@ -16,7 +16,13 @@ import pytest
 from connectors.webchat.connector import WebchatConnector
 from connectors.webchat.tokens import VisitorTokens
 from connectors.webchat.transport import CLOSE_RESYNC, VisitorTransport
-from hub.domain.errors import Forbidden, InvalidInput, MalformedPayload, NotFound
+from hub.domain.errors import (
+    Forbidden,
+    InvalidInput,
+    MalformedPayload,
+    NotFound,
+    TooManyRequests,
+)
 from hub.domain.events import HubEvent, visitor_topic
 from hub.domain.model import (
     AttachmentRef,
@@ -67,6 +73,7 @@ class FakeHubAccess:
     queues: dict[str, asyncio.Queue[HubEvent | None]] = field(
         default_factory=lambda: defaultdict(asyncio.Queue)
     )
+    counts: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
     max_upload_bytes: int = 1024
     upload_types: Sequence[str] = ("image/png",)
 
@@ -114,6 +121,11 @@ class FakeHubAccess:
 
     def file_url(self, attachment: Attachment) -> str | None:
         return f"/files/{attachment.id}"
+
+    async def throttle(self, key: str, limit: int, window_s: float) -> None:
+        self.counts[key] += 1
+        if self.counts[key] > limit:
+            raise TooManyRequests("too many requests; try again in 60 s", window_s)
 
 
 class FakeSocket:
@@ -166,6 +178,7 @@ def request(path_key: str = "pk_shop", **kwargs: Any) -> Request:
         params={"key": path_key},
         query=kwargs.pop("query", {}),
         headers=headers,
+        client=kwargs.pop("client", "203.0.113.7"),
         **kwargs,
     )
 
@@ -269,3 +282,44 @@ def test_the_connector_embeds_its_own_widget() -> None:
     assert 'data-kefu-key="pk_shop"' in html
     assert connector.info.assets is not None
     assert (connector.info.assets / "widget.js").is_file()
+
+
+async def test_the_channels_limits_refuse_floods_per_visitor_and_per_address(
+    hub: FakeHubAccess, transport: VisitorTransport
+) -> None:
+    limits = {"new_visitors_per_minute": 2, "messages_per_minute": 3}
+    hub.channels["pk_shop"] = replace(CHANNEL, settings={**CHANNEL.settings, **limits})
+    sessions = [json.loads((await transport.http_session(request())).body) for _ in range(2)]
+    with pytest.raises(TooManyRequests):
+        await transport.http_session(request())  # a third new visitor from one address
+    await transport.http_session(request(client="198.51.100.9"))  # another address is fine
+    # a returning visitor is not a new session
+    token = {"X-Visitor-Token": sessions[0]["visitor_token"]}
+    await transport.http_session(request(headers=token))
+
+    def frame(n: int) -> bytes:
+        return json.dumps({"type": "message", "client_id": f"c{n:07d}", "text": "hi"}).encode()
+
+    for n in range(3):
+        await transport.http_frame(request(headers=token, body=frame(n)))
+    with pytest.raises(TooManyRequests):
+        await transport.http_frame(request(headers=token, body=frame(3)))
+    assert len(hub.accepted) == 3  # the refused one stored nothing
+
+
+async def test_a_flooding_socket_gets_an_error_frame_with_the_wait(
+    hub: FakeHubAccess, transport: VisitorTransport
+) -> None:
+    hub.channels["pk_shop"] = replace(
+        CHANNEL, settings={**CHANNEL.settings, "messages_per_minute": 1}
+    )
+    socket = FakeSocket()
+    task = asyncio.create_task(transport.socket(request(method="GET"), socket))
+    await socket.wait_for("hello")
+    for n in range(2):
+        await socket.incoming.put(f'{{"type":"message","client_id":"c{n:07d}","text":"x"}}')
+    error = await socket.wait_for("error")
+    assert error["client_id"] == "c0000001"
+    assert error["retry_after"] == 60
+    await socket.close(1000, "bye")
+    await asyncio.wait_for(task, 2)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from aiohttp import web
 
-from hub.domain.errors import Forbidden
+from hub.domain.errors import Forbidden, InvalidInput
+from hub.domain.model import Role
 from hub.domain.records import Agent, Team
 from hub.web import schemas as S
 from hub.web.api.common import api, path_id, read_body
 from hub.web.auth import hash_password
 from hub.web.keys import agent_of, hub_of
+
+log = logging.getLogger(__name__)
 
 
 def agent_body(agent: Agent, online: bool = False) -> S.AgentOut:
@@ -70,14 +74,32 @@ async def patch_agent(request: web.Request) -> S.AgentOut:
     body = await read_body(request, S.AgentPatch)
     actor = agent_of(request)
     agent_id = path_id(request)
-    changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"password"})
-    if actor.id != agent_id and actor.role.value != "admin":
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+    for field in ("name", "role", "active", "locale", "password"):
+        if field in changes and changes[field] is None:
+            raise InvalidInput(f"{field} may not be null; leave it out to keep it as it is")
+    if not changes:
+        raise InvalidInput("nothing to change: give name, role, active, locale or password")
+    if actor.id != agent_id and actor.role != Role.ADMIN:
         raise Forbidden("only an admin may change another agent")
-    if actor.role.value != "admin" and ({"role", "active"} & changes.keys()):
+    if actor.role != Role.ADMIN and ({"role", "active"} & changes.keys()):
         raise Forbidden("only an admin may change roles or deactivate agents")
-    if body.password:
-        changes["password_hash"] = await asyncio.to_thread(hash_password, body.password)
-    agent = await hub_of(request).directory.update_agent(agent_id, **changes)
+    password = changes.pop("password", None)
+    if password is not None and actor.id == agent_id:
+        raise InvalidInput(
+            "change your own password with POST /api/v1/me/password, which asks for the current one"
+        )
+    hub_ = hub_of(request)
+    if password is not None:
+        changes["password_hash"] = await asyncio.to_thread(hash_password, password)
+    agent = await hub_.directory.update_agent(agent_id, **changes)
+    if password is not None:
+        # An admin's reset: whoever knew the old password is signed out everywhere.
+        revoked = await hub_.tokens.revoke_all(agent_id)
+        log.info(
+            "password reset by an admin",
+            extra={"agent_id": agent_id, "admin_id": actor.id, "revoked": revoked},
+        )
     return agent_body(agent)
 
 
