@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from hub.domain.errors import TransientSendError
+from hub.domain.ports import Retrying
 from hub.services import inbound, outbound, sweeper
 from hub.services.deps import Deps
 
@@ -21,8 +23,17 @@ async def _deliver(deps: Deps, message_id: int) -> None:
     await outbound.deliver(deps, message_id)
 
 
+#: when a provider-held file could not be fetched for now, the job runs again after this
+MEDIA_RETRY_S = 10.0
+
+
 async def _fetch_media(deps: Deps, attachment_id: int) -> None:
-    await inbound.fetch_media(deps, attachment_id)
+    try:
+        await inbound.fetch_media(deps, attachment_id)
+    except TransientSendError as exc:
+        # The provider is busy or unreachable: the file is still there for days, so try again
+        # soon rather than leave it to the next sweep.
+        raise Retrying(MEDIA_RETRY_S) from exc
 
 
 async def _end_session(deps: Deps, conversation_id: int) -> None:

@@ -14,7 +14,7 @@ from hub.config import Settings
 from hub.services.inbound import enqueues_settled
 from hub.services.polling import PollingSupervisor
 from hub.services.sweeper import sweep
-from hub.web import files, hooks, pages, transports
+from hub.web import files, hooks, pages, security, transports
 from hub.web.agent_ws import agent_socket
 from hub.web.api import api
 from hub.web.errors import error_middleware
@@ -74,6 +74,7 @@ def create_app(settings: Settings) -> web.Application:
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
 
     app.on_shutdown.append(close_sockets)
+    security.install(app, settings.public_url)
     app.cleanup_ctx.append(lifecycle)
     api.add_to(app)
     app.router.add_get("/api/v1/ws", agent_socket)

@@ -63,7 +63,7 @@ async def eventually(check: Any, within_s: float = 10) -> Any:
 
 
 async def health(hub: RunningHub) -> dict[str, Any]:
-    async with hub.http.get(hub.base + "/healthz") as response:
+    async with hub.http.get(hub.base + "/healthz", headers=hub.auth()) as response:
         body: dict[str, Any] = await response.json()
         return body
 

@@ -120,9 +120,12 @@ async def test_messages_accepted_while_redis_is_down_reach_the_inbox_once(
 
         private_redis.kill()
         await visitor.say("断电之中")  # acknowledged: committed, though it cannot be queued
-        async with http.get(base + "/healthz") as response:
+        auth = {"Authorization": f"Bearer {token}"}
+        async with http.get(base + "/healthz", headers=auth) as response:
             assert response.status == 503
             assert (await response.json())["queue"].startswith("error")
+        async with http.get(base + "/healthz") as response:  # anonymous: up or down only
+            assert (response.status, await response.json()) == (503, {"status": "degraded"})
 
         await asyncio.sleep(1.5)  # long enough for the worker to meet it more than once
         private_redis.start()  # empty: the queue and every subscription are gone

@@ -74,7 +74,8 @@ async function loadKinds() {
 async function loadFailedCount() {
   if (state.me?.role !== "admin") return;
   // /healthz counts them in the database already; the list would ship every payload to count
-  const health = await fetch("/healthz").then((r) => r.json()).catch(() => null);
+  const health = await fetch("/healthz", { headers: { Authorization: `Bearer ${api.token()}` } })
+    .then((r) => r.json()).catch(() => null);
   state.failedEvents = health?.failed_events || 0;
 }
 

@@ -1,0 +1,1 @@
+"""The contract every registered channel connector passes, through a real hub."""
