@@ -20,6 +20,7 @@ from adapters.db.queries import SqlQueries
 from adapters.db.secretbox import SecretBox
 from adapters.db.store import SqlStore
 from adapters.db.tokens import SqlTokens
+from adapters.http.guarded import guarded_session
 from adapters.limits.local import LocalRateLimiter
 from adapters.limits.redis import RedisRateLimiter
 from adapters.queue.arq_queue import ArqQueue
@@ -108,7 +109,7 @@ async def build_hub(settings: Settings, *, listen: bool = False) -> AsyncIterato
         channels = ChannelCache()
         store = SqlStore(engines, box, channels=channels)
         stack.push_async_callback(store.close)
-        http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        http = guarded_session(allow_private=settings.allow_private_networks)
         stack.push_async_callback(http.close)
 
         redis: Redis | None = None

@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     login_account_window_s: float = 60.0
     #: each failure beyond the third (per account and address) answers this much later
     login_slowdown_s: float = 1.0
+    #: Let channels' API addresses be private or loopback hosts (local fakes in tests, an
+    #: on-premises gateway); link-local and metadata addresses are refused all the same.
+    allow_private_networks: bool = False
     #: Reverse proxies whose ``X-Forwarded-For`` names the client (addresses or networks,
     #: JSON list): behind one, throttling counts clients rather than the proxy.
     trusted_proxies: list[str] = Field(default_factory=list)

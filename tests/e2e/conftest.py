@@ -95,6 +95,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         "KEFU_DATABASE_URL": f"sqlite+aiosqlite:///{data_dir}/kefu.db",
         "KEFU_PUBLIC_URL": base,
         "KEFU_REDIS_URL": "",
+        "KEFU_ALLOW_PRIVATE_NETWORKS": "true",
         "KEFU_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
         "KEFU_LOG_LEVEL": "WARNING",
     }

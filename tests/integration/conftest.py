@@ -60,6 +60,8 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 def make_settings(tmp_path: Path, database_url: str | None = None, **extra: Any) -> Settings:
+    # The providers' fakes listen on the loopback, which real hubs may not call by default.
+    extra.setdefault("allow_private_networks", True)
     return Settings(
         database_url=database_url or sqlite_url(tmp_path),
         data_dir=tmp_path,
@@ -285,6 +287,7 @@ def hub_env(settings: Settings, port: int | None = None) -> dict[str, str]:
         KEFU_JOB_TIMEOUT_S=str(settings.job_timeout_s),
         KEFU_SWEEP_AFTER_S=str(settings.sweep_after_s),
         KEFU_SWEEP_EVERY_S=str(settings.sweep_every_s),
+        KEFU_ALLOW_PRIVATE_NETWORKS=str(settings.allow_private_networks).lower(),
         KEFU_LOG_LEVEL="INFO",
     )
     if port:

@@ -1,0 +1,1 @@
+"""The HTTP client the connectors call providers with."""
