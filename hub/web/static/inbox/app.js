@@ -7,6 +7,7 @@ import { renderLogin } from "./views/login.js";
 import { ConversationList } from "./views/list.js";
 import { Thread } from "./views/thread.js";
 import { renderAdmin } from "./views/admin.js";
+import { openAccount } from "./views/account.js";
 
 /** Shared state every view reads. */
 export const state = {
@@ -174,7 +175,7 @@ function rail() {
       setLang(currentLang() === "zh" ? "en" : "zh");
       render();
     } }, icon("globe", 20), h("span", { text: t("nav.language") })),
-    h("div", { class: "me", title: `${state.me.name} · ${state.me.email}` }, avatar(state.me.name, `a${state.me.id}`, "sm")),
+    h("button", { class: "me", type: "button", "data-action": "account", title: `${state.me.name} · ${state.me.email} — ${t("account.title")}`, "aria-label": t("account.title"), onclick: () => openAccount(state.me) }, avatar(state.me.name, `a${state.me.id}`, "sm")),
     h("button", { class: "rail-link", type: "button", title: t("nav.logout"), "aria-label": t("nav.logout"), onclick: () => logout(true) }, icon("logout", 20)),
   );
 }
