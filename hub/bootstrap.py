@@ -9,7 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 import aiohttp
-from itsdangerous import URLSafeSerializer
+from itsdangerous import URLSafeTimedSerializer
 from redis.asyncio import Redis
 
 from adapters.db.channel_cache import ChannelCache
@@ -58,7 +58,7 @@ class Hub:
     tokens: SqlTokens
     limiter: RateLimiter
     login_guard: LoginGuard
-    file_signer: URLSafeSerializer
+    file_signer: URLSafeTimedSerializer
     #: connector packages that were left out, with their reasons
     connector_problems: tuple[LoadProblem, ...]
     http: aiohttp.ClientSession
@@ -74,7 +74,7 @@ class Hub:
         return self.deps.queue
 
 
-def file_url_maker(signer: URLSafeSerializer) -> Callable[[Attachment], str | None]:
+def file_url_maker(signer: URLSafeTimedSerializer) -> Callable[[Attachment], str | None]:
     def file_url(item: Attachment) -> str | None:
         if item.storage_key is None:
             return None
@@ -144,7 +144,8 @@ async def build_hub(settings: Settings, *, listen: bool = False) -> AsyncIterato
             stack.push_async_callback(inprocess.close)
             queue = inprocess
 
-        signer = URLSafeSerializer(secret, salt="kefu.files")
+        # Timed: a file URL that leaked (a forwarded screenshot, a log) stops working.
+        signer = URLSafeTimedSerializer(secret, salt="kefu.files")
 
         def state_for(channel_id: int) -> ChannelState:
             return SqlChannelState(engines, channel_id)

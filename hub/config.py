@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     #: Attachment storage folder; defaults to ``data_dir/files``.
     storage_dir: Path | None = None
     max_upload_bytes: int = 10 * 1024 * 1024
+    #: How long a file's signed URL works. Every read of a message signs its files afresh, so
+    #: a thread reloaded in the inbox always has working links.
+    file_url_ttl_s: float = 24 * 3600
     upload_types: list[str] = Field(
         default_factory=lambda: [
             "image/png",

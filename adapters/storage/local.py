@@ -1,9 +1,12 @@
-"""Keeps attachments as files under one folder, named by random keys."""
+"""Keeps attachments as files under one folder, named by random keys.
+
+A stored file's name has no extension: the client's name and type are kept in the database,
+and a file on disk must never be taken for a script or a page by whatever serves the folder.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import mimetypes
 import secrets
 from pathlib import Path
 
@@ -13,10 +16,7 @@ class LocalFileStorage:
         self._root = root.resolve()
 
     async def put(self, data: bytes, *, filename: str, content_type: str) -> str:
-        suffix = Path(filename).suffix.lower()[:10] or (
-            mimetypes.guess_extension(content_type) or ""
-        )
-        key = f"{secrets.token_hex(2)}/{secrets.token_urlsafe(18)}{suffix}"
+        key = f"{secrets.token_hex(2)}/{secrets.token_urlsafe(18)}"
         path = self._path(key)
         await asyncio.to_thread(self._write, path, data)
         return key

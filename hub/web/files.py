@@ -1,22 +1,30 @@
-"""Serves stored attachments at unguessable signed URLs."""
+"""Serves stored attachments at unguessable signed URLs that expire (``KEFU_FILE_URL_TTL_S``)."""
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
 from aiohttp import web
-from itsdangerous import BadSignature
+from itsdangerous import BadSignature, SignatureExpired
 
 from hub.domain.errors import NotFound
 from hub.web.keys import hub_of
+
+EXPIRED = "this file link has expired; reload the conversation for a fresh one"
 
 INLINE = ("image/", "audio/", "video/")
 
 
 async def file(request: web.Request) -> web.Response:
     hub_ = hub_of(request)
+    ttl = hub_.settings.file_url_ttl_s
     try:
-        attachment_id = hub_.file_signer.loads(request.match_info["sig"])
+        attachment_id = hub_.file_signer.loads(request.match_info["sig"], max_age=int(ttl))
+    except SignatureExpired:
+        # 404 like any unknown file, with a reason that tells the agent what to do
+        raise NotFound(
+            "this file link has expired; reload the conversation for a fresh one"
+        ) from None
     except BadSignature:
         raise NotFound("no such file") from None
     item = await hub_.queries.attachment(int(attachment_id))
@@ -31,7 +39,8 @@ async def file(request: web.Request) -> web.Response:
             "Content-Disposition": f"{disposition}; filename*=UTF-8''{_quote(item.filename)}",
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; sandbox",
-            "Cache-Control": "private, max-age=86400",
+            # never cached past the link's own life
+            "Cache-Control": f"private, max-age={int(min(ttl, 86400))}",
         },
     )
 
