@@ -78,8 +78,8 @@ def load_connectors(
         if entry_points is None
         else entry_points
     )
-    # Our own connectors first, then the others in a stable order.
-    found.sort(key=lambda ep: (_distribution(ep) != OWN_DISTRIBUTION, _distribution(ep), ep.name))
+    # Our own connectors load first, so a package cannot take one of their kinds.
+    found.sort(key=lambda ep: (_distribution(ep) != OWN_DISTRIBUTION, _distribution(ep)))
     connectors: dict[str, Connector] = {}
     owners: dict[str, str] = {}
     problems: list[LoadProblem] = []
@@ -101,6 +101,8 @@ def load_connectors(
         assert isinstance(kind, str)
         connectors[kind] = connector
         owners[kind] = source
+    # Listed (in the API and the admin page) by the rank each kind declares.
+    connectors = dict(sorted(connectors.items(), key=lambda item: item[1].info.rank))
     for problem in problems:
         log.error(
             "connector left out",

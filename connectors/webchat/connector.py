@@ -29,6 +29,7 @@ INFO = ChannelKind(
     settings=WebchatSettings,
     color="#1a56c4",
     assets=Path(__file__).parent / "static",
+    rank=10,
 )
 
 

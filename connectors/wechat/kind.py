@@ -113,4 +113,5 @@ OA_INFO = ChannelKind(
     guide=OA_GUIDE,
     events=OA_EVENTS,
     color=GREEN,
+    rank=20,
 )

@@ -113,4 +113,5 @@ KF_INFO = ChannelKind(
     guide=KF_GUIDE,
     events=KF_EVENTS,
     color=GREEN,
+    rank=30,
 )

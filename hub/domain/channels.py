@@ -116,6 +116,8 @@ class ChannelKind:
     color: str = "#5f6368"
     #: a folder of static files served at ``/assets/{kind}/`` (a widget script, icons)
     assets: Path | None = None
+    #: where the kind is listed among the others, lowest first (the hub's own: 10, 20, …)
+    rank: int = 100
 
     @property
     def secret_settings(self) -> frozenset[str]:

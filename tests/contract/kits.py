@@ -12,13 +12,17 @@ reply), ``media is None`` (no file is kept at a provider); the suite then checks
 
 from __future__ import annotations
 
+import hashlib
 import json
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 import aiohttp
 import xmltodict
@@ -28,7 +32,16 @@ from wechatpy.enterprise.crypto import WeChatCrypto as WorkCrypto
 from tests.clients import VisitorSocket
 from tests.fakes.sample_chat_api import FakeSampleChat, message
 from tests.fakes.sample_chat_api import sign as sample_sign
+from tests.fakes.twilio_api import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    TWILIO_NUMBER,
+    FakeTwilio,
+    inbound_fields,
+    signed_headers,
+)
 from tests.fakes.wechat_api import CORP_ID, KF_SECRET, OA_APP_ID, OA_SECRET, FakeWeChatApi
+from tests.integration.conftest import make_settings
 from tests.unit.connectors.wechat_support import AES_KEY, TOKEN
 from tests.unit.connectors.wechat_support import sign as wechat_sign
 
@@ -79,6 +92,7 @@ class Media:
 SAMPLE_PHOTO = Media(b"\x89PNG\r\n\x1a\n sample chat photo", "image/png")
 OA_PHOTO = Media(b"\xff\xd8\xff official account photo", "image/jpeg")
 KF_PHOTO = Media(b"\xff\xd8\xff wecom photo", "image/jpeg")
+MMS_PHOTO = Media(b"\xff\xd8\xff twilio mms photo", "image/jpeg")
 
 
 class NotApplicable(AssertionError):
@@ -559,10 +573,131 @@ class WebchatKit:
         raise NotApplicable("web chat keeps no files at a provider")
 
 
+# -- Twilio SMS: form posts signed over the URL Twilio called --------------------------------
+
+
+def _hub_public_url() -> str:
+    """The address the suite's hubs say they are at (their settings' public URL): Twilio signs
+    the URL it calls, and a hub checks a signature against its public address, not the
+    loopback port a test reaches it on."""
+    return make_settings(Path(tempfile.gettempdir())).public_url.rstrip("/")
+
+
+def _phone(sender: str) -> str:
+    """A stable E.164 number for a kit's sender name, so replies go to a valid number."""
+    digits = int(hashlib.sha256(sender.encode()).hexdigest(), 16) % 10**7
+    return f"+1555{digits:07d}"
+
+
+class TwilioKit:
+    kind: str = "twilio"
+    webhook: str | None = "sms"
+    refusable: bool = True
+    media: Media | None = MMS_PHOTO
+
+    def __init__(self) -> None:
+        self.fake = FakeTwilio()
+        self.public = _hub_public_url()
+
+    def provider(self) -> AbstractAsyncContextManager[str]:
+        return self.fake.running()
+
+    def settings(self, api_base: str) -> dict[str, Any]:
+        return {
+            "account_sid": f" {ACCOUNT_SID[:2]}{ACCOUNT_SID[2:].upper()} ",
+            "auth_token": AUTH_TOKEN,
+            "phone_number": "+1 (415) 555-0100",
+            "messaging_service_sid": "",
+            "api_base_url": api_base + "/",
+        }
+
+    def normalised(self, api_base: str) -> dict[str, Any]:
+        return {
+            "account_sid": ACCOUNT_SID,
+            "phone_number": TWILIO_NUMBER,
+            "messaging_service_sid": None,
+            "api_base_url": api_base,
+        }
+
+    def _post(
+        self,
+        to: Target,
+        fields: list[tuple[str, str]],
+        *,
+        token: str = AUTH_TOKEN,
+        signed_url: str | None = None,
+        body: bytes | None = None,
+    ) -> Call:
+        url = signed_url or self.public + to.hook("sms")
+        return Call(
+            "POST",
+            to.hook("sms"),
+            headers=signed_headers(url, fields, token),
+            body=urlencode(fields).encode() if body is None else body,
+        )
+
+    @staticmethod
+    def _sid(event_id: str) -> str:
+        return "SM" + event_id.rjust(32, "0")
+
+    def signed(self, to: Target, event_id: str, sender: str, text: str) -> Call:
+        return self._post(to, inbound_fields(self._sid(event_id), _phone(sender), text))
+
+    async def deliver(
+        self, to: Target, event_id: str, sender: str, text: str, *, times: int = 1
+    ) -> None:
+        # Twilio retries a webhook that failed or timed out with the same MessageSid.
+        await _accepted(to, self.signed(to, event_id, sender, text), times)
+
+    def forged(self, to: Target, event_id: str, sender: str, text: str) -> list[Call]:
+        fields = inbound_fields(self._sid(event_id), _phone(sender), text)
+        good = self._post(to, fields)
+        unsigned = {k: v for k, v in good.headers.items() if k != "X-Twilio-Signature"}
+        return [
+            self._post(to, fields, token="0" * 32),
+            replace(good, headers=unsigned),
+            # signed for the address the hub listens at behind a proxy, not the public one
+            self._post(to, fields, signed_url=to.base + to.hook("sms")),
+        ]
+
+    async def malformed(self, to: Target) -> list[Call]:
+        full = inbound_fields(self._sid("7000000093"), _phone("x"), "hello")
+
+        def without(name: str) -> list[tuple[str, str]]:
+            return [(k, v) for k, v in full if k != name]
+
+        def changed(name: str, value: str) -> list[tuple[str, str]]:
+            return [(k, value if k == name else v) for k, v in full]
+
+        return [
+            self._post(to, []),
+            self._post(to, without("MessageSid")),
+            self._post(to, without("From")),
+            self._post(to, without("To")),
+            self._post(to, changed("NumMedia", "1")),
+            self._post(to, changed("NumMedia", "many")),
+            self._post(to, [], body=b"not a form at all"),
+            self._post(to, [], body=b"\xff\xfe not utf-8"),
+        ]
+
+    def refuse_next_send(self) -> None:
+        # 21610: the customer replied STOP
+        self.fake.refuse.append(21610)
+
+    def fail_media(self, times: int) -> None:
+        self.fake.media_failures = times
+
+    def with_media(self, to: Target, event_id: str, sender: str) -> Call:
+        url = self.fake.add_media(MMS_PHOTO.data, MMS_PHOTO.content_type, self._sid(event_id))
+        media = [(url, MMS_PHOTO.content_type)]
+        return self._post(to, inbound_fields(self._sid(event_id), _phone(sender), media=media))
+
+
 #: the kit of every kind the contract knows how to play
 KITS: dict[str, Callable[[], ContractKit]] = {
     "sample_chat": SampleChatKit,
     "wechat": WeChatKit,
     "wecom_kf": WeComKfKit,
     "webchat": WebchatKit,
+    "twilio": TwilioKit,
 }

@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,23 +83,27 @@ def _wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     raise RuntimeError(f"kefu serve did not become healthy:\n{log.read_text()}")
 
 
-@pytest.fixture(scope="package")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    """A migrated hub with an admin, an agent and a web chat channel, serving on a free port."""
-    data_dir = tmp_path_factory.mktemp("kefu")
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
+def hub_env(data_dir: Path, base: str, **extra: str) -> dict[str, str]:
+    return {
         **os.environ,
         "KEFU_CONFIG": str(data_dir / "absent.toml"),
         "KEFU_DATA_DIR": str(data_dir),
         "KEFU_DATABASE_URL": f"sqlite+aiosqlite:///{data_dir}/kefu.db",
         "KEFU_PUBLIC_URL": base,
         "KEFU_REDIS_URL": "",
+        # the providers' fakes listen on the loopback
         "KEFU_ALLOW_PRIVATE_NETWORKS": "true",
-        "KEFU_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
         "KEFU_LOG_LEVEL": "WARNING",
+        **extra,
     }
+
+
+@contextmanager
+def serving(data_dir: Path, **extra_env: str) -> Iterator[tuple[str, int, str, dict[str, str]]]:
+    """A migrated hub with the admin, serving on a free port: (base, port, token, env)."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = hub_env(data_dir, base, **extra_env)
 
     def kefu(*args: str) -> None:
         subprocess.run([str(KEFU), *args], env=env, check=True, capture_output=True, timeout=60)
@@ -106,8 +111,6 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     kefu("migrate")
     kefu("user", "add", ADMIN_EMAIL, "--name", "Wang Fang 王芳", "--role", "admin",
          "--password", ADMIN_PASSWORD)  # fmt: skip
-    kefu("user", "add", AGENT_EMAIL, "--name", "Li Na 李娜", "--role", "agent",
-         "--password", AGENT_PASSWORD)  # fmt: skip
     log = data_dir / "serve.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -121,6 +124,26 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         token = api_call(
             base, "POST", "/auth/login", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
         )["token"]
+        yield base, port, token, env
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="package")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    """A migrated hub with an admin, an agent and a web chat channel, serving on a free port."""
+    data_dir = tmp_path_factory.mktemp("kefu")
+    with serving(data_dir, KEFU_MAX_UPLOAD_BYTES=str(MAX_UPLOAD_BYTES)) as (base, port, token, env):
+        subprocess.run(
+            [str(KEFU), "user", "add", AGENT_EMAIL, "--name", "Li Na 李娜", "--role", "agent",
+             "--password", AGENT_PASSWORD],
+            env=env, check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
         channel = api_call(
             base,
             "POST",
@@ -137,13 +160,6 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
             token,
         )
         yield Hub(base, port, channel["public_key"], channel["id"], token, data_dir)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="package")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -31,16 +30,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from tests.e2e.conftest import (
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    KEFU,
-    Hub,
-    _free_port,
-    _wait_healthy,
-    api_call,
-    login,
-)
+from tests.e2e.conftest import Hub, login, serving
 
 pytestmark = pytest.mark.browser
 
@@ -72,47 +62,8 @@ def sample_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         timeout=180,
     )
     _dist_info(site, "kefu-broken", "broken = kefu_broken_missing:connector")
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(site),
-        "KEFU_CONFIG": str(data_dir / "absent.toml"),
-        "KEFU_DATA_DIR": str(data_dir),
-        "KEFU_DATABASE_URL": f"sqlite+aiosqlite:///{data_dir}/kefu.db",
-        "KEFU_PUBLIC_URL": base,
-        "KEFU_REDIS_URL": "",
-        "KEFU_ALLOW_PRIVATE_NETWORKS": "true",
-        "KEFU_LOG_LEVEL": "WARNING",
-    }
-
-    def kefu(*args: str) -> None:
-        subprocess.run([str(KEFU), *args], env=env, check=True, capture_output=True, timeout=60)
-
-    kefu("migrate")
-    kefu("user", "add", ADMIN_EMAIL, "--name", "Wang Fang 王芳", "--role", "admin",
-         "--password", ADMIN_PASSWORD)  # fmt: skip
-    log = data_dir / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(KEFU), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_healthy(base, proc, log)
-        token = api_call(
-            base, "POST", "/auth/login", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
-        )["token"]
+    with serving(data_dir, PYTHONPATH=str(site)) as (base, port, token, _):
         yield Hub(base, port, "", 0, token, data_dir)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 class FakeSampleChat(BaseHTTPRequestHandler):

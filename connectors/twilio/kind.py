@@ -1,0 +1,68 @@
+"""What the Twilio SMS channel is: its name, settings, webhooks and console guide."""
+
+from __future__ import annotations
+
+from connectors.twilio.settings import TwilioSettings
+from hub.domain.channels import ChannelKind, ConsoleGuide
+from hub.domain.texts import text
+
+KIND = "twilio"
+#: Twilio's red
+RED = "#f22f46"
+
+#: customers' messages (the number's "A message comes in" webhook)
+SMS_WEBHOOK = "sms"
+#: delivery reports, asked for with each reply as its ``StatusCallback``
+SMS_STATUS_WEBHOOK = "sms_status"
+
+GUIDE = ConsoleGuide(
+    title=text("Connect it in the Twilio Console", "在 Twilio 控制台完成配置"),
+    steps=(
+        text(
+            "Sign in to the Twilio Console. On the home page, under **Account Info**, copy the "
+            "**Account SID** and **Auth Token** into the fields above.",
+            "登录 Twilio 控制台，在首页的 **Account Info** 中复制 **Account SID** 和 "
+            "**Auth Token**，填入上方。",
+        ),
+        text(
+            "Type the number customers text in E.164 form (+14155550100), or the SID of a "
+            "**Messaging Service** (MG…) to reply through its sender pool, and save the channel.",
+            "填写客户发短信的号码（E.164 格式，如 +14155550100），或填写 **Messaging Service** "
+            "的 SID（MG…）以经由其号码池回复，然后保存渠道。",
+        ),
+        text(
+            "Open **Phone Numbers → Manage → Active numbers**, choose the number, and under "
+            "**Messaging Configuration → A message comes in** choose **Webhook**, paste the "
+            "**URL** below and keep **HTTP POST**. (With a Messaging Service: its "
+            "**Integration → Send a webhook**.)",
+            "进入 **Phone Numbers → Manage → Active numbers**，选择该号码，在 "
+            "**Messaging Configuration → A message comes in** 中选择 **Webhook**，粘贴下方的 "
+            "**URL**，方法保持 **HTTP POST**。（使用 Messaging Service 时：在其 "
+            "**Integration → Send a webhook** 中填写。）",
+        ),
+        text(
+            "Delivery reports need no setting: the hub asks for them with each reply "
+            "(StatusCallback), at this channel's sms_status address.",
+            "送达回执无需配置：中心在每条回复中通过 StatusCallback 指定本渠道的 sms_status 地址。",
+        ),
+        text(
+            "Twilio signs each request for the exact address it calls, so the hub's public "
+            "address (KEFU_PUBLIC_URL) must be the one in the URL, reachable from the internet.",
+            "Twilio 按其请求的完整地址签名，因此中心的公网地址（KEFU_PUBLIC_URL）必须与 URL "
+            "中的一致，并可从公网访问。",
+        ),
+    ),
+    console_url="https://console.twilio.com/",
+    webhook=SMS_WEBHOOK,
+)
+
+INFO = ChannelKind(
+    kind=KIND,
+    title=text("SMS (Twilio)", "短信（Twilio）"),
+    contact_label=text("Phone user", "手机用户"),
+    settings=TwilioSettings,
+    webhook_names=(SMS_WEBHOOK, SMS_STATUS_WEBHOOK),
+    guide=GUIDE,
+    color=RED,
+    rank=40,
+)

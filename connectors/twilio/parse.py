@@ -1,0 +1,172 @@
+"""Twilio's messaging webhooks: check their signature, then read them as the hub's values.
+
+Implements https://www.twilio.com/docs/usage/security#validating-requests (the signature over
+the URL Twilio called and the sorted form fields), the fields of an incoming message
+(https://www.twilio.com/docs/messaging/guides/webhook-request) and of a status callback
+(https://www.twilio.com/docs/messaging/guides/track-outbound-message-status).
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from collections.abc import Mapping
+from urllib.parse import parse_qsl, urlsplit
+
+from pydantic import ValidationError
+
+from connectors.twilio.errors import delivery_error
+from connectors.twilio.sdk import SIGNATURE_HEADER, signature_valid
+from hub.domain.channels import WebhookRequest
+from hub.domain.errors import InvalidSignature, MalformedPayload
+from hub.domain.model import AttachmentRef, Inbound, MessageKind, MessageStatus, StatusUpdate
+
+#: Twilio sends at most 10 media with one MMS
+MAX_MEDIA = 10
+#: an incoming message has about 20 fields (and 2 per media); far more is not Twilio
+MAX_FIELDS = 200
+
+_E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
+
+#: Twilio's message statuses as the hub's. Twilio's own queue (accepted, scheduled, queued,
+#: sending) is "sent" for the hub: the message has left it. The hub's "queued" means "waiting
+#: for the hub's delivery job", which a report from Twilio can never mean.
+STATUSES: Mapping[str, MessageStatus] = {
+    "accepted": MessageStatus.SENT,
+    "scheduled": MessageStatus.SENT,
+    "queued": MessageStatus.SENT,
+    "sending": MessageStatus.SENT,
+    "sent": MessageStatus.SENT,
+    "delivered": MessageStatus.DELIVERED,
+    "read": MessageStatus.READ,
+    "undelivered": MessageStatus.FAILED,
+    "failed": MessageStatus.FAILED,
+    "canceled": MessageStatus.FAILED,
+}
+
+
+def signed_fields(auth_token: str, request: WebhookRequest) -> dict[str, str]:
+    """The request's fields, once ``X-Twilio-Signature`` proves Twilio sent them.
+
+    Twilio signs the URL it called (``request.url``: the hub's public address, not a proxy's)
+    followed by the POST fields sorted by name; a webhook configured for GET carries its fields
+    in the signed URL's query instead.
+    """
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    signature = headers.get(SIGNATURE_HEADER.lower(), "").strip()
+    if not signature:
+        raise InvalidSignature(f"the request has no {SIGNATURE_HEADER} header")
+    if request.method.upper() == "GET":
+        signed: list[tuple[str, str]] = []
+        fields = _form(urlsplit(request.url).query)
+    else:
+        try:
+            body = request.body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise MalformedPayload("the body is not UTF-8 form data") from None
+        signed = fields = _form(body)
+    if not signature_valid(auth_token, request.url, signed, signature):
+        raise InvalidSignature(f"the {SIGNATURE_HEADER} does not match")
+    # A name Twilio sent twice was signed with both values; the first is the one we read.
+    found: dict[str, str] = {}
+    for name, value in fields:
+        found.setdefault(name, value)
+    return found
+
+
+def _form(encoded: str) -> list[tuple[str, str]]:
+    try:
+        # Blank values count: Twilio signs "Body" with an empty text too.
+        return parse_qsl(
+            encoded, keep_blank_values=True, strict_parsing=True, max_num_fields=MAX_FIELDS
+        )
+    except ValueError as exc:
+        raise MalformedPayload(f"the body is not Twilio's form data: {exc}") from None
+
+
+def _required(fields: Mapping[str, str], name: str) -> str:
+    value = fields.get(name, "").strip()
+    if not value:
+        raise MalformedPayload(f"the webhook has no {name}")
+    return value
+
+
+def inbound_from_fields(fields: Mapping[str, str]) -> Inbound:
+    """An incoming SMS or MMS as the hub's ``Inbound``; its ``MessageSid`` is the event id, so
+    Twilio's retries of one message make one message."""
+    sid = _required(fields, "MessageSid")
+    sender = _required(fields, "From")
+    _required(fields, "To")
+    text = fields.get("Body", "")
+    attachments = _media(fields, sid)
+    kind = attachments[0].kind if attachments and not text.strip() else MessageKind.TEXT
+    try:
+        return Inbound(
+            provider_event_id=sid,
+            provider_message_id=sid,
+            sender_id=sender,
+            sender_phone=sender if _E164.match(sender) else None,
+            kind=kind,
+            text=text,
+            attachments=attachments,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(map(str, first["loc"]))
+        raise MalformedPayload(f"the message's {where} is invalid: {first['msg']}") from None
+
+
+def _media(fields: Mapping[str, str], sid: str) -> tuple[AttachmentRef, ...]:
+    raw = fields.get("NumMedia", "0").strip() or "0"
+    if not raw.isdigit():
+        raise MalformedPayload("NumMedia is not a number")
+    refs = []
+    for n in range(min(int(raw), MAX_MEDIA)):
+        url = _required(fields, f"MediaUrl{n}")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise MalformedPayload(f"MediaUrl{n} is not an http(s) URL")
+        content_type = fields.get(f"MediaContentType{n}", "").strip().lower()
+        content_type = content_type or "application/octet-stream"
+        # The URL ends with the media's SID (ME…); Twilio gives no file name.
+        name = parts.path.rstrip("/").rsplit("/", 1)[-1] or f"{sid}-{n}"
+        refs.append(
+            AttachmentRef(
+                kind=_kind(content_type),
+                filename=name + (mimetypes.guess_extension(content_type) or ""),
+                content_type=content_type,
+                provider_ref=url,
+            )
+        )
+    return tuple(refs)
+
+
+def _kind(content_type: str) -> MessageKind:
+    for prefix, kind in (
+        ("image/", MessageKind.IMAGE),
+        ("audio/", MessageKind.AUDIO),
+        ("video/", MessageKind.VIDEO),
+    ):
+        if content_type.startswith(prefix):
+            return kind
+    return MessageKind.FILE
+
+
+def status_from_fields(fields: Mapping[str, str]) -> StatusUpdate | None:
+    """A status callback as the hub's ``StatusUpdate``; ``None`` for a status the hub does not
+    track (an incoming message's ``received``, a status Twilio adds later)."""
+    sid = _required(fields, "MessageSid")
+    name = (fields.get("MessageStatus") or fields.get("SmsStatus") or "").strip().lower()
+    if not name:
+        raise MalformedPayload("the webhook has no MessageStatus")
+    status = STATUSES.get(name)
+    if status is None:
+        return None
+    error = None
+    if status == MessageStatus.FAILED:
+        raw = fields.get("ErrorCode", "").strip()
+        if name == "canceled":
+            error = "the scheduled message was canceled at Twilio"
+        else:
+            error = delivery_error(int(raw) if raw.isdigit() else None)
+    return StatusUpdate(provider_message_id=sid, status=status, error=error)

@@ -1,0 +1,302 @@
+"""Twilio SMS through the whole hub: webhooks signed as Twilio signs them, replies to a fake
+Twilio API, and its signed status callbacks back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlencode, urlsplit
+
+import aiohttp
+import pytest
+from defusedxml import ElementTree
+
+from connectors.twilio.api import fetch_media
+from hub.domain.errors import PermanentSendError, TransientSendError
+from hub.domain.model import AttachmentRef, MessageKind
+from tests.clients import AgentSocket
+from tests.fakes.twilio_api import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    CUSTOMER,
+    SERVICE_SID,
+    TWILIO_NUMBER,
+    FakeTwilio,
+    inbound_fields,
+    sid,
+    signed_headers,
+)
+from tests.integration.conftest import RunningHub, inprocess_hub, make_settings
+
+T = TypeVar("T")
+PHOTO = b"\xff\xd8\xff\xe0 an MMS photo"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTwilio]:
+    api = FakeTwilio()
+    async with api.running():
+        yield api
+
+
+@pytest.fixture
+async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
+    async with inprocess_hub(make_settings(tmp_path)) as running:
+        yield running
+
+
+async def sms_channel(hub: RunningHub, fake: FakeTwilio, **settings: Any) -> dict[str, Any]:
+    status, channel = await hub.api(
+        "POST",
+        "/channels",
+        json={
+            "kind": "twilio",
+            "name": "短信 SMS",
+            "settings": {
+                "account_sid": ACCOUNT_SID,
+                "auth_token": AUTH_TOKEN,
+                "phone_number": TWILIO_NUMBER,
+                "api_base_url": fake.base,
+                **settings,
+            },
+        },
+    )
+    assert status == 201, channel
+    return channel
+
+
+def local(hub: RunningHub, public_url: str) -> str:
+    """Where the hub listens for a public URL (what a reverse proxy in front of it does)."""
+    return hub.base + urlsplit(public_url).path
+
+
+async def twilio_posts(
+    hub: RunningHub,
+    url: str,
+    fields: list[tuple[str, str]],
+    *,
+    token: str = AUTH_TOKEN,
+    signed_url: str | None = None,
+) -> tuple[int, str, str]:
+    """Post as Twilio does: the form signed for the public ``url`` it was configured with."""
+    headers = signed_headers(signed_url or url, fields, token)
+    async with hub.http.post(
+        local(hub, url), data=urlencode(fields).encode(), headers=headers
+    ) as response:
+        return response.status, response.content_type, await response.text()
+
+
+async def eventually(
+    check: Callable[[], Awaitable[T | None]], what: str, within_s: float = 10
+) -> T:
+    deadline = asyncio.get_running_loop().time() + within_s
+    while True:
+        found = await check()
+        if found:
+            return found
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not within {within_s:g} s: {what}")
+        await asyncio.sleep(0.05)
+
+
+async def message(hub: RunningHub, conversation_id: int, message_id: int) -> dict[str, Any]:
+    status, page = await hub.api("GET", f"/conversations/{conversation_id}/messages?limit=200")
+    assert status == 200, page
+    [found] = [m for m in page["items"] if m["id"] == message_id]
+    return dict(found)
+
+
+async def reaches(
+    hub: RunningHub, conversation_id: int, message_id: int, status: str
+) -> dict[str, Any]:
+    async def check() -> dict[str, Any] | None:
+        found = await message(hub, conversation_id, message_id)
+        return found if found["status"] == status else None
+
+    return await eventually(check, f"message {message_id} is {status}")
+
+
+async def reply(hub: RunningHub, conversation_id: int, text: str) -> dict[str, Any]:
+    status, sent = await hub.api(
+        "POST", f"/conversations/{conversation_id}/messages", json={"text": text}
+    )
+    assert status == 201, sent
+    return dict(sent)
+
+
+def assert_empty_twiml(content_type: str, body: str) -> None:
+    assert content_type == "text/xml"
+    root = ElementTree.fromstring(body)
+    assert root.tag == "Response"
+    assert list(root) == []
+
+
+async def test_sms_and_mms_arrive_replies_reach_twilio_and_reports_come_back(
+    hub: RunningHub, fake: FakeTwilio
+) -> None:
+    channel = await sms_channel(hub, fake)
+    assert channel["settings"]["auth_token"] == "********"
+    sms_url = channel["webhook_urls"]["sms"]
+    status_url = channel["webhook_urls"]["sms_status"]
+    assert sms_url.endswith(f"/hooks/{channel['id']}/sms")
+    agent = await AgentSocket.connect(hub.http, hub.base, hub.token)
+
+    text = "我的快递到哪了？ Where is my parcel?"
+    first = sid("SM")
+    for _ in range(3):  # Twilio retries a webhook with the same MessageSid
+        status, content_type, body = await twilio_posts(
+            hub, sms_url, inbound_fields(first, CUSTOMER, text)
+        )
+        assert status == 200, body
+        assert_empty_twiml(content_type, body)
+    created = await agent.message_created(text)
+    conversation_id = created["conversation_id"]
+
+    mms = sid("MM")
+    media_url = fake.add_media(PHOTO, "image/jpeg", mms)
+    fields = inbound_fields(mms, CUSTOMER, "", media=[(media_url, "image/jpeg")])
+    status, _, body = await twilio_posts(hub, sms_url, fields)
+    assert status == 200, body
+    ready = await agent.next(
+        "message.updated",
+        lambda f: bool(f["data"]["attachments"]) and f["data"]["attachments"][0]["ready"],
+    )
+    assert ready["data"]["conversation_id"] == conversation_id
+    assert ready["data"]["kind"] == "image"
+    [attachment] = ready["data"]["attachments"]
+    async with hub.http.get(hub.base + attachment["url"]) as response:
+        assert await response.read() == PHOTO
+        assert response.headers["Content-Type"] == "image/jpeg"
+    # fetched with the account's credentials, through Twilio's redirect to its file store
+    assert [authorised for _, authorised in fake.media_requests] == [True]
+    assert len(fake.files_served) == 1
+
+    status, page = await hub.api("GET", f"/conversations/{conversation_id}/messages")
+    assert [m["text"] for m in page["items"]] == [text, ""]
+    _, conversation = await hub.api("GET", f"/conversations/{conversation_id}")
+    status, contact = await hub.api("GET", f"/contacts/{conversation['contact']['id']}")
+    assert status == 200, contact
+    assert contact["phone"] == CUSTOMER
+    assert "手机用户" in contact["name"]
+
+    sent = await reply(hub, conversation_id, "已发货，单号 SF123")
+    await reaches(hub, conversation_id, sent["id"], "sent")
+    [form] = fake.sent
+    assert form == {
+        "To": CUSTOMER,
+        "From": TWILIO_NUMBER,
+        "Body": "已发货，单号 SF123",
+        "StatusCallback": status_url,
+    }
+    [message_sid] = fake.callbacks
+
+    def reach(url: str) -> str:
+        return local(hub, url)
+
+    assert await fake.report(hub.http, message_sid, "sent", reach=reach) == (200, "")
+    assert await fake.report(hub.http, message_sid, "delivered", reach=reach) == (200, "")
+    await reaches(hub, conversation_id, sent["id"], "delivered")
+    # a late "sent" does not undo "delivered"
+    assert await fake.report(hub.http, message_sid, "sent", reach=reach) == (200, "")
+    await asyncio.sleep(0.2)
+    assert (await message(hub, conversation_id, sent["id"]))["status"] == "delivered"
+
+    # a report on a message the hub never sent is harmless
+    unknown = sid("SM")
+    fake.callbacks[unknown] = status_url
+    assert await fake.report(hub.http, unknown, "delivered", reach=reach) == (200, "")
+
+    fake.refuse.append(21610)
+    refused = await reply(hub, conversation_id, "还在吗？")
+    failed = await reaches(hub, conversation_id, refused["id"], "failed")
+    assert failed["failure"]["code"] == "twilio.21610"
+    assert "退订" in failed["failure"]["text"]["zh-CN"]
+    assert "STOP" in failed["failure"]["text"]["en"]
+    assert len(fake.sent) == 1
+
+    _, page = await hub.api("GET", f"/conversations?channel_id={channel['id']}")
+    assert [c["id"] for c in page["items"]] == [conversation_id]
+    await agent.close()
+
+
+async def test_an_undelivered_report_fails_the_message_with_the_reason(
+    hub: RunningHub, fake: FakeTwilio
+) -> None:
+    channel = await sms_channel(hub, fake, phone_number="", messaging_service_sid=SERVICE_SID)
+    agent = await AgentSocket.connect(hub.http, hub.base, hub.token)
+    await twilio_posts(hub, channel["webhook_urls"]["sms"], inbound_fields(sid("SM"), body="hi"))
+    conversation_id = (await agent.message_created("hi"))["conversation_id"]
+    await agent.close()
+
+    sent = await reply(hub, conversation_id, "您好")
+    await reaches(hub, conversation_id, sent["id"], "sent")
+    [form] = fake.sent
+    assert form["MessagingServiceSid"] == SERVICE_SID
+    assert "From" not in form
+    [message_sid] = fake.callbacks
+    status = await fake.report(
+        hub.http, message_sid, "undelivered", 30003, reach=lambda url: local(hub, url)
+    )
+    assert status == (200, "")
+    failed = await reaches(hub, conversation_id, sent["id"], "failed")
+    assert "unreachable" in failed["error"]
+    assert "twilio.30003" in failed["error"]
+
+
+async def test_bad_signatures_store_nothing(hub: RunningHub, fake: FakeTwilio) -> None:
+    channel = await sms_channel(hub, fake)
+    sms_url = channel["webhook_urls"]["sms"]
+    fields = inbound_fields(sid("SM"), CUSTOMER, "forged")
+    for forged in (
+        {"token": "0" * 32},
+        {"signed_url": local(hub, sms_url)},  # the address behind the proxy, not Twilio's
+        {"signed_url": sms_url.replace("/sms", "/sms_status")},
+    ):
+        status, _, body = await twilio_posts(hub, sms_url, fields, **forged)
+        assert status == 403, body
+    async with hub.http.post(local(hub, sms_url), data=urlencode(fields).encode()) as response:
+        assert response.status == 403
+    status, _, body = await twilio_posts(
+        hub, sms_url, [(k, v) for k, v in fields if k != "MessageSid"]
+    )
+    assert status == 400
+    assert "MessageSid" in body
+    status, _, _ = await twilio_posts(
+        hub, channel["webhook_urls"]["sms_status"], fields, token="0" * 32
+    )
+    assert status == 403
+    _, page = await hub.api("GET", f"/conversations?channel_id={channel['id']}")
+    assert page["items"] == []
+
+
+async def test_media_downloads_map_twilio_s_answers(fake: FakeTwilio) -> None:
+    settings = {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "api_base_url": fake.base}
+    url = fake.add_media(PHOTO, "image/png")
+    ref = AttachmentRef(kind=MessageKind.IMAGE, content_type="image/png", provider_ref=url)
+    async with aiohttp.ClientSession() as http:
+        fake.media_failures = 1
+        with pytest.raises(TransientSendError):
+            await fetch_media(http, settings, ref)
+        media = await fetch_media(http, settings, ref)
+        assert (media.data, media.content_type) == (PHOTO, "image/png")
+        assert media.filename == url.rsplit("/", 1)[-1]
+
+        gone = AttachmentRef(provider_ref=fake.media_url(sid("ME")))
+        with pytest.raises(PermanentSendError) as refused:
+            await fetch_media(http, settings, gone)
+        assert refused.value.code == "twilio.media_gone"
+        assert refused.value.texts["zh-CN"]
+
+        # credentials go only to the API's own host, never to a host a payload names
+        elsewhere = AttachmentRef(provider_ref=url.replace("127.0.0.1", "localhost"))
+        with pytest.raises(PermanentSendError) as refused:
+            await fetch_media(http, settings, elsewhere)
+        assert refused.value.code == "twilio.media_refused"
+        assert fake.media_requests[-1][1] is False
+
+        fake_down = {**settings, "api_base_url": "http://127.0.0.1:9"}
+        closed = AttachmentRef(provider_ref="http://127.0.0.1:9/2010-04-01/Media/ME1")
+        with pytest.raises(TransientSendError):
+            await fetch_media(http, fake_down, closed)
