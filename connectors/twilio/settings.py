@@ -124,6 +124,7 @@ class TwilioSettings(BaseModel):
             label=text("API address (optional)", "API 地址（可选）"),
             help=text(f"Leave empty for {API_BASE_URL}.", f"留空即使用 {API_BASE_URL}。"),
             placeholder=API_BASE_URL,
+            destination=True,
         )
     )
 

@@ -58,6 +58,7 @@ def _api_base_url(default: str) -> Any:
         label=text("API address (optional)", "API 地址（可选）"),
         help=text(f"Leave empty for {default}.", f"留空即使用 {default}。"),
         placeholder=default,
+        destination=True,
     )
 
 

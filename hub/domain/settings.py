@@ -32,12 +32,15 @@ def setting(
     multiline: bool = False,
     placeholder: str | None = None,
     widget: Literal["color", "lines"] | None = None,
+    destination: bool = False,
     **constraints: Any,
 ) -> Any:
     """A settings field with the metadata the admin form is drawn from.
 
     ``secret``: encrypted at rest, masked in the API, typed into a password box.
     ``widget``: ``color`` for a colour picker; ``lines`` for a list typed one item per line.
+    ``destination``: a URL the hub sends the channel's secrets to (a provider's API address):
+    checked against ``hub.domain.destinations``, and changing it requires the secrets again.
     ``constraints`` are pydantic's (``max_length``, ``pattern``, ``default_factory``, ...).
     """
     extra: dict[str, Any] = {"x-label": dict(label)}
@@ -53,6 +56,8 @@ def setting(
         extra["x-placeholder"] = placeholder
     if widget is not None:
         extra["x-widget"] = widget
+    if destination:
+        extra["x-destination"] = True
     return _Field(default, json_schema_extra=extra, **constraints)
 
 
@@ -64,6 +69,13 @@ def _extra(model: type[BaseModel], name: str) -> dict[str, Any]:
 def secret_names(model: type[BaseModel]) -> frozenset[str]:
     """The fields that are secrets: encrypted at rest and masked in the API."""
     return frozenset(name for name in model.model_fields if _extra(model, name).get("x-secret"))
+
+
+def destination_names(model: type[BaseModel]) -> frozenset[str]:
+    """The fields naming where the channel's secrets are sent."""
+    return frozenset(
+        name for name in model.model_fields if _extra(model, name).get("x-destination")
+    )
 
 
 def validate_settings(model: type[BaseModel], settings: object) -> dict[str, Any]:

@@ -68,6 +68,7 @@ class SampleSettings(BaseModel):
         "https://api.sample-chat.invalid",
         label=text("API address", "API 地址"),
         pattern=r"^https?://[^\s?#]+$",
+        destination=True,
     )
     poll: bool = setting(False, label=text("Also fetch missed messages", "同时拉取漏收的消息"))
     signature: str = setting(
