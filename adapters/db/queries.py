@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -83,6 +83,23 @@ def decode_cursor(cursor: str, *shape: type) -> list[Any]:
     return values
 
 
+#: the times a cursor can hold: a forged one near the ends of Python's range fails in asyncpg
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _cursor_time(stamp: str) -> datetime:
+    """The time in a cursor, as it was given out (UTC, with or without the offset)."""
+    try:
+        at = datetime.fromisoformat(stamp)
+        in_utc = at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        raise InvalidInput("the cursor is not one this API gave out") from None
+    if not _EARLIEST <= in_utc < _LATEST:
+        raise InvalidInput("the cursor is not one this API gave out")
+    return at
+
+
 class SqlQueries:
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
@@ -132,10 +149,7 @@ class SqlQueries:
             query = query.where(c.c.id == where.conversation_id)
         if cursor:
             stamp, last_id = decode_cursor(cursor, str, int)
-            try:
-                at = datetime.fromisoformat(stamp)
-            except ValueError:
-                raise InvalidInput("the cursor is not one this API gave out") from None
+            at = _cursor_time(stamp)
             query = query.where(or_(activity < at, and_(activity == at, c.c.id < last_id)))
         query = query.order_by(activity.desc(), c.c.id.desc()).limit(limit + 1)
         async with self._engines.read.connect() as conn:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
+import sqlite3
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from hub.domain.errors import (
     Conflict,
@@ -54,6 +57,66 @@ def validation_reason(exc: ValidationError) -> str:
     return f"{where}: {first['msg']}"
 
 
+@dataclass(frozen=True)
+class Violation:
+    """A constraint the database refused a write for, in the terms of either database."""
+
+    #: ``foreign_key``, ``unique``, ``not_null``, ``check`` or ``other``
+    kind: str
+    #: the columns, where the database said (``team_id``; ``teams.name``)
+    columns: str | None = None
+    #: the table a foreign key points to, where the database said
+    refers_to: str | None = None
+    #: a foreign key failed the other way: the row is still referred to from ``refers_to``
+    in_use: bool = False
+
+
+# PostgreSQL's SQLSTATEs and SQLite's extended result codes for the same four constraints.
+_PG_KINDS = {"23503": "foreign_key", "23505": "unique", "23502": "not_null", "23514": "check"}
+_SQLITE_KINDS = {787: "foreign_key", 2067: "unique", 1555: "unique", 1299: "not_null", 275: "check"}
+
+
+def violation(exc: IntegrityError) -> Violation:
+    """What an ``IntegrityError`` from SQLite or PostgreSQL (asyncpg) says was violated."""
+    orig = exc.orig
+    if isinstance(orig, sqlite3.IntegrityError):
+        kind = _SQLITE_KINDS.get(getattr(orig, "sqlite_errorcode", -1), "other")
+        # "UNIQUE constraint failed: teams.name"; a foreign key failure names nothing
+        _, _, columns = str(orig).partition(" constraint failed: ")
+        return Violation(kind, columns or None)
+    kind = _PG_KINDS.get(str(getattr(orig, "sqlstate", "") or ""), "other")
+    # asyncpg's own exception, under SQLAlchemy's adapter, has the server's details
+    detail = str(getattr(orig.__cause__ if orig else None, "detail", None) or "")
+    # 'Key (team_id)=(99) is not present in table "teams".'; 'Key (name)=(x) already exists.'
+    key = re.match(r"Key \((?P<columns>[^)]*)\)=", detail)
+    table = re.search(r'(?:in|from) table "(?P<table>[^"]+)"', detail)
+    return Violation(
+        kind,
+        key.group("columns") if key else None,
+        table.group("table") if table else None,
+        in_use="still referenced" in detail,
+    )
+
+
+def integrity_answer(exc: IntegrityError) -> tuple[int, str]:
+    """A write the database refused, as a 409 (a duplicate) or a 422 (names nothing)."""
+    found = violation(exc)
+    if found.in_use:
+        return 409, f"this is still in use in {found.refers_to or 'other records'}"
+    if found.kind == "foreign_key":
+        if found.columns:
+            where = f" in {found.refers_to}" if found.refers_to else ""
+            return 422, f"{found.columns}: no such record{where}"
+        return 422, "the request names a record that does not exist (a team or an agent, say)"
+    if found.kind == "unique":
+        if found.columns:
+            return 409, f"{found.columns}: the value is taken"
+        return 409, "this conflicts with a record that exists (a name that is taken, say)"
+    if found.kind == "not_null":
+        return 422, "a value the record needs is missing"
+    return 422, "the database refused the change as invalid"
+
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -78,6 +141,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return response
     except ValidationError as exc:
         return error_response(422, validation_reason(exc))
+    except IntegrityError as exc:
+        # The routes check what they can; a race or a check they lack still ends here.
+        status, reason = integrity_answer(exc)
+        log.info(
+            "write refused by the database",
+            extra={"path": request.path, "status": status, "reason": reason},
+        )
+        return error_response(status, reason)
     except DBAPIError as exc:
         if not exc.connection_invalidated:
             raise

@@ -30,7 +30,11 @@ async def file(request: web.Request) -> web.Response:
     item = await hub_.queries.attachment(int(attachment_id))
     if item is None or item.storage_key is None:
         raise NotFound("no such file")
-    data = await hub_.deps.blobs.get(item.storage_key)
+    try:
+        data = await hub_.deps.blobs.get(item.storage_key)
+    except FileNotFoundError:
+        # The record outlived its file (a restored database, a cleaned-up disk).
+        raise NotFound("the file is no longer stored") from None
     disposition = "inline" if item.content_type.startswith(INLINE) else "attachment"
     return web.Response(
         body=data,

@@ -10,10 +10,10 @@ from http import HTTPStatus
 from typing import Any, TypeVar, overload
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from hub.domain.errors import Forbidden
+from hub.domain.errors import Forbidden, NotFound
 from hub.domain.model import Role
 from hub.web.auth import authenticate
 from hub.web.keys import AGENT_KEY
@@ -25,6 +25,8 @@ ModelHandler = Callable[[web.Request], Awaitable[Body]]
 NoContentHandler = Callable[[web.Request], Awaitable[None]]
 
 _REF = "#/components/schemas/{model}"
+#: digits enough for any 64-bit id; int() of a longer string is refused past 4,300 digits
+_ID_DIGITS = 20
 #: each model's ``$ref`` into the components, by model and mode
 Refs = dict[tuple[type[BaseModel], JsonSchemaMode], dict[str, Any]]
 
@@ -51,6 +53,8 @@ class Operation:
     status: int
     auth: bool
     admin: bool
+    #: a multipart body with one file, in the field of this name
+    upload: str | None = None
 
 
 def model_response(model: BaseModel, status: int = 200) -> web.Response:
@@ -61,11 +65,27 @@ def model_response(model: BaseModel, status: int = 200) -> web.Response:
 
 
 class Api:
-    def __init__(self, prefix: str, title: str, version: str) -> None:
+    def __init__(self, prefix: str, title: str, version: str, *, path_id: Any = int) -> None:
+        """``path_id`` is the integer type of every ``{name}`` in a path (with its range): the
+        document says so, and a request whose path holds anything else is answered 404 before
+        its handler runs."""
         self.prefix = prefix
         self.title = title
         self.version = version
+        self._path_id: TypeAdapter[int] = TypeAdapter(path_id)
+        self.path_schema: dict[str, Any] = self._path_id.json_schema()
         self.operations: list[Operation] = []
+
+    def path_int(self, request: web.Request, name: str) -> int:
+        """The ``{name}`` of the request's path as the path id type; otherwise 404."""
+        raw = request.match_info[name]
+        # Digits only: int() also takes "1_0", " 1" and the digits of other scripts.
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > _ID_DIGITS:
+            raise NotFound(f"no {name} {raw[:40]!r}")
+        try:
+            return self._path_id.validate_python(int(raw))
+        except ValidationError:
+            raise NotFound(f"no {name} {raw[:40]!r}") from None
 
     @overload
     def route(
@@ -78,6 +98,7 @@ class Api:
         response: type[Body],
         body: type[BaseModel] | None = None,
         query: type[BaseModel] | None = None,
+        upload: str | None = None,
         status: int = 200,
         auth: bool = True,
         admin: bool = False,
@@ -94,6 +115,7 @@ class Api:
         response: None = None,
         body: type[BaseModel] | None = None,
         query: type[BaseModel] | None = None,
+        upload: str | None = None,
         status: int = 204,
         auth: bool = True,
         admin: bool = False,
@@ -109,13 +131,20 @@ class Api:
         response: type[BaseModel] | None = None,
         body: type[BaseModel] | None = None,
         query: type[BaseModel] | None = None,
+        upload: str | None = None,
         status: int | None = None,
         auth: bool = True,
         admin: bool = False,
     ) -> Callable[[Any], Any]:
+        """``upload`` names the multipart field of a route that takes a file instead of a
+        ``body``."""
         code = status or (200 if response else 204)
         if (response is None) != (code == 204):
             raise ValueError(f"{method} {path}: a route answers 204 exactly when it has no body")
+        if body is not None and upload is not None:
+            raise ValueError(f"{method} {path}: a route takes a JSON body or an upload, not both")
+
+        names = re.findall(r"{(\w+)}", path)
 
         def register(handler: Callable[[web.Request], Awaitable[BaseModel | None]]) -> Any:
             async def serve(request: web.Request) -> web.StreamResponse:
@@ -124,6 +153,8 @@ class Api:
                     if admin and agent.role != Role.ADMIN:
                         raise Forbidden("only an admin may do this")
                     request[AGENT_KEY] = agent
+                for name in names:
+                    self.path_int(request, name)
                 out = await handler(request)
                 if out is None and response is None:
                     return web.Response(status=code)
@@ -134,7 +165,18 @@ class Api:
 
             self.operations.append(
                 Operation(
-                    method, path, serve, summary, tag, body, response, query, code, auth, admin
+                    method,
+                    path,
+                    serve,
+                    summary,
+                    tag,
+                    body,
+                    response,
+                    query,
+                    code,
+                    auth,
+                    admin,
+                    upload,
                 )
             )
             return handler
@@ -159,7 +201,7 @@ class Api:
                 "responses": _responses(op, refs),
             }
             parameters = [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+                {"name": name, "in": "path", "required": True, "schema": self.path_schema}
                 for name in re.findall(r"{(\w+)}", op.path)
             ]
             if op.query:
@@ -172,6 +214,11 @@ class Api:
                 item["requestBody"] = {
                     "required": True,
                     "content": {"application/json": {"schema": refs[op.body, "validation"]}},
+                }
+            if op.upload:
+                item["requestBody"] = {
+                    "required": True,
+                    "content": {"multipart/form-data": {"schema": _upload_schema(op.upload)}},
                 }
             if op.auth:
                 item["security"] = [{"bearer": []}]
@@ -230,11 +277,21 @@ def _present(prop: dict[str, Any]) -> dict[str, Any]:
     """An optional parameter's schema without its ``null``: a query string is never null, the
     parameter is only left out."""
     options = prop.get("anyOf")
-    if not isinstance(options, list) or {"type": "null"} not in options or len(options) != 2:
+    if not isinstance(options, list) or {"type": "null"} not in options:
         return prop
-    [kept] = [option for option in options if option != {"type": "null"}]
+    kept = [option for option in options if option != {"type": "null"}]
     rest = {k: v for k, v in prop.items() if k != "anyOf" and not (k == "default" and v is None)}
-    return {**kept, **rest}
+    if len(kept) == 1:
+        return {**kept[0], **rest}
+    return {"anyOf": kept, **rest}
+
+
+def _upload_schema(field: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {field: {"type": "string", "format": "binary"}},
+        "required": [field],
+    }
 
 
 def _responses(op: Operation, refs: Refs) -> dict[str, Any]:

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from adapters.db.queries import MAX_ID
 from hub.domain.model import ConversationStatus, Email, Role
@@ -17,12 +27,68 @@ from hub.services.views import FailureOut as FailureOut
 from hub.services.views import MessageOut as MessageOut
 from hub.services.views import Out as Out
 
-#: an id as the database stores it: a bigger number would fail in the driver, not as a 4xx
+#: an id as the database stores it: every id of a path, a query or a body is one, so that a
+#: bigger number is refused as a 4xx before it reaches (and fails in) the database driver
 DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _stored_time(value: datetime) -> datetime:
+    """A time in UTC (without a timezone it is one) from 1970 on: what the databases compare
+    as times (SQLite compares the text, so one timezone for all; asyncpg cannot send times
+    near the ends of Python's range)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is past Python's last time in UTC
+        raise PydanticCustomError("time_range", "a time from 1970 to 9998, in UTC") from None
+    if not _EARLIEST <= value < _LATEST:
+        raise PydanticCustomError("time_range", "a time from 1970 to 9998, in UTC")
+    return value
+
+
+#: a time as the database compares it: an ISO 8601 time, UTC where it has no timezone
+DbTime = Annotated[datetime, AfterValidator(_stored_time)]
+
+
+def _storable(value: Any) -> Any:
+    """Refuses what no database stores as text, in a string anywhere in ``value``: the NUL
+    character (PostgreSQL) and lone surrogates, which are no UTF-8 (either database)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise PydanticCustomError("nul_character", "text may not contain NUL (\\u0000)")
+            if not item.isascii():
+                try:
+                    item.encode()
+                except UnicodeEncodeError:
+                    raise PydanticCustomError(
+                        "lone_surrogate", "text must be Unicode without lone surrogates"
+                    ) from None
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return value
+
+
 class In(BaseModel):
+    """A request body or query: unknown fields are refused, and so is text no database can
+    store, in every field."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _text_is_storable(cls, value: Any) -> Any:
+        return _storable(value)
 
 
 class LoginIn(In):
@@ -68,7 +134,14 @@ class AgentPatch(In):
 
 class TeamIn(In):
     name: str = Field(min_length=1, max_length=200)
-    agent_ids: list[int] = Field(default_factory=list)
+    agent_ids: list[DbId] = Field(default_factory=list, max_length=1000)
+
+    @field_validator("agent_ids")
+    @classmethod
+    def _once_each(cls, ids: list[int]) -> list[int]:
+        if len(set(ids)) != len(ids):
+            raise ValueError("an agent is listed more than once")
+        return ids
 
 
 class TeamOut(Out):
@@ -83,17 +156,17 @@ class TeamList(Out):
 
 
 class ChannelIn(In):
-    kind: str = Field(min_length=1, max_length=40)
+    kind: str = Field(min_length=1, max_length=40, examples=["webchat"])
     name: str = Field(min_length=1, max_length=200)
     settings: dict[str, Any] = Field(default_factory=dict)
-    team_id: int | None = None
+    team_id: DbId | None = None
 
 
 class ChannelPatch(In):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     settings: dict[str, Any] | None = None
     active: bool | None = None
-    team_id: int | None = None
+    team_id: DbId | None = Field(default=None, description="a team, or null for none")
 
 
 class ChannelOut(Out):
@@ -216,14 +289,28 @@ class MessageList(Out):
 
 class ConversationQuery(In):
     status: ConversationStatus | None = None
-    assignee: str | None = Field(
-        default=None, description="'me', 'none' (unassigned) or an agent id"
+    assignee: Literal["me", "none", "all"] | DbId | None = Field(
+        default=None, description="'me', 'none' (unassigned), 'all' (the default) or an agent id"
     )
     channel_id: DbId | None = None
     contact_id: DbId | None = None
     team_id: DbId | None = None
     cursor: str | None = None
     limit: int = Field(default=30, ge=1, le=100)
+
+    @field_validator("assignee", mode="wrap")
+    @classmethod
+    def _assignee(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        if value == "":
+            return None
+        try:
+            return handler(value)
+        except ValidationError:
+            raise PydanticCustomError(
+                "assignee",
+                "give 'me', 'none', 'all' or an agent id from 1 to {largest}",
+                {"largest": MAX_ID},
+            ) from None
 
 
 class MessageQuery(In):
@@ -233,7 +320,7 @@ class MessageQuery(In):
 
 class ConversationPatch(In):
     status: ConversationStatus | None = None
-    assignee_id: int | None = Field(
+    assignee_id: DbId | None = Field(
         default=None, description="an agent id, or null to unassign (omit to leave as is)"
     )
     read: bool = False
@@ -272,7 +359,7 @@ class ContactOut(Out):
 
 
 class SyncQuery(In):
-    since: datetime = Field(description="an ISO 8601 time; without a timezone it is UTC")
+    since: DbTime = Field(description="an ISO 8601 time from 1970 on; without a timezone it is UTC")
 
 
 class SyncOut(Out):

@@ -6,6 +6,7 @@ import mimetypes
 from dataclasses import dataclass
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from hub.domain.errors import InvalidInput, MalformedPayload, PayloadTooLarge
 from hub.domain.model import AttachmentRef, MessageKind
@@ -53,13 +54,29 @@ async def receive_upload(
     """Read the ``file`` part of a multipart body, refusing what is too big or not allowed."""
     if not request.content_type.startswith("multipart/"):
         raise MalformedPayload("send the file as multipart/form-data in a field named 'file'")
+    try:
+        filename, content_type, data = await _read_file(
+            request, max_bytes=max_bytes, allowed_types=allowed_types
+        )
+    # aiohttp's multipart reader says what is wrong with a body in these: no boundary in the
+    # Content-Type, a body that does not start with it, a part with bad headers or encoding.
+    except (ValueError, RuntimeError, HttpProcessingError) as exc:
+        raise MalformedPayload(f"the multipart body cannot be read: {_first_line(exc)}") from None
+    key = await blobs.put(data, filename=filename, content_type=content_type)
+    return StoredUpload(key, filename, content_type, len(data))
+
+
+async def _read_file(
+    request: web.Request, *, max_bytes: int, allowed_types: list[str]
+) -> tuple[str, str, bytes]:
+    """The name, type and content of the ``file`` part."""
     reader = await request.multipart()
     part = await reader.next()
     while part is not None and (not isinstance(part, BodyPartReader) or part.name != "file"):
         part = await reader.next()
     if part is None or not isinstance(part, BodyPartReader):
         raise MalformedPayload("no field named 'file' in the upload")
-    filename = (part.filename or "file").replace("/", "_").replace("\\", "_")[-200:]
+    filename = safe_filename(part.filename or "file")
     content_type = (part.headers.get("Content-Type") or "").split(";")[0].strip().lower()
     if not content_type or content_type == "application/octet-stream":
         content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
@@ -72,5 +89,15 @@ async def receive_upload(
             raise PayloadTooLarge(f"a file is at most {max_bytes // (1024 * 1024)} MB")
     if not data:
         raise InvalidInput("the file is empty")
-    key = await blobs.put(bytes(data), filename=filename, content_type=content_type)
-    return StoredUpload(key, filename, content_type, len(data))
+    return filename, content_type, bytes(data)
+
+
+def safe_filename(name: str) -> str:
+    """A name to store and to offer in downloads: no path, no control characters (PostgreSQL
+    refuses NUL in text), at most 200 characters."""
+    kept = "".join(ch if ch.isprintable() and ch not in "/\\" else "_" for ch in name)
+    return kept[-200:] or "file"
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]

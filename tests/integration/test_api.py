@@ -131,7 +131,7 @@ async def test_channel_kinds_describe_everything_the_page_shows(hub: RunningHub)
     status, body = await hub.api("GET", "/channel-kinds")
     assert status == 200
     kinds = {item["kind"]: item for item in body["items"]}
-    assert set(kinds) == {"webchat", "wechat", "wecom_kf"}
+    assert set(kinds) == {"webchat", "wechat", "wecom_kf", "twilio"}
     assert body["problems"] == []
     wechat = kinds["wechat"]
     assert wechat["webhook_names"] == ["callback"]
@@ -323,7 +323,7 @@ async def test_agent_uploads_a_file_and_the_visitor_receives_its_link(hub: Runni
 
 
 async def test_health_reports_database_and_queue(hub: RunningHub) -> None:
-    async with hub.http.get(hub.base + "/healthz") as response:
+    async with hub.http.get(hub.base + "/healthz", headers=hub.auth()) as response:
         assert response.status == 200
         body = S.HealthOut.model_validate(await response.json())
     assert body.mode == "embedded"

@@ -72,8 +72,18 @@ async def create_channel(request: web.Request) -> S.ChannelOut:
         raise InvalidInput(f"unknown channel kind {body.kind!r}; known kinds: {kinds}")
     info = hub_.deps.connector(body.kind).info
     settings = validate_settings(info.settings, body.settings)
+    await _check_team(request, body.team_id)
     channel = await hub_.directory.create_channel(body.kind, body.name, settings, body.team_id)
     return channel_out(request, channel)
+
+
+async def _check_team(request: web.Request, team_id: int | None) -> None:
+    """A channel's team exists (the database would refuse it too, less clearly)."""
+    if team_id is None:
+        return
+    teams = await hub_of(request).directory.list_teams()
+    if all(team.id != team_id for team in teams):
+        raise InvalidInput(f"team_id: there is no team {team_id}")
 
 
 @api.route(
@@ -158,6 +168,7 @@ async def patch_channel(request: web.Request) -> S.ChannelOut:
             raise InvalidInput(f"{field} may not be null; leave it out to keep it as it is")
     if not changes:
         raise InvalidInput("nothing to change: give name, active, team_id or settings")
+    await _check_team(request, body.team_id)
     if body.settings is not None:
         merged = {
             key: (channel.settings.get(key) if value == MASK else value)

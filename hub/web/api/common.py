@@ -9,13 +9,13 @@ from aiohttp import web
 from pydantic import BaseModel
 
 import hub
-from adapters.db.queries import MAX_ID
-from hub.domain.errors import MalformedPayload, NotFound
+from hub.domain.errors import MalformedPayload
 from hub.web.bodies import read_limited
 from hub.web.keys import hub_of
 from hub.web.openapi import Api
+from hub.web.schemas import DbId
 
-api = Api("/api/v1", "Kefu Hub API", hub.__version__)
+api = Api("/api/v1", "Kefu Hub API", hub.__version__, path_id=DbId)
 Model = TypeVar("Model", bound=BaseModel)
 #: what a secret setting reads as; sent back unchanged, it keeps the stored value
 MASK = "********"
@@ -25,7 +25,7 @@ async def read_body(request: web.Request, model: type[Model]) -> Model:
     raw = await read_limited(request, hub_of(request).settings.max_body_bytes)
     try:
         data = json.loads(raw) if raw else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than any API body
         raise MalformedPayload("the body is not valid JSON") from None
     return model.model_validate(data)
 
@@ -35,11 +35,5 @@ def read_query(request: web.Request, model: type[Model]) -> Model:
 
 
 def path_id(request: web.Request, name: str = "id") -> int:
-    raw = request.match_info[name]
-    try:
-        value = int(raw)
-    except ValueError:
-        raise NotFound(f"no {name} {raw!r}") from None
-    if not 1 <= value <= MAX_ID:
-        raise NotFound(f"no {name} {raw!r}")
-    return value
+    """The id in the path as a ``DbId`` (the registry refused anything else with a 404)."""
+    return api.path_int(request, name)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from aiohttp import web
-from pydantic import ValidationError
 
 from adapters.db.queries import ConversationFilter
-from hub.domain.errors import InvalidInput, NotFound
+from hub.domain.errors import NotFound
 from hub.services.views import conversation_fields, message_out
 from hub.web import schemas as S
 from hub.web.api.common import api, path_id, read_query
@@ -56,14 +55,10 @@ async def get_contact(request: web.Request) -> S.ContactOut:
     response=S.SyncOut,
 )
 async def sync(request: web.Request) -> S.SyncOut:
-    try:
-        query = read_query(request, S.SyncQuery)
-    except ValidationError:
-        raise InvalidInput("since must be an ISO 8601 time with a timezone") from None
-    since = query.since if query.since.tzinfo else query.since.replace(tzinfo=UTC)
+    query = read_query(request, S.SyncQuery)
     hub_ = hub_of(request)
     now = datetime.now(UTC).isoformat()
-    convs, msgs, truncated = await hub_.queries.changed_since(since)
+    convs, msgs, truncated = await hub_.queries.changed_since(query.since)
     return S.SyncOut(
         conversations=[conversation_fields(c) for c in convs],
         messages=[message_out(m, hub_.deps.file_url) for m in msgs],

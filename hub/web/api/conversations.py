@@ -59,7 +59,7 @@ async def list_conversations(request: web.Request) -> S.ConversationList:
     where = ConversationFilter(
         status=query.status.value if query.status else None,
         unassigned=query.assignee == "none",
-        assignee_id=agent.id if query.assignee == "me" else _assignee_id(query.assignee),
+        assignee_id=agent.id if query.assignee == "me" else _agent_id(query.assignee),
         channel_id=query.channel_id,
         contact_id=query.contact_id,
         team_id=query.team_id,
@@ -70,13 +70,9 @@ async def list_conversations(request: web.Request) -> S.ConversationList:
     return S.ConversationList(items=[conversation_out(i) for i in page.items], next=page.next)
 
 
-def _assignee_id(value: str | None) -> int | None:
-    if value in (None, "", "me", "none", "all"):
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidInput("assignee is 'me', 'none' or an agent id") from None
+def _agent_id(assignee: str | int | None) -> int | None:
+    """The agent an ``assignee`` filter names by id; the words are handled by the caller."""
+    return assignee if isinstance(assignee, int) else None
 
 
 @api.route(
@@ -199,6 +195,7 @@ async def resend_message(request: web.Request) -> S.MessageOut:
     "/uploads",
     summary="Upload a file to attach to a reply (multipart field 'file')",
     tag="conversations",
+    upload="file",
     response=S.UploadOut,
     status=201,
 )
