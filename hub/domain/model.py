@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 
 def _email(value: str) -> str:
@@ -96,8 +97,32 @@ class AttachmentRef(_Frozen):
     provider_ref: str | None = None
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value: Any) -> Any:
+    """Text as every database stores it: without NUL (PostgreSQL refuses it) and lone
+    surrogates (no UTF-8 exists for them), in strings, lists and dicts alike."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("", value) if _UNSTORABLE.search(value) else value
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(storable(v) for v in value)
+    return value
+
+
 class Inbound(_Frozen):
-    """One thing a customer did on a channel, as the hub understands it."""
+    """One thing a customer did on a channel, as the hub understands it.
+
+    Whatever a customer sent is made storable here, once for every channel: a message is
+    accepted only if it can be stored.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, values: Any) -> Any:
+        return storable(values)
 
     provider_event_id: str = Field(min_length=1, max_length=255)
     sender_id: str = Field(min_length=1, max_length=255)

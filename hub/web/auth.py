@@ -36,6 +36,9 @@ async def authenticate(request: web.Request, token: str | None = None) -> Agent:
     token = token or bearer_token(request)
     if not token:
         raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
+    if not token.isascii():
+        # The hub's tokens are ASCII; anything else (raw bytes, lone surrogates) is no token.
+        raise Unauthorized("the token is unknown, expired or revoked")
     agent = await hub_of(request).directory.agent_for_token(token)
     if agent is None:
         raise Unauthorized("the token is unknown, expired or revoked")

@@ -177,3 +177,41 @@ async def test_failures_count_across_serve_processes(
 
 def _public(port: int) -> dict[str, str]:
     return {"KEFU_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+
+
+async def test_pointing_a_channel_elsewhere_needs_its_secrets_again(tmp_path: Path) -> None:
+    """Otherwise an admin could send the real AppSecret to a server of their own."""
+    async with inprocess_hub(make_settings(tmp_path, allow_private_networks=False)) as hub:
+        settings = {
+            "app_id": "wx0123456789abcdef",
+            "app_secret": "the-real-app-secret",
+            "token": "kefuhubtoken",
+        }
+        status, channel = await hub.api(
+            "POST", "/channels", json={"kind": "wechat", "name": "公众号", "settings": settings}
+        )
+        assert status == 201
+        path = f"/channels/{channel['id']}"
+        masked = channel["settings"]
+        status, body = await hub.api(
+            "PATCH", path, json={"settings": {**masked, "api_base_url": "https://evil.example"}}
+        )
+        assert status == 422
+        assert "enter app_secret, token again" in body["error"]["reason"]
+        for url in ("http://169.254.169.254/latest", "http://127.0.0.1:9000"):
+            status, body = await hub.api(
+                "PATCH",
+                path,
+                json={"settings": {**settings, "api_base_url": url}},
+            )
+            assert status == 422, url
+            assert body["error"]["reason"].startswith("settings.api_base_url")
+        status, body = await hub.api(
+            "PATCH",
+            path,
+            json={"settings": {**settings, "api_base_url": "https://gateway.example.com"}},
+        )
+        assert status == 200, body
+        stored = await hub.extras["server"].app[HUB].directory.get_channel(channel["id"])
+        assert stored.settings["app_secret"] == "the-real-app-secret"
+        assert stored.settings["api_base_url"] == "https://gateway.example.com"

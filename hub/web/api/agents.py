@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from aiohttp import web
 
@@ -12,7 +11,7 @@ from hub.domain.errors import Forbidden, InvalidInput
 from hub.domain.model import Role
 from hub.domain.records import Agent, Team
 from hub.web import schemas as S
-from hub.web.api.common import api, path_id, read_body
+from hub.web.api.common import api, changes_of, path_id, read_body
 from hub.web.auth import hash_password
 from hub.web.keys import agent_of, hub_of
 
@@ -74,12 +73,7 @@ async def patch_agent(request: web.Request) -> S.AgentOut:
     body = await read_body(request, S.AgentPatch)
     actor = agent_of(request)
     agent_id = path_id(request)
-    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
-    for field in ("name", "role", "active", "locale", "password"):
-        if field in changes and changes[field] is None:
-            raise InvalidInput(f"{field} may not be null; leave it out to keep it as it is")
-    if not changes:
-        raise InvalidInput("nothing to change: give name, role, active, locale or password")
+    changes = changes_of(body, not_null=("name", "role", "active", "locale", "password"))
     if actor.id != agent_id and actor.role != Role.ADMIN:
         raise Forbidden("only an admin may change another agent")
     if actor.role != Role.ADMIN and ({"role", "active"} & changes.keys()):
@@ -121,7 +115,16 @@ async def list_teams(request: web.Request) -> S.TeamList:
 )
 async def create_team(request: web.Request) -> S.TeamOut:
     body = await read_body(request, S.TeamIn)
+    await _check_agents(request, body.agent_ids)
     return team_out(await hub_of(request).directory.create_team(body.name, body.agent_ids))
+
+
+async def _check_agents(request: web.Request, agent_ids: list[int]) -> None:
+    """A team's members exist (the database would refuse them too, less clearly)."""
+    known = {agent.id for agent in await hub_of(request).directory.list_agents()}
+    unknown = [agent_id for agent_id in agent_ids if agent_id not in known]
+    if unknown:
+        raise InvalidInput(f"agent_ids: there is no agent {unknown[0]}")
 
 
 @api.route(
@@ -135,5 +138,6 @@ async def create_team(request: web.Request) -> S.TeamOut:
 )
 async def put_team(request: web.Request) -> S.TeamOut:
     body = await read_body(request, S.TeamIn)
+    await _check_agents(request, body.agent_ids)
     team = await hub_of(request).directory.set_team(path_id(request), body.name, body.agent_ids)
     return team_out(team)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from hub.domain.channels import (
@@ -17,10 +15,11 @@ from hub.domain.channels import (
 from hub.domain.errors import InvalidInput
 from hub.domain.model import Role
 from hub.domain.records import Channel
-from hub.domain.settings import settings_schema, validate_settings
+from hub.domain.settings import settings_schema
 from hub.domain.transports import ServesCustomers
+from hub.services.channel_settings import saved_settings
 from hub.web import schemas as S
-from hub.web.api.common import MASK, api, path_id, read_body
+from hub.web.api.common import MASK, api, changes_of, path_id, read_body
 from hub.web.keys import agent_of, hub_of
 
 
@@ -71,7 +70,9 @@ async def create_channel(request: web.Request) -> S.ChannelOut:
         kinds = ", ".join(sorted(hub_.deps.connectors))
         raise InvalidInput(f"unknown channel kind {body.kind!r}; known kinds: {kinds}")
     info = hub_.deps.connector(body.kind).info
-    settings = validate_settings(info.settings, body.settings)
+    settings = saved_settings(
+        info.settings, body.settings, allow_private=hub_.settings.allow_private_networks
+    )
     await _check_team(request, body.team_id)
     channel = await hub_.directory.create_channel(body.kind, body.name, settings, body.team_id)
     return channel_out(request, channel)
@@ -162,19 +163,15 @@ async def patch_channel(request: web.Request) -> S.ChannelOut:
     body = await read_body(request, S.ChannelPatch)
     hub_ = hub_of(request)
     channel = await hub_.directory.get_channel(path_id(request))
-    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
-    for field in ("name", "active", "settings"):
-        if field in changes and changes[field] is None:
-            raise InvalidInput(f"{field} may not be null; leave it out to keep it as it is")
-    if not changes:
-        raise InvalidInput("nothing to change: give name, active, team_id or settings")
+    changes = changes_of(body, not_null=("name", "active", "settings"))
     await _check_team(request, body.team_id)
     if body.settings is not None:
-        merged = {
-            key: (channel.settings.get(key) if value == MASK else value)
-            for key, value in body.settings.items()
-        }
         info = hub_.deps.connector(channel.kind).info
-        changes["settings"] = validate_settings(info.settings, merged)
+        changes["settings"] = saved_settings(
+            info.settings,
+            body.settings,
+            channel.settings,
+            allow_private=hub_.settings.allow_private_networks,
+        )
     channel = await hub_.directory.update_channel(channel.id, **changes)
     return channel_out(request, channel)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel
 
 import hub
-from hub.domain.errors import MalformedPayload
+from hub.domain.errors import InvalidInput, MalformedPayload
+from hub.services.channel_settings import MASK as SECRET_MASK
 from hub.web.bodies import read_limited
 from hub.web.keys import hub_of
 from hub.web.openapi import Api
@@ -18,7 +19,18 @@ from hub.web.schemas import DbId
 api = Api("/api/v1", "Kefu Hub API", hub.__version__, path_id=DbId)
 Model = TypeVar("Model", bound=BaseModel)
 #: what a secret setting reads as; sent back unchanged, it keeps the stored value
-MASK = "********"
+MASK = SECRET_MASK
+
+
+def changes_of(body: BaseModel, not_null: tuple[str, ...]) -> dict[str, Any]:
+    """The fields a PATCH body sets; refuses nulls where null means nothing, and no change."""
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+    for field in not_null:
+        if field in changes and changes[field] is None:
+            raise InvalidInput(f"{field} may not be null; leave it out to keep it as it is")
+    if not changes:
+        raise InvalidInput(f"nothing to change: give {', '.join(type(body).model_fields)}")
+    return changes
 
 
 async def read_body(request: web.Request, model: type[Model]) -> Model:
