@@ -1,7 +1,8 @@
 """This process's copies of channel records, shared by the directory and the store.
 
-Every visitor request names its channel by key and every processing batch needs its channel's
-settings: reading them from the database each time was a large share of the work under load.
+Every visitor request names its channel by key, every provider callback (``/hooks/{id}/...``)
+by id, and every processing batch needs its channel's settings: reading and decrypting them from
+the database each time was a large share of the work under load.
 A change made in this process is seen at once; one made in another process at most
 ``CHANNEL_CACHE_S`` late.
 """

@@ -14,23 +14,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
-from wechatpy.crypto import WeChatCrypto
 
 from connectors.wechat.api import (
     ApiClient,
     fetch_customer_media,
     send_receipt,
 )
-from connectors.wechat.crypto import check_signature, decrypt
+from connectors.wechat.crypto import (
+    CallbackCrypto,
+    CryptoCache,
+    check_fresh,
+    check_signature,
+    signed_ciphertext,
+)
 from connectors.wechat.kind import OA_INFO, OA_PRODUCT, OA_REPLY_RULE
-from connectors.wechat.parse import parse_callback
+from connectors.wechat.parse import inbound_from_fields
 from connectors.wechat.settings import OA_API_BASE_URL
 from connectors.wechat.window import WeChatReplyLimits
-from connectors.wechat.xmlsafe import parse_xml, text_field
+from connectors.wechat.xmlsafe import encrypted_values, parse_xml, text_field
 from hub.domain.channels import (
     AutoReply,
     ChannelState,
@@ -87,10 +93,15 @@ class WeChatConnector(WeChatReplyLimits):
     info = OA_INFO
     reply_rule = OA_REPLY_RULE
 
-    def __init__(self, http: aiohttp.ClientSession) -> None:
+    def __init__(
+        self, http: aiohttp.ClientSession, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self._http = http
+        #: the Unix time callbacks' timestamps are compared with (see ``REPLAY_WINDOW_S``)
+        self._clock = clock
         # One lock per channel so concurrent sends in this process refresh a token only once.
         self._locks: dict[int, asyncio.Lock] = {}
+        self._cryptos = CryptoCache(enterprise=False)
 
     def auto_reply(self, channel: Channel, item: Inbound) -> AutoReply | None:
         """The channel's reply to a follow (关注回复), when it has one."""
@@ -104,32 +115,40 @@ class WeChatConnector(WeChatReplyLimits):
     async def handle_webhook(
         self, channel: Channel, name: str, request: WebhookRequest
     ) -> WebhookResult:
-        """Verify and parse one callback; always answer ``success`` (replies go out async)."""
+        """Verify and parse one callback; always answer ``success`` (replies go out async).
+
+        Each callback is checked, decrypted and parsed once: the plain signature and the
+        timestamp from the query first, then (safe and compatible mode) the ``msg_signature``
+        over the body's ``Encrypt`` value, one decryption, and one XML parse of the message.
+        """
         if name not in self.info.webhook_names:
             raise NotFound(f"no webhook {name!r} for WeChat channels")
-        token, aes_key = str(channel.settings["token"]), channel.settings.get("encoding_aes_key")
+        token = str(channel.settings["token"])
         query = request.query
         timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
         method = request.method.upper()
         if method == "GET":
-            return WebhookResult(response=self._verify(channel, query, token, aes_key))
+            return WebhookResult(response=self._verify(channel, query, token))
         if method != "POST":
             return WebhookResult(response=WebhookResponse(status=405, body=b"method not allowed"))
         # WeChat sends the plain signature in every mode, so it is always checked first.
         check_signature(token, query.get("signature", ""), timestamp, nonce)
-        envelope = parse_xml(request.body)
-        encrypted = text_field(envelope, "Encrypt")
-        if encrypted or query.get("encrypt_type", "").lower() == "aes":
+        check_fresh(timestamp, self._clock())
+        msg_signature = query.get("msg_signature", "")
+        if query.get("encrypt_type", "").lower() == "aes":
             # Safe mode, or compatible mode (plaintext + Encrypt): the encrypted copy is the truth.
-            if not aes_key:
-                raise MalformedPayload("encrypted callback but the channel has no EncodingAESKey")
-            crypto = WeChatCrypto(token, aes_key, str(channel.settings["app_id"]))
-            plaintext = decrypt(
-                crypto, token, encrypted, query.get("msg_signature", ""), timestamp, nonce
+            crypto = self._crypto(channel, token)
+            encrypted = signed_ciphertext(
+                token, msg_signature, timestamp, nonce, encrypted_values(request.body)
             )
-            inbound = parse_callback(plaintext)
+            fields = parse_xml(crypto.open(encrypted))
         else:
-            inbound = parse_callback(request.body)
+            fields = parse_xml(request.body)
+            encrypted = text_field(fields, "Encrypt")
+            if encrypted:  # an encrypted body without encrypt_type=aes in the query
+                crypto = self._crypto(channel, token)
+                fields = parse_xml(crypto.decrypt(encrypted, msg_signature, timestamp, nonce))
+        inbound = inbound_from_fields(fields)
         log.info(
             "wechat callback accepted",
             extra={
@@ -140,20 +159,26 @@ class WeChatConnector(WeChatReplyLimits):
         )
         return WebhookResult(response=WebhookResponse(body=b"success"), inbound=(inbound,))
 
-    def _verify(
-        self, channel: Channel, query: Mapping[str, str], token: str, aes_key: Any
-    ) -> WebhookResponse:
+    def _crypto(self, channel: Channel, token: str) -> CallbackCrypto:
+        aes_key = channel.settings.get("encoding_aes_key")
+        if not aes_key:
+            raise MalformedPayload("encrypted callback but the channel has no EncodingAESKey")
+        return self._cryptos.get(channel.id, token, str(aes_key), str(channel.settings["app_id"]))
+
+    def _verify(self, channel: Channel, query: Mapping[str, str], token: str) -> WebhookResponse:
         """Answer the console's "submit" check with echostr, only when the signature checks."""
         echostr = query.get("echostr", "")
         if not echostr:
             raise MalformedPayload("verification request without echostr")
         timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
-        if query.get("msg_signature") and aes_key:
+        if query.get("msg_signature") and channel.settings.get("encoding_aes_key"):
             # Safe-mode style verification: echostr is encrypted and signed with msg_signature.
-            crypto = WeChatCrypto(token, str(aes_key), str(channel.settings["app_id"]))
-            plain = decrypt(crypto, token, echostr, query["msg_signature"], timestamp, nonce)
-            return WebhookResponse(body=plain.encode())
+            crypto = self._crypto(channel, token)
+            check_signature(token, query["msg_signature"], timestamp, nonce, echostr)
+            check_fresh(timestamp, self._clock())
+            return WebhookResponse(body=crypto.open(echostr).encode())
         check_signature(token, query.get("signature", ""), timestamp, nonce)
+        check_fresh(timestamp, self._clock())
         log.info("wechat server verification passed", extra={"channel_id": channel.id})
         return WebhookResponse(body=echostr.encode())
 

@@ -3,7 +3,7 @@
 Formats: https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_standard_messages.html
 and https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_event_pushes.html;
 WeCom apps use the same shapes plus ``AgentID`` (https://developer.work.weixin.qq.com/document/path/90239).
-wechatpy decides the message class; each class has a small pure function below.
+wechatpy's message classes read the fields; each class has a small pure function below.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import wechatpy
-import wechatpy.enterprise
+from wechatpy.enterprise.events import EVENT_TYPES as ENTERPRISE_EVENT_TYPES
+from wechatpy.enterprise.messages import MESSAGE_TYPES as ENTERPRISE_MESSAGE_TYPES
+from wechatpy.events import EVENT_TYPES
+from wechatpy.messages import MESSAGE_TYPES, UnknownMessage
 
 from connectors.wechat.xmlsafe import parse_xml, text_field
 from hub.domain.errors import MalformedPayload
@@ -39,7 +41,11 @@ def parse_callback(xml: bytes | str, *, enterprise: bool = False) -> Inbound:
     ``provider_event_id`` is identical for WeChat's retries of the same callback: the ``MsgId``
     for messages; ``FromUserName:CreateTime:Event`` for events, which carry no MsgId.
     """
-    fields = parse_xml(xml)
+    return inbound_from_fields(parse_xml(xml), enterprise=enterprise)
+
+
+def inbound_from_fields(fields: dict[str, Any], *, enterprise: bool = False) -> Inbound:
+    """Normalise a callback already parsed by ``parse_xml``: the XML is parsed only once."""
     msg_type = text_field(fields, "MsgType")
     sender = text_field(fields, "FromUserName")
     created = text_field(fields, "CreateTime")
@@ -53,9 +59,8 @@ def parse_callback(xml: bytes | str, *, enterprise: bool = False) -> Inbound:
         occurred_at=datetime.fromtimestamp(int(created), UTC),
         raw=dict(fields),
     )
-    parser = wechatpy.enterprise.parse_message if enterprise else wechatpy.parse_message
     try:
-        message = parser(xml if isinstance(xml, str) else xml.decode("utf-8"))
+        message = wechatpy_message(dict(fields), enterprise=enterprise)
         kind = str(message.type)
         if kind == "event":
             handler = _EVENT_HANDLERS.get(str(message.event), _other_event)
@@ -69,6 +74,38 @@ def parse_callback(xml: bytes | str, *, enterprise: bool = False) -> Inbound:
         raise MalformedPayload(
             f"unexpected WeChat {msg_type} fields ({type(exc).__name__})"
         ) from exc
+
+
+def wechatpy_message(message: dict[str, Any], *, enterprise: bool = False) -> Any:
+    """wechatpy's message or event object for parsed fields (``message`` is changed in place).
+
+    The class is chosen exactly as ``wechatpy.parse_message`` (1.8) and
+    ``wechatpy.enterprise.parse_message`` choose it; they take XML text and would parse it
+    again, so the choice is repeated here on the fields we already have.
+    """
+    message_type = message["MsgType"].lower()
+    if enterprise:
+        if message_type == "event":
+            return ENTERPRISE_EVENT_TYPES.get(message["Event"].lower(), UnknownMessage)(message)
+        return ENTERPRISE_MESSAGE_TYPES.get(message_type, UnknownMessage)(message)
+    if message_type != "event" and not message_type.startswith("device_"):
+        return MESSAGE_TYPES.get(message_type, UnknownMessage)(message)
+    event_type = message["Event"].lower() if "Event" in message else None
+    if event_type is None and message_type.startswith("device_"):
+        event_type = message_type
+    elif message_type.startswith("device_"):
+        event_type = f"device_{event_type}"
+    if event_type == "subscribe" and message.get("EventKey"):
+        event_key = message["EventKey"]
+        if event_key.startswith(("scanbarcode|", "scanimage|")):
+            event_type = "subscribe_scan_product"
+            message["Event"] = event_type
+        elif event_key.startswith("qrscene_"):
+            # Scan to subscribe with scene id event
+            event_type = "subscribe_scan"
+            message["Event"] = event_type
+            message["EventKey"] = event_key[len("qrscene_") :]
+    return EVENT_TYPES.get(event_type, UnknownMessage)(message)
 
 
 def provider_event_id(fields: dict[str, Any]) -> str:

@@ -38,15 +38,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
-from wechatpy.enterprise.crypto import WeChatCrypto
 
 from connectors.wechat.api import ApiClient, fetch_customer_media, send_receipt
-from connectors.wechat.crypto import decrypt
+from connectors.wechat.crypto import CallbackCrypto, CryptoCache, signed_ciphertext
 from connectors.wechat.errors import ApiError
-from connectors.wechat.parse import parse_callback
+from connectors.wechat.parse import inbound_from_fields
 from connectors.wechat.settings import WECOM_API_BASE_URL
 from connectors.wechat.window import WeChatReplyLimits
-from connectors.wechat.xmlsafe import parse_xml, text_field
+from connectors.wechat.xmlsafe import encrypted_values, parse_xml, text_field
 from connectors.wecom_kf.kind import KF_INFO, KF_PRODUCT, KF_REPLY_RULE
 from connectors.wecom_kf.parse import parse_kf_message, status_from_kf_message
 from hub.domain.channels import (
@@ -78,10 +77,13 @@ log = logging.getLogger(__name__)
 
 #: A bound on one callback's pull (1000 messages a page) so WeCom gets its answer within 5 s.
 MAX_SYNC_PAGES = 10
-#: The callback Token is valid 10 minutes, and so is the remembered start of its pull.
 #: how long WeCom keeps messages for sync_msg
 SYNC_RETENTION = timedelta(days=3)
+#: The callback Token is valid 10 minutes, and so is the remembered start of its pull.
 SYNC_START_TTL = timedelta(minutes=10)
+#: The time of the last pull is written again only when older than this: the gap it reveals
+#: is days long, and a busy account pulls many times a second.
+LAST_SYNC_EVERY = timedelta(minutes=1)
 
 _MEDIA_TYPES = {
     MessageKind.IMAGE: "image",
@@ -140,6 +142,7 @@ class WeComKfConnector(WeChatReplyLimits):
         self._http = http
         self._state_for = state_for
         self._locks: dict[int, asyncio.Lock] = {}
+        self._cryptos = CryptoCache(enterprise=True)
 
     def auto_reply(self, channel: Channel, item: Inbound) -> AutoReply | None:
         """The welcome (欢迎语) for a customer entering the chat: only an ``enter_session``
@@ -166,12 +169,16 @@ class WeComKfConnector(WeChatReplyLimits):
     async def handle_webhook(
         self, channel: Channel, name: str, request: WebhookRequest
     ) -> WebhookResult:
-        """Verify the URL (GET) or decrypt a callback (POST) and pull what it announces."""
+        """Verify the URL (GET) or decrypt a callback (POST) and pull what it announces.
+
+        A callback's ``msg_signature`` signs the body's ``Encrypt`` value, so it is checked
+        before any XML is parsed: an unsigned body is refused unread. Then one decryption and
+        one parse of the message.
+        """
         if name not in self.info.webhook_names:
             raise NotFound(f"no webhook {name!r} for WeCom channels")
         settings = channel.settings
         token = str(settings["token"])
-        crypto = WeChatCrypto(token, str(settings["encoding_aes_key"]), str(settings["corp_id"]))
         query = request.query
         signature = query.get("msg_signature", "")
         timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
@@ -180,22 +187,20 @@ class WeComKfConnector(WeChatReplyLimits):
             echostr = query.get("echostr", "")
             if not echostr:
                 raise MalformedPayload("verification request without echostr")
-            plain = decrypt(crypto, token, echostr, signature, timestamp, nonce)
+            plain = self._crypto(channel, token).decrypt(echostr, signature, timestamp, nonce)
             log.info("wecom callback URL verified", extra={"channel_id": channel.id})
             return WebhookResult(response=WebhookResponse(body=plain.encode()))
         if method != "POST":
             return WebhookResult(response=WebhookResponse(status=405, body=b"method not allowed"))
-        envelope = parse_xml(request.body)
-        encrypted = text_field(envelope, "Encrypt")
-        if not encrypted:
-            raise MalformedPayload("WeCom callbacks are always encrypted: no Encrypt element")
-        plaintext = decrypt(crypto, token, encrypted, signature, timestamp, nonce)
-        fields = parse_xml(plaintext)
+        encrypted = signed_ciphertext(
+            token, signature, timestamp, nonce, encrypted_values(request.body)
+        )
+        fields = parse_xml(self._crypto(channel, token).open(encrypted))
         # An empty body with 200 tells WeCom "received, no passive reply".
         ok = WebhookResponse(body=b"")
         if text_field(fields, "Event") != "kf_msg_or_event":
             # Other WeCom callbacks (app messages and events) are kept like the OA's.
-            other = parse_callback(plaintext, enterprise=True)
+            other = inbound_from_fields(fields, enterprise=True)
             return WebhookResult(response=ok, inbound=(other,))
         open_kfid = text_field(fields, "OpenKfId") or str(settings["open_kfid"])
         if open_kfid != settings["open_kfid"]:
@@ -208,6 +213,12 @@ class WeComKfConnector(WeChatReplyLimits):
             channel, self._state_for(channel.id), open_kfid, text_field(fields, "Token")
         )
         return WebhookResult(response=ok, inbound=tuple(inbound), statuses=tuple(statuses))
+
+    def _crypto(self, channel: Channel, token: str) -> CallbackCrypto:
+        settings = channel.settings
+        return self._cryptos.get(
+            channel.id, token, str(settings["encoding_aes_key"]), str(settings["corp_id"])
+        )
 
     async def _sync(
         self, channel: Channel, state: ChannelState, open_kfid: str, sync_token: str
@@ -276,8 +287,10 @@ class WeComKfConnector(WeChatReplyLimits):
         key = f"kf_last_sync:{open_kfid}"
         now = datetime.now(UTC)
         previous = await state.get(key)
-        await state.set(key, now.isoformat())
-        if previous is None or now - datetime.fromisoformat(previous) <= SYNC_RETENTION:
+        since = now - datetime.fromisoformat(previous) if previous is not None else None
+        if since is None or since > LAST_SYNC_EVERY:
+            await state.set(key, now.isoformat())
+        if previous is None or since is None or since <= SYNC_RETENTION:
             return None
         log.warning(
             "kf sync gap longer than WeCom keeps messages",

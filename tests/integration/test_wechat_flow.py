@@ -19,7 +19,12 @@ from tests.fakes.wechat_api import CORP_ID, KF_SECRET, OA_APP_ID, OA_SECRET, Fak
 from tests.integration.conftest import RunningHub, inprocess_hub, make_settings
 from tests.unit.connectors.wechat_support import AES_KEY, OWN, TOKEN, sign
 
-TS, NONCE = "1700000000", "98765"
+NONCE = "98765"
+
+
+def ts() -> str:
+    """Now: WeChat's callbacks are refused outside a few minutes of the server's clock."""
+    return str(int(time.time()))
 
 
 def text_xml(msg_id: int, content: str, openid: str = "oCustomer42") -> str:
@@ -34,10 +39,11 @@ def text_xml(msg_id: int, content: str, openid: str = "oCustomer42") -> str:
 
 def safe_mode(plain: str) -> tuple[dict[str, str], bytes]:
     """What WeChat POSTs in safe mode, built with wechatpy's own crypto."""
-    packed = xmltodict.parse(OACrypto(TOKEN, AES_KEY, OA_APP_ID).encrypt_message(plain, NONCE, TS))
+    now = ts()
+    packed = xmltodict.parse(OACrypto(TOKEN, AES_KEY, OA_APP_ID).encrypt_message(plain, NONCE, now))
     query = {
-        "signature": sign(TOKEN, TS, NONCE),
-        "timestamp": TS,
+        "signature": sign(TOKEN, now, NONCE),
+        "timestamp": now,
         "nonce": NONCE,
         "openid": "oCustomer42",
         "encrypt_type": "aes",
@@ -106,7 +112,8 @@ async def test_text_arrives_once_and_the_reply_reaches_the_customer(
     assert channel["settings"]["app_secret"] == "********"
     local = hub.base + f"/hooks/{channel['id']}/callback"
 
-    echo = {"signature": sign(TOKEN, TS, NONCE), "timestamp": TS, "nonce": NONCE, "echostr": "e1"}
+    now = ts()
+    echo = {"signature": sign(TOKEN, now, NONCE), "timestamp": now, "nonce": NONCE, "echostr": "e1"}
     async with hub.http.get(local, params=echo) as response:
         assert response.status == 200
         assert await response.text() == "e1"
@@ -271,8 +278,9 @@ async def test_wecom_pulls_messages_welcomes_and_ends_the_session(
         },
     ]
     plain = (OWN / "wecom-kf-callback.xml").read_text()
-    packed = xmltodict.parse(WorkCrypto(TOKEN, AES_KEY, CORP_ID).encrypt_message(plain, NONCE, TS))
-    query = {"msg_signature": packed["xml"]["MsgSignature"], "timestamp": TS, "nonce": NONCE}
+    now = ts()
+    packed = xmltodict.parse(WorkCrypto(TOKEN, AES_KEY, CORP_ID).encrypt_message(plain, NONCE, now))
+    query = {"msg_signature": packed["xml"]["MsgSignature"], "timestamp": now, "nonce": NONCE}
     body = (
         f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName>"
         f"<Encrypt><![CDATA[{packed['xml']['Encrypt']}]]></Encrypt>"

@@ -5,8 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import wechatpy
+import wechatpy.enterprise
+import xmltodict
 
-from connectors.wechat.parse import parse_callback
+from connectors.wechat.parse import parse_callback, wechatpy_message
+from connectors.wechat.xmlsafe import parse_xml
 from hub.domain.errors import MalformedPayload, PayloadTooLarge
 from hub.domain.model import MessageKind
 from tests.unit.connectors.wechat_support import OWN, SHARED, shared_fixtures
@@ -170,3 +174,34 @@ def test_malformed_bodies_raise_malformed_payload(body: bytes) -> None:
 def test_huge_body_is_too_large() -> None:
     with pytest.raises(PayloadTooLarge):
         parse_callback(b"<xml>" + b"a" * 300_000 + b"</xml>")
+
+
+def _all_samples() -> list[Path]:
+    own = [p for p in sorted(OWN.glob("*.xml")) if p.name != "oa-bomb.xml"]
+    return [shared_fixtures() / name for name in _shared_names()] + own
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'<xml><A x="1">t<B>2</B>u</A><A/><A>3</A><C><D>1</D><D>2</D></C>\n</xml>',
+        "<xml><Content><![CDATA[中文 &amp; <b>]]></Content><E>a &amp; b</E></xml>".encode(),
+        b'<?xml version="1.0" encoding="utf-8"?>\n<xml>\n <A> padded </A>\n</xml>',
+    ],
+)
+def test_parse_xml_gives_xmltodicts_shape(raw: bytes) -> None:
+    # wechatpy's message classes read xmltodict's dicts: one parse must give the same.
+    assert parse_xml(raw) == xmltodict.parse(raw)["xml"]
+
+
+def test_every_sample_gives_the_message_object_wechatpy_gives() -> None:
+    """The class and fields ``wechatpy.parse_message`` chooses, from our one parse."""
+    for path in _all_samples():
+        raw = path.read_bytes()
+        enterprise = path.name.startswith("wecom-")
+        assert parse_xml(raw) == xmltodict.parse(raw)["xml"], path.name
+        ours = wechatpy_message(parse_xml(raw), enterprise=enterprise)
+        parse = wechatpy.enterprise.parse_message if enterprise else wechatpy.parse_message
+        theirs = parse(raw.decode())
+        assert type(ours) is type(theirs), path.name
+        assert ours._data == theirs._data, path.name

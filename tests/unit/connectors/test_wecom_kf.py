@@ -113,19 +113,25 @@ async def test_wrong_signature_is_refused(connector: WeComKfConnector) -> None:
         await connector.handle_webhook(kf_channel(), "callback", request("POST", query, body))
 
 
-async def test_plaintext_body_is_malformed(connector: WeComKfConnector) -> None:
+async def test_plaintext_body_is_refused_as_unsigned(connector: WeComKfConnector) -> None:
+    # WeCom signs the Encrypt value: a body without one carries nothing a signature signs.
     body = (shared_fixtures() / "wecom-parse-text-message.xml").read_bytes()
-    with pytest.raises(MalformedPayload):
-        await connector.handle_webhook(
-            kf_channel(), "callback", request("POST", {"msg_signature": "x"}, body)
-        )
+    query = {"msg_signature": "0" * 40, "timestamp": TS, "nonce": NONCE}
+    with pytest.raises(InvalidSignature, match="no Encrypt"):
+        await connector.handle_webhook(kf_channel(), "callback", request("POST", query, body))
 
 
-async def test_xml_bomb_is_malformed(connector: WeComKfConnector) -> None:
-    with pytest.raises(MalformedPayload):
+async def test_unsigned_xml_bomb_is_refused(connector: WeComKfConnector) -> None:
+    with pytest.raises(InvalidSignature):
         await connector.handle_webhook(
             kf_channel(), "callback", request("POST", {}, (OWN / "oa-bomb.xml").read_bytes())
         )
+
+
+async def test_signed_xml_bomb_is_malformed(connector: WeComKfConnector) -> None:
+    query, body = encrypted_post((OWN / "oa-bomb.xml").read_text())
+    with pytest.raises(MalformedPayload, match="DTD"):
+        await connector.handle_webhook(kf_channel(), "callback", request("POST", query, body))
 
 
 async def test_kf_callback_without_state_is_refused_cleanly(connector: WeComKfConnector) -> None:
