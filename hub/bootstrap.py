@@ -23,6 +23,7 @@ from adapters.db.tokens import SqlTokens
 from adapters.http.guarded import guarded_session
 from adapters.limits.local import LocalRateLimiter
 from adapters.limits.redis import RedisRateLimiter
+from adapters.limits.synced import SyncedRateLimiter
 from adapters.queue.arq_queue import ArqQueue
 from adapters.queue.inprocess import InProcessQueue
 from adapters.realtime.local import LocalEventBus
@@ -56,7 +57,10 @@ class Hub:
     deps: Deps
     presence: Presence
     tokens: SqlTokens
+    #: exact counts shared by every process (login attempts: few, and worth a round trip)
     limiter: RateLimiter
+    #: counts per customer message: in memory at once, shared a few times a second
+    flood_limiter: RateLimiter
     login_guard: LoginGuard
     file_signer: URLSafeTimedSerializer
     #: connector packages that were left out, with their reasons
@@ -130,6 +134,9 @@ async def build_hub(settings: Settings, *, listen: bool = False) -> AsyncIterato
             bus = redis_bus
             presence = RedisPresence(redis)
             limiter: RateLimiter = RedisRateLimiter(redis)
+            synced = SyncedRateLimiter(redis)
+            stack.push_async_callback(synced.close)
+            flood_limiter: RateLimiter = synced
             arq_pool = await create_pool(
                 RedisSettings.from_dsn(settings.redis_url),
                 default_queue_name=settings.queue_name,
@@ -139,7 +146,7 @@ async def build_hub(settings: Settings, *, listen: bool = False) -> AsyncIterato
         else:
             bus = LocalEventBus()
             presence = LocalPresence()
-            limiter = LocalRateLimiter()
+            limiter = flood_limiter = LocalRateLimiter()
             inprocess = InProcessQueue(JOBS)
             stack.push_async_callback(inprocess.close)
             queue = inprocess
@@ -184,6 +191,7 @@ async def build_hub(settings: Settings, *, listen: bool = False) -> AsyncIterato
             presence=presence,
             tokens=SqlTokens(engines),
             limiter=limiter,
+            flood_limiter=flood_limiter,
             login_guard=LoginGuard(
                 limiter,
                 LoginLimits(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 #: counters kept at most; the oldest windows go first when an attack sprays keys
 MAX_KEYS = 100_000
@@ -25,6 +25,9 @@ class LocalRateLimiter:
             self._forget(now)
         self._windows[key] = (ends, count)
         return count, ends - now
+
+    async def count_many(self, keys: Sequence[tuple[str, float]]) -> list[tuple[int, float]]:
+        return [await self.count(key, window_s) for key, window_s in keys]
 
     async def current(self, key: str) -> tuple[int, float]:
         now = self._clock()

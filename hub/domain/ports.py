@@ -210,6 +210,10 @@ class RateLimiter(Protocol):
         (a window starts with its first event)."""
         ...
 
+    async def count_many(self, keys: Sequence[tuple[str, float]]) -> list[tuple[int, float]]:
+        """``count`` for several keys (with their windows) at once: one round trip."""
+        ...
+
     async def current(self, key: str) -> tuple[int, float]:
         """The same, without counting one."""
         ...

@@ -120,9 +120,9 @@ class HubAccess(Protocol):
 
     async def publish(self, topic: str, event: HubEvent) -> None: ...
     def file_url(self, attachment: Attachment) -> str | None: ...
-    async def throttle(self, key: str, limit: int, window_s: float) -> None:
-        """Count one event of ``key`` (shared by every process); ``TooManyRequests`` when it is
-        over ``limit`` in the window."""
+    async def throttle(self, rules: Sequence[tuple[str, int, float]]) -> None:
+        """Count one event for each ``(key, limit, window_s)`` (shared by every process, in
+        one round trip); ``TooManyRequests`` when one is over its limit in its window."""
         ...
 
 

@@ -78,10 +78,15 @@ class WebHubAccess:
     def file_url(self, attachment: Attachment) -> str | None:
         return self._hub.deps.file_url(attachment)
 
-    async def throttle(self, key: str, limit: int, window_s: float) -> None:
-        count, left = await self._hub.limiter.count(key, window_s)
-        if count > limit:
-            raise TooManyRequests(f"too many requests; try again in {max(1, round(left))} s", left)
+    async def throttle(self, rules: Sequence[tuple[str, int, float]]) -> None:
+        counted = await self._hub.flood_limiter.count_many(
+            [(key, window) for key, _, window in rules]
+        )
+        for (_, limit, _), (count, left) in zip(rules, counted, strict=True):
+            if count > limit:
+                raise TooManyRequests(
+                    f"too many requests; try again in {max(1, round(left))} s", left
+                )
 
 
 class WebSocket:

@@ -122,10 +122,11 @@ class FakeHubAccess:
     def file_url(self, attachment: Attachment) -> str | None:
         return f"/files/{attachment.id}"
 
-    async def throttle(self, key: str, limit: int, window_s: float) -> None:
-        self.counts[key] += 1
-        if self.counts[key] > limit:
-            raise TooManyRequests("too many requests; try again in 60 s", window_s)
+    async def throttle(self, rules: Sequence[tuple[str, int, float]]) -> None:
+        for key, limit, window_s in rules:
+            self.counts[key] += 1
+            if self.counts[key] > limit:
+                raise TooManyRequests("too many requests; try again in 60 s", window_s)
 
 
 class FakeSocket:
