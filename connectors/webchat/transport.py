@@ -109,7 +109,7 @@ class VisitorTransport:
             # A forged, expired or foreign token is a new anonymous visitor: it reveals nothing.
             limit = int(channel.settings.get("new_visitors_per_minute") or 0)
             if limit:
-                await self.hub.throttle(f"webchat:{channel.id}:new:{client}", limit, 60)
+                await self.hub.throttle([(f"webchat:{channel.id}:new:{client}", limit, 60)])
             visitor, token = self.tokens.new_visitor(channel.id)
         return VisitorSession(channel, visitor, token, client)
 
@@ -119,11 +119,15 @@ class VisitorTransport:
         per_visitor = int(settings.get("messages_per_minute") or 0)
         per_address = int(settings.get("messages_per_address_per_minute") or 0)
         channel_id = session.channel.id
+        rules: list[tuple[str, int, float]] = []
         if per_visitor:
-            key = f"webchat:{channel_id}:msg:{session.visitor.visitor_id}"
-            await self.hub.throttle(key, per_visitor, 60)
+            rules.append(
+                (f"webchat:{channel_id}:msg:{session.visitor.visitor_id}", per_visitor, 60)
+            )
         if per_address:
-            await self.hub.throttle(f"webchat:{channel_id}:addr:{session.client}", per_address, 60)
+            rules.append((f"webchat:{channel_id}:addr:{session.client}", per_address, 60))
+        if rules:
+            await self.hub.throttle(rules)
 
     async def cors(self, request: Request) -> Mapping[str, str]:
         """The widget runs on the business's site: answer the sites the channel allows."""
