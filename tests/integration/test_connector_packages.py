@@ -21,11 +21,13 @@ import aiohttp
 import asyncpg
 import pytest
 
+from hub.web.keys import HUB
 from tests.fakes.sample_chat_api import FakeSampleChat, message, sign
 from tests.integration.conftest import (
     Processes,
     free_port,
     hub_env,
+    inprocess_hub,
     make_settings,
     subprocess_hub_admin,
     wait_until_up,
@@ -294,3 +296,20 @@ async def _lease_owner(pg_url: str) -> str:
     finally:
         await conn.close()
     return str(value)
+
+
+async def test_a_channel_whose_package_is_gone_is_still_listed_masked(tmp_path: Path) -> None:
+    """Uninstalling a connector package must not hide every other channel from admins."""
+    async with inprocess_hub(make_settings(tmp_path)) as hub:
+        directory = hub.extras["server"].app[HUB].directory
+        orphan = await directory.create_channel(
+            "line", "LINE 官方账号", {"channel_secret": "s3cret", "greeting": ""}
+        )
+        status, page = await hub.api("GET", "/channels")
+        assert status == 200
+        listed = {c["id"]: c for c in page["items"]}
+        assert hub.channel_id in listed  # the others are all there
+        assert listed[orphan.id]["settings"] == {"channel_secret": "********", "greeting": ""}
+        assert listed[orphan.id]["webhook_urls"] == {}
+        status, patched = await hub.api("PATCH", f"/channels/{orphan.id}", json={"active": False})
+        assert (status, patched["active"]) == (200, False)

@@ -25,14 +25,22 @@ from hub.web.keys import agent_of, hub_of
 
 def channel_out(request: web.Request, channel: Channel) -> S.ChannelOut:
     hub_ = hub_of(request)
-    info = hub_.deps.connector(channel.kind).info
     base = hub_.settings.public_url.rstrip("/")
-    settings = {
-        key: (MASK if key in info.secret_settings and value else value)
-        for key, value in channel.settings.items()
-    }
-    connector = hub_.deps.connector(channel.kind)
-    embed_html = connector.embed_html(channel, base) if isinstance(connector, Embeds) else None
+    connector = hub_.deps.connectors.get(channel.kind)
+    if connector is None:
+        # Its package is not installed (any more): still listed, so an admin can see and
+        # deactivate it; which settings are secret is unknown, so every one is masked.
+        settings = {key: MASK if value else value for key, value in channel.settings.items()}
+        webhook_names: tuple[str, ...] = ()
+        embed_html = None
+    else:
+        secrets = connector.info.secret_settings
+        settings = {
+            key: (MASK if key in secrets and value else value)
+            for key, value in channel.settings.items()
+        }
+        webhook_names = connector.info.webhook_names
+        embed_html = connector.embed_html(channel, base) if isinstance(connector, Embeds) else None
     return S.ChannelOut(
         id=channel.id,
         kind=channel.kind,
@@ -41,7 +49,7 @@ def channel_out(request: web.Request, channel: Channel) -> S.ChannelOut:
         team_id=channel.team_id,
         public_key=channel.public_key,
         settings=settings,
-        webhook_urls={name: f"{base}/hooks/{channel.id}/{name}" for name in info.webhook_names},
+        webhook_urls={name: f"{base}/hooks/{channel.id}/{name}" for name in webhook_names},
         embed_html=embed_html,
         created_at=channel.created_at.isoformat(),
     )
