@@ -41,8 +41,6 @@ def _fingerprint(channel: Channel) -> str:
 
 @dataclass
 class _Running:
-    channel_id: int
-    name: str
     fingerprint: str
     task: asyncio.Task[None]
 
@@ -85,6 +83,10 @@ class PollingSupervisor:
 
     async def check(self) -> None:
         """One look: renew, stop and start pollers as the channels now say."""
+        if not self._running and not any(
+            isinstance(c, Polls) for c in self._deps.connectors.values()
+        ):
+            return  # no installed kind polls: no channel to read
         async with self._deps.store.unit() as uow:
             channels = await uow.active_channels()
         wanted: dict[tuple[int, str], tuple[Channel, Poller]] = {}
@@ -133,7 +135,7 @@ class PollingSupervisor:
             apply_statuses=apply,
         )
         task = asyncio.create_task(poller.run(channel, ctx), name=f"poller:{key[0]}:{key[1]}")
-        self._running[key] = _Running(key[0], key[1], _fingerprint(channel), task)
+        self._running[key] = _Running(_fingerprint(channel), task)
         log.info("poller started", extra={"channel_id": key[0], "poller": key[1]})
 
     async def _stopped(self, key: tuple[int, str], item: _Running) -> None:

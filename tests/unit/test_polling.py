@@ -119,3 +119,13 @@ async def test_a_held_lease_keeps_other_processes_out_until_it_expires(p: Pipeli
     await settle()
     assert one.running == [(channel.id, "reader")]
     await one.stop()
+
+
+async def test_no_polling_kind_installed_means_no_channel_is_read() -> None:
+    plain = fake_pipeline()  # its only connector has no pollers
+
+    def unit() -> None:
+        raise AssertionError("the channels were read although no kind polls")
+
+    plain.store.unit = unit  # type: ignore[method-assign, assignment]
+    await supervisor(plain, "one").check()

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 import hub
 from hub.domain.errors import InvalidInput, MalformedPayload
-from hub.services.channel_settings import MASK as SECRET_MASK
+from hub.services.channel_settings import MASK
 from hub.web.bodies import read_limited
 from hub.web.keys import hub_of
 from hub.web.openapi import Api
@@ -18,8 +18,7 @@ from hub.web.schemas import DbId
 
 api = Api("/api/v1", "Kefu Hub API", hub.__version__, path_id=DbId)
 Model = TypeVar("Model", bound=BaseModel)
-#: what a secret setting reads as; sent back unchanged, it keeps the stored value
-MASK = SECRET_MASK
+__all__ = ["MASK", "api", "changes_of", "path_id", "read_body", "read_query"]
 
 
 def changes_of(body: BaseModel, not_null: tuple[str, ...]) -> dict[str, Any]:
