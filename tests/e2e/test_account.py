@@ -51,3 +51,19 @@ def test_changing_ones_password_signs_out_the_other_sessions(hub: Hub, new_page:
         hub.base, "POST", "/auth/login", {"email": email, "password": "second-pass-2"}
     )
     assert relogin["agent"]["email"] == email
+
+
+def test_a_guessed_account_is_told_how_long_to_wait(hub: Hub, new_page: Any) -> None:
+    page = new_page(locale="zh-CN")
+    page.goto(f"{hub.base}/")
+    guessed = f"nobody.{uuid.uuid4().hex[:6]}@e2e.kefu"  # never a real agent's account
+    for _ in range(5):
+        page.fill("input[name=email]", guessed)
+        page.fill("input[name=password]", "guess-guess")
+        page.click("button[type=submit]")
+        page.locator(".form-error", has_text="邮箱或密码错误").wait_for()
+        page.evaluate("document.querySelector('.form-error').hidden = true")
+    page.click("button[type=submit]")
+    refused = page.locator(".form-error", has_text="登录失败次数过多")
+    refused.wait_for()
+    assert "秒后再试" in refused.inner_text()

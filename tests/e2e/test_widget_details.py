@@ -228,3 +228,32 @@ def test_admin_creates_a_team_with_an_agent(hub: Hub, new_page: Any) -> None:
     agents = {a["email"]: a["id"] for a in hub.api("GET", "/agents")["items"]}
     teams = {t["name"]: t["agent_ids"] for t in hub.api("GET", "/teams")["items"]}
     assert teams[name] == [agents[AGENT_EMAIL]]
+
+
+def test_a_visitor_over_the_limit_is_asked_to_wait_and_loses_nothing(
+    hub: Hub, shop: str, new_page: Any
+) -> None:
+    channel = hub.api(
+        "POST",
+        "/channels",
+        {
+            "kind": "webchat",
+            "name": unique("Limited web chat"),
+            "settings": {"allowed_origins": [hub.base, shop], "messages_per_minute": 1},
+        },
+    )
+    customer = new_page()
+    page_url = f"{shop}/?" + urllib.parse.urlencode({"hub": hub.base, "key": channel["public_key"]})
+    open_widget(customer, page_url)
+    chat_anyway(customer)
+    send_in_widget(customer, unique("first"))
+    second = unique("second")
+    customer.fill(f"{WIDGET} >> textarea", second)
+    customer.press(f"{WIDGET} >> textarea", "Enter")
+    notice = customer.locator(f"{WIDGET} >> .notice")
+    notice.wait_for()
+    assert "sending messages quickly" in notice.inner_text()
+    # still queued to go out after the wait, not marked as failed
+    pending = customer.locator(f"{WIDGET} >> .msg.pending", has_text=second)
+    assert pending.count() == 1
+    assert customer.locator(f"{WIDGET} >> .msg.failed").count() == 0

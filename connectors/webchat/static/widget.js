@@ -34,6 +34,7 @@
       chatAnyway: "Chat anyway", refused: "Chat is not available on this site.",
       reconnecting: "Reconnecting…", newMessage: "New message", download: "Download",
       poweredBy: "Powered by Kefu Hub",
+      slowDown: "You're sending messages quickly: this one goes out in {n} s.",
     },
     zh: {
       open: "在线咨询", close: "关闭对话", online: "客服在线，通常几分钟内回复",
@@ -50,6 +51,7 @@
       chatAnyway: "仍然发送消息", refused: "此网站暂不支持在线咨询。",
       reconnecting: "正在重新连接…", newMessage: "新消息", download: "下载",
       poweredBy: "由 Kefu Hub 提供",
+      slowDown: "发送太频繁，本条消息将在 {n} 秒后自动发出。",
     },
   };
   const pageLang = (document.documentElement.lang || navigator.language || "en").toLowerCase();
@@ -562,6 +564,7 @@
   window.addEventListener("online", () => { if (!ws) { attempts = 0; connect(); } });
 
   let typingHide = null;
+  let retryTimer = null;
   function onFrame(frame) {
     if (frame.type === "hello") {
       store.set("token", frame.visitor_token);
@@ -586,6 +589,11 @@
       clearTimeout(typingHide);
       typingEl.textContent = frame.on ? t("typing", { name: frame.name || t("someone") }) : "";
       if (frame.on) typingHide = setTimeout(() => { typingEl.textContent = ""; }, 8000);
+    } else if (frame.type === "error" && frame.retry_after && frame.client_id) {
+      // Over the channel's limit: the message stays queued and goes out once the wait is over.
+      showNotice(t("slowDown", { n: frame.retry_after }));
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(() => { for (const o of outbox) sendFrame(o.frame); }, frame.retry_after * 1000);
     } else if (frame.type === "error") {
       if (frame.client_id) {
         const i = outbox.findIndex((o) => o.client_id === frame.client_id);

@@ -4,9 +4,11 @@ const TOKEN = "kefu.token";
 const listeners = new Set();
 
 export class ApiError extends Error {
-  constructor(status, reason) {
+  constructor(status, reason, retryAfter = 0) {
     super(reason);
     this.status = status;
+    /** seconds to wait, from a 429's Retry-After */
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -43,7 +45,7 @@ export async function request(method, path, body) {
       setToken(null);
       for (const fn of listeners) fn();
     }
-    throw new ApiError(res.status, reason);
+    throw new ApiError(res.status, reason, Number(res.headers.get("Retry-After")) || 0);
   }
   return data;
 }

@@ -26,7 +26,7 @@ export function openAccount(me) {
       say(t("account.changed", { n: result.revoked }), true);
     } catch (err) {
       if (err.status === 403) say(t("account.wrongCurrent"));
-      else if (err.status === 429) say(t("account.tooMany", { reason: err.message }));
+      else if (err.status === 429) say(t("login.tooMany", { n: err.retryAfter || 60 }));
       else say(err.message);
     } finally {
       submit.disabled = false;

@@ -16,7 +16,9 @@ export function renderLogin(root, onDone) {
       const result = await api.post("/auth/login", { email: email.value.trim(), password: password.value });
       await onDone(result);
     } catch (err) {
-      error.textContent = err.status === 401 || err.status === 422 ? t("login.failed") : t("error.generic", { reason: err.message });
+      if (err.status === 429) error.textContent = t("login.tooMany", { n: err.retryAfter || 60 });
+      else if (err.status === 401 || err.status === 422) error.textContent = t("login.failed");
+      else error.textContent = t("error.generic", { reason: err.message });
       error.hidden = false;
       password.select();
     } finally {
