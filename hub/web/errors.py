@@ -120,25 +120,30 @@ def integrity_answer(exc: IntegrityError) -> tuple[int, str]:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def hub_error_answer(request: web.Request, exc: HubError) -> web.Response:
+    """The one answer to the hub's own errors, for the routes and the connectors' transports."""
+    status = status_for(exc)
+    if status == 403 and isinstance(exc, InvalidSignature):
+        log.warning("invalid signature", extra={"path": request.path})
+    elif status >= 400 and status != 404:
+        log.info(
+            "request refused",
+            extra={"path": request.path, "status": status, "reason": str(exc)},
+        )
+    response = error_response(status, str(exc) or type(exc).__name__)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, TooManyRequests):
+        response.headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
+    return response
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except HubError as exc:
-        status = status_for(exc)
-        if status == 403 and isinstance(exc, InvalidSignature):
-            log.warning("invalid signature", extra={"path": request.path})
-        elif status >= 400 and status != 404:
-            log.info(
-                "request refused",
-                extra={"path": request.path, "status": status, "reason": str(exc)},
-            )
-        response = error_response(status, str(exc) or type(exc).__name__)
-        if status == 401:
-            response.headers["WWW-Authenticate"] = "Bearer"
-        if isinstance(exc, TooManyRequests):
-            response.headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
-        return response
+        return hub_error_answer(request, exc)
     except ValidationError as exc:
         return error_response(422, validation_reason(exc))
     except IntegrityError as exc:

@@ -23,7 +23,7 @@ from hub.domain.transports import Request, Response, Route, ServesCustomers, Tra
 from hub.services.inbound import accept
 from hub.web.bodies import read_limited
 from hub.web.client import client_address
-from hub.web.errors import error_response, status_for
+from hub.web.errors import hub_error_answer
 from hub.web.keys import hub_of, track
 from hub.web.uploads import receive_upload
 
@@ -184,10 +184,8 @@ class TransportRouter:
         try:
             answer: Response = await route.handler(framed)
         except HubError as exc:
-            response = error_response(status_for(exc), str(exc) or type(exc).__name__)
+            response = hub_error_answer(request, exc)
             response.headers.update(headers)
-            if isinstance(exc, TooManyRequests):
-                response.headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
             return response
         return web.Response(
             status=answer.status,
@@ -206,7 +204,7 @@ async def _socket(
         await route.socket(framed, socket)
     except HubError as exc:
         if socket.response is None:
-            response = error_response(status_for(exc), str(exc) or type(exc).__name__)
+            response = hub_error_answer(request, exc)
             response.headers.update(headers)
             return response
         log.info("socket closed on error", extra={"path": request.path, "reason": str(exc)})
