@@ -8,7 +8,9 @@ HTTP request, exactly as the provider (or the widget) would send it.
   signed twice (``signature`` and ``msg_signature``).
 * ``wecom_kf``: a WeCom 微信客服 callback (always encrypted). It only says "there is something
   new"; the hub then pulls the messages with ``kf/sync_msg`` from ``bench/fake_wecom.py``,
-  which answers ``--kf-page`` new messages per pull.
+  whose queue gets ``--kf-page`` new messages (``announce``) before each callback is sent.
+* ``twilio_sms``: Twilio's "A message comes in" webhook for an SMS: form fields signed with
+  ``X-Twilio-Signature`` (the ``twilio`` package's ``RequestValidator``).
 
 Callbacks are signed and encrypted with wechatpy, as WeChat's own are (tests use the same
 code). Encrypting costs far more than sending, so those are built before a phase starts, with
@@ -20,13 +22,17 @@ each provider event once) and every WeCom callback its own ``Token``.
 from __future__ import annotations
 
 import base64
+import hashlib
 import itertools
 import json
+import os
 import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
+from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 from wechatpy.crypto import PrpCrypto as OfficialPrp
 from wechatpy.enterprise.crypto import PrpCrypto as EnterprisePrp
 from wechatpy.utils import WeChatSigner
@@ -34,7 +40,7 @@ from wechatpy.utils import WeChatSigner
 #: the text after each message's unique id: a typical short chat line
 TEXT = "Hello, I ordered a blue kettle last week and it has not arrived yet. Can you help?"
 
-CHANNELS = ("webchat", "wechat", "wechat_aes", "wecom_kf")
+CHANNELS = ("webchat", "wechat", "wechat_aes", "wecom_kf", "twilio_sms")
 
 #: the WeChat accounts the bench's channels pretend to be
 APP_ID = "wxbench0123456789"
@@ -45,6 +51,10 @@ CALLBACK_TOKEN = "benchtoken"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 #: the AES key an EncodingAESKey stands for (43 base64 characters without their "=")
 AES_KEY_BYTES = base64.b64decode(AES_KEY + "=")
+#: the Twilio account and number of the bench's SMS channel
+TWILIO_ACCOUNT = "AC" + "b" * 32
+TWILIO_TOKEN = "0123456789abcdef" * 2
+TWILIO_NUMBER = "+14155550100"
 #: a closed port: the Official Account channels never call WeChat's API for text messages
 NO_API = "http://127.0.0.1:9"
 
@@ -102,6 +112,10 @@ class Load:
     def message_ids(self, message_id: str) -> list[str]:
         """The ids (the first word of each pushed text) that one request brings in."""
         return [message_id]
+
+    def announce(self, message_id: str, visitor: int) -> None:
+        """The customer writes, at the provider, just before the request is sent: for a
+        provider whose callbacks only announce messages, they are put in its queue."""
 
 
 @dataclass
@@ -193,7 +207,7 @@ class WeChatOfficial(Load):
 
 @dataclass
 class WeComKf(Load):
-    """A 微信客服 callback; the fake API answers its pull with ``per_request`` messages."""
+    """A 微信客服 callback announcing ``per_request`` messages put in the fake API's queue."""
 
     name: str = "wecom_kf"
     label: str = "WeCom 微信客服"
@@ -204,6 +218,15 @@ class WeComKf(Load):
     _timestamp: str = ""
     _nonce: str = ""
     _prp: EnterprisePrp | None = None
+    #: the fake API's queue file (``fake_wecom.py --queue``), opened for appending
+    queue_fd: int = -1
+
+    def open_queue(self, path: str) -> None:
+        self.queue_fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+    def announce(self, message_id: str, visitor: int) -> None:
+        lines = "".join(f"{m}\twmbench{visitor}\n" for m in self.message_ids(message_id))
+        os.write(self.queue_fd, lines.encode())
 
     def channel_body(self, fake_base: str | None) -> dict[str, Any]:
         assert fake_base, "wecom_kf needs the fake API"
@@ -226,7 +249,7 @@ class WeComKf(Load):
             self._prp = EnterprisePrp(AES_KEY_BYTES)
 
     def request(self, message_id: str, visitor: int) -> bytes:
-        # The callback's Token names the messages the fake API will answer (see fake_wecom.py).
+        # Each callback has its own Token, as WeCom's do; the messages wait in the fake's queue.
         plain = (
             f"<xml>{cdata('ToUserName', CORP_ID)}<CreateTime>{self._timestamp}</CreateTime>"
             f"{cdata('MsgType', 'event')}{cdata('Event', 'kf_msg_or_event')}"
@@ -250,6 +273,65 @@ class WeComKf(Load):
         return [f"{message_id}.{k}" for k in range(self.per_request)]
 
 
+@dataclass
+class TwilioSms(Load):
+    """An inbound SMS as Twilio posts it to the number's webhook."""
+
+    name: str = "twilio_sms"
+    label: str = "Twilio SMS"
+    ok_status: int = 200
+    precompute: bool = True
+    _validator: RequestValidator | None = None
+
+    def channel_body(self, fake_base: str | None) -> dict[str, Any]:
+        return {
+            "kind": "twilio",
+            "name": "bench",
+            "settings": {
+                "account_sid": TWILIO_ACCOUNT,
+                "auth_token": TWILIO_TOKEN,
+                "phone_number": TWILIO_NUMBER,
+                "api_base_url": fake_base or NO_API,
+            },
+        }
+
+    def begin(self) -> None:
+        if self._validator is None:
+            self._validator = RequestValidator(TWILIO_TOKEN)
+
+    def request(self, message_id: str, visitor: int) -> bytes:
+        sid = "SM" + hashlib.md5(message_id.encode(), usedforsecurity=False).hexdigest()
+        fields = {
+            "ToCountry": "US",
+            "ToState": "CA",
+            "SmsMessageSid": sid,
+            "NumMedia": "0",
+            "ToCity": "SAN FRANCISCO",
+            "FromZip": "94105",
+            "SmsSid": sid,
+            "FromState": "CA",
+            "SmsStatus": "received",
+            "FromCity": "SAN FRANCISCO",
+            "Body": f"{message_id} {TEXT}",
+            "FromCountry": "US",
+            "To": TWILIO_NUMBER,
+            "ToZip": "94105",
+            "NumSegments": "1",
+            "MessageSid": sid,
+            "AccountSid": TWILIO_ACCOUNT,
+            "From": f"+1415555{visitor % 10_000:04d}",
+            "ApiVersion": "2010-04-01",
+        }
+        path = f"/hooks/{self.channel['id']}/sms"
+        assert self._validator is not None
+        signature = self._validator.compute_signature(f"http://{self.host}{path}", fields)
+        headers = (
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            f"X-Twilio-Signature: {signature}\r\n"
+        )
+        return raw_post(self.host, path, urlencode(fields).encode(), headers)
+
+
 def make_load(name: str, *, kf_page: int = 1, flood_limits: bool = True) -> Load:
     if name == "webchat":
         return WebChat(flood_limits=flood_limits)
@@ -264,4 +346,6 @@ def make_load(name: str, *, kf_page: int = 1, flood_limits: bool = True) -> Load
         )
     if name == "wecom_kf":
         return WeComKf(per_request=kf_page)
+    if name == "twilio_sms":
+        return TwilioSms()
     raise ValueError(f"no channel {name!r}; one of {', '.join(CHANNELS)}")

@@ -1,27 +1,27 @@
 """A fast local fake of WeCom's API for ``bench/ingest.py``: ``gettoken`` and ``kf/sync_msg``.
 
-Each pull answers ``--page`` new text messages. The callback's ``Token`` (which the hub passes
-on to ``sync_msg``) names them: a Token ``ID|SENDER`` gives messages ``ID.0`` … ``ID.{page-1}``
-from the customer ``SENDER``, each text starting with its id, so the bench can match every
-message pushed to the agent with the callback that announced it.
+A real queue, as WeCom keeps one per account: the load generator appends each customer's
+message to the ``--queue`` file (a line ``MSGID<TAB>SENDER``) just before it sends the callback
+that announces it, and ``sync_msg`` answers the lines after the cursor, which is a byte offset
+into that file. Each text starts with its id, so the bench matches every message pushed to the
+agent with the moment its callback was sent.
 
-    python bench/fake_wecom.py --port 8098 --page 1
+    python bench/fake_wecom.py --port 8098 --queue kf-queue.txt
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import time
+from pathlib import Path
 
 from aiohttp import web
 from channel_loads import TEXT
 
 
-def create_app(page: int) -> web.Application:
-    cursors = itertools.count(1)
-    anonymous = itertools.count(1)
+def create_app(queue: Path) -> web.Application:
+    queue.touch()
 
     async def token(request: web.Request) -> web.Response:
         return web.json_response(
@@ -30,28 +30,35 @@ def create_app(page: int) -> web.Application:
 
     async def sync_msg(request: web.Request) -> web.Response:
         body = json.loads(await request.read())
-        ident, _, sender = str(body.get("token") or "").partition("|")
-        if not ident:
-            ident = f"anonymous{next(anonymous)}"
+        start = int(body.get("cursor") or 0)
+        limit = max(1, min(int(body.get("limit", 1000)), 1000))
+        with queue.open("rb") as file:
+            file.seek(start)
+            data = file.read(256 * limit)
+        # Only whole lines: the load generator may be writing the next one right now.
+        lines = data[: data.rfind(b"\n") + 1].splitlines(keepends=True)[:limit]
+        end = start + sum(len(line) for line in lines)
         now = int(time.time())
-        messages = [
-            {
-                "msgid": f"{ident}.{k}",
-                "open_kfid": body.get("open_kfid", ""),
-                "external_userid": sender or "wmbench",
-                "send_time": now,
-                "origin": 3,
-                "msgtype": "text",
-                "text": {"content": f"{ident}.{k} {TEXT}"},
-            }
-            for k in range(page)
-        ]
+        messages = []
+        for line in lines:
+            msgid, _, sender = line.decode().rstrip("\n").partition("\t")
+            messages.append(
+                {
+                    "msgid": msgid,
+                    "open_kfid": body.get("open_kfid", ""),
+                    "external_userid": sender or "wmbench",
+                    "send_time": now,
+                    "origin": 3,
+                    "msgtype": "text",
+                    "text": {"content": f"{msgid} {TEXT}"},
+                }
+            )
         return web.json_response(
             {
                 "errcode": 0,
                 "errmsg": "ok",
-                "next_cursor": str(next(cursors)),
-                "has_more": 0,
+                "next_cursor": str(end),
+                "has_more": 1 if len(lines) == limit else 0,
                 "msg_list": messages,
             }
         )
@@ -70,11 +77,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--page", type=int, default=1, help="messages per pull")
+    parser.add_argument("--queue", type=Path, required=True, help="the messages, a line each")
     args = parser.parse_args()
-    web.run_app(
-        create_app(max(1, args.page)), host=args.host, port=args.port, print=None, access_log=None
-    )
+    web.run_app(create_app(args.queue), host=args.host, port=args.port, print=None, access_log=None)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from channel_loads import CHANNELS, Load, WebChat, make_load
+from channel_loads import CHANNELS, Load, WebChat, WeComKf, make_load
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -67,7 +67,7 @@ SUSTAINED_SHARE = 0.95
 #: Callbacks that must be encrypted are built before the closed-loop phase, enough for this
 #: share of the bare handler's rate; a hub faster than that ends its measured window early,
 #: when they run out (the rate is over the shorter window, and the row says so).
-POOL_SHARE = {"wechat_aes": 0.6, "wecom_kf": 0.3}
+POOL_SHARE = {"wechat_aes": 0.6, "wecom_kf": 0.6, "twilio_sms": 0.6}
 
 
 # -- results ----------------------------------------------------------------------------------
@@ -368,14 +368,16 @@ def fresh_hub(
                     str(BENCH / "fake_wecom.py"),
                     "--port",
                     str(fake_port),
-                    "--page",
-                    str(load.per_request),
+                    "--queue",
+                    str(data_dir / "kf-queue.txt"),
                 ],
                 env=dict(os.environ),
                 cwd=data_dir,
             )
             fake_base = f"http://127.0.0.1:{fake_port}"
             asyncio.run(wait_healthy(fake_base, procs))
+            if isinstance(load, WeComKf):
+                load.open_queue(str(data_dir / "kf-queue.txt"))
         base = f"http://127.0.0.1:{port}"
         asyncio.run(wait_healthy(base, procs))
         created = asyncio.run(create_channel(base, token, load.channel_body(fake_base)))
@@ -662,6 +664,7 @@ async def accept_phase(
                 else:
                     raw = load.request(f"{prefix}-{i}", i % visitors)
                 sent += 1
+                load.announce(f"{prefix}-{i}", i % visitors)
                 began = loop.time()
                 try:
                     status = await conn.request(raw)
@@ -770,6 +773,7 @@ async def e2e_phase(
                 delay = warm_at + n / request_rate - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
+                load.announce(f"{prefix}-warm{n}", n)
                 await pool.post(raw)
             await listener.wait_for(visitors * per_request, idle_s=30, within_s=60)
             if listener.pushed < visitors * per_request:
@@ -788,6 +792,7 @@ async def e2e_phase(
                 ids = load.message_ids(f"{prefix}-{i}")
                 for message_id in ids:
                     listener.expect(message_id, at)
+                load.announce(f"{prefix}-{i}", i % visitors)
                 status = await pool.post(measured[i])
                 measured[i] = b""
                 acks.append(loop.time() - at)

@@ -29,10 +29,11 @@ from adapters.queue.inprocess import InProcessQueue
 from adapters.realtime.local import LocalEventBus
 from adapters.realtime.presence import LocalPresence, RedisPresence
 from adapters.realtime.redis_bus import RedisEventBus
+from adapters.realtime.wakes import LocalWakes, RedisWakes
 from adapters.storage.local import LocalFileStorage
 from hub.config import Settings
 from hub.domain.channels import ChannelState
-from hub.domain.ports import EventBus, JobQueue, Presence, RateLimiter
+from hub.domain.ports import EventBus, JobQueue, Presence, RateLimiter, Wakes
 from hub.domain.records import Attachment
 from hub.registry import ConnectorEnv, LoadProblem, load_connectors
 from hub.services.batching import InboundBatcher
@@ -132,6 +133,9 @@ async def build_hub(settings: Settings, *, listen: bool = False) -> AsyncIterato
             if listen:
                 await redis_bus.start()
             bus = redis_bus
+            redis_wakes = RedisWakes(redis, settings.queue_name)
+            stack.push_async_callback(redis_wakes.close)
+            wakes: Wakes = redis_wakes
             presence = RedisPresence(redis)
             limiter: RateLimiter = RedisRateLimiter(redis)
             synced = SyncedRateLimiter(redis)
@@ -145,6 +149,7 @@ async def build_hub(settings: Settings, *, listen: bool = False) -> AsyncIterato
             queue = ArqQueue(arq_pool, settings.queue_name)
         else:
             bus = LocalEventBus()
+            wakes = LocalWakes()
             presence = LocalPresence()
             limiter = flood_limiter = LocalRateLimiter()
             inprocess = InProcessQueue(JOBS)
@@ -173,6 +178,7 @@ async def build_hub(settings: Settings, *, listen: bool = False) -> AsyncIterato
             leases_for=lambda channel_id: SqlChannelState(engines, channel_id),
             inbound=InboundBatcher(),
             enqueues=EnqueueCoalescer(),
+            wakes=wakes,
             limits=Limits(
                 max_delivery_attempts=settings.max_delivery_attempts,
                 sweep_after_s=settings.sweep_after_s,

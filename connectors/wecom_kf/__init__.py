@@ -6,7 +6,7 @@ from hub.registry import ConnectorEnv
 
 def connector(env: ConnectorEnv) -> WeComKfConnector:
     """The ``kefu.connectors`` entry point."""
-    return WeComKfConnector(env.http, env.state_for)
+    return WeComKfConnector(env.http)
 
 
 __all__ = ["WeComKfConnector", "connector"]

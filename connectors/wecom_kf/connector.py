@@ -14,27 +14,16 @@ XML parsing, but no 微信客服 API, so this module keeps wechatpy for those tw
 - media: https://developer.work.weixin.qq.com/document/path/90253 (upload) and
   https://developer.work.weixin.qq.com/document/path/90254 (get)
 
-The sync cursor. A callback only says "there is something new"; the messages are pulled with
-``kf/sync_msg`` from a cursor kept in ``ChannelState``. ``WebhookResult`` cannot carry a cursor
-back for the hub to commit after it stored the events, so the connector saves the new cursor
-itself at the end of the pull, and stays safe in two ways:
-
-1. every pulled message's ``provider_event_id`` is its ``msgid``, so pulling a page twice stores
-   nothing twice;
-2. the cursor a pull *started* from is remembered for 10 minutes under the callback's ``Token``.
-   If the hub fails to store the events it does not answer 200, WeCom retries the same callback
-   with the same Token, and the retry pulls again from that remembered start instead of the
-   advanced cursor, so nothing pulled-but-not-stored is skipped.
+A callback only says "there is something new": the connector answers it with a wake, and its
+poller (``connectors.wecom_kf.sync``) pulls the messages in the one process that runs it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
@@ -47,43 +36,23 @@ from connectors.wechat.settings import WECOM_API_BASE_URL
 from connectors.wechat.window import WeChatReplyLimits
 from connectors.wechat.xmlsafe import encrypted_values, parse_xml, text_field
 from connectors.wecom_kf.kind import KF_INFO, KF_PRODUCT, KF_REPLY_RULE
-from connectors.wecom_kf.parse import parse_kf_message, status_from_kf_message
+from connectors.wecom_kf.sync import POLLER, KfSyncPoller
 from hub.domain.channels import (
     AutoReply,
     ChannelState,
     FetchedMedia,
+    Poller,
     SendContext,
+    Wake,
     WebhookRequest,
     WebhookResponse,
     WebhookResult,
 )
-from hub.domain.errors import (
-    HubError,
-    MalformedPayload,
-    NotFound,
-    TransientSendError,
-)
-from hub.domain.model import (
-    AttachmentRef,
-    Inbound,
-    MessageKind,
-    Outbound,
-    SendReceipt,
-    StatusUpdate,
-)
+from hub.domain.errors import MalformedPayload, NotFound
+from hub.domain.model import AttachmentRef, Inbound, MessageKind, Outbound, SendReceipt
 from hub.domain.records import Channel
 
 log = logging.getLogger(__name__)
-
-#: A bound on one callback's pull (1000 messages a page) so WeCom gets its answer within 5 s.
-MAX_SYNC_PAGES = 10
-#: how long WeCom keeps messages for sync_msg
-SYNC_RETENTION = timedelta(days=3)
-#: The callback Token is valid 10 minutes, and so is the remembered start of its pull.
-SYNC_START_TTL = timedelta(minutes=10)
-#: The time of the last pull is written again only when older than this: the gap it reveals
-#: is days long, and a busy account pulls many times a second.
-LAST_SYNC_EVERY = timedelta(minutes=1)
 
 _MEDIA_TYPES = {
     MessageKind.IMAGE: "image",
@@ -125,22 +94,13 @@ class WeComKfApi(ApiClient):
 
 
 class WeComKfConnector(WeChatReplyLimits):
-    """Connector for kind ``wecom_kf``: one 微信客服 account (``open_kfid``) per channel.
-
-    ``state_for`` gives the webhook handler the channel state it needs for the sync cursor and
-    the access token (``handle_webhook`` gets no ``SendContext``); without it a callback raises.
-    """
+    """Connector for kind ``wecom_kf``: one 微信客服 account (``open_kfid``) per channel."""
 
     info = KF_INFO
     reply_rule = KF_REPLY_RULE
 
-    def __init__(
-        self,
-        http: aiohttp.ClientSession,
-        state_for: Callable[[int], ChannelState] | None = None,
-    ) -> None:
+    def __init__(self, http: aiohttp.ClientSession) -> None:
         self._http = http
-        self._state_for = state_for
         self._locks: dict[int, asyncio.Lock] = {}
         self._cryptos = CryptoCache(enterprise=True)
 
@@ -207,107 +167,16 @@ class WeComKfConnector(WeChatReplyLimits):
             # One app callback URL serves every account of the corp; another channel owns this.
             log.info("kf callback for another account ignored", extra={"channel_id": channel.id})
             return WebhookResult(response=ok)
-        if self._state_for is None:
-            raise TransientSendError("the WeCom connector was built without state_for")
-        inbound, statuses = await self._sync(
-            channel, self._state_for(channel.id), open_kfid, text_field(fields, "Token")
-        )
-        return WebhookResult(response=ok, inbound=tuple(inbound), statuses=tuple(statuses))
+        # The poller pulls; the callback's Token lifts sync_msg's rate limit for it.
+        return WebhookResult(response=ok, wake=(Wake(POLLER, text_field(fields, "Token")),))
+
+    def pollers(self, channel: Channel) -> Sequence[Poller]:
+        return (KfSyncPoller(self),)
 
     def _crypto(self, channel: Channel, token: str) -> CallbackCrypto:
         settings = channel.settings
         return self._cryptos.get(
             channel.id, token, str(settings["encoding_aes_key"]), str(settings["corp_id"])
-        )
-
-    async def _sync(
-        self, channel: Channel, state: ChannelState, open_kfid: str, sync_token: str
-    ) -> tuple[list[Inbound], list[StatusUpdate]]:
-        """Pull every page since the cursor (see the module docstring for the cursor rules)."""
-        cursor_key = f"kf_cursor:{open_kfid}"
-        start_key = f"kf_sync_start:{hashlib.sha256(sync_token.encode()).hexdigest()[:24]}"
-        remembered = await state.get(start_key) if sync_token else None
-        if remembered is not None:
-            cursor = str(json.loads(remembered).get("cursor", ""))
-        else:
-            cursor = await state.get(cursor_key) or ""
-            if sync_token:
-                await state.set(
-                    start_key,
-                    json.dumps({"cursor": cursor}),
-                    expires_at=datetime.now(UTC) + SYNC_START_TTL,
-                )
-        api = self.api(channel, state)
-        inbound: list[Inbound] = []
-        statuses: list[StatusUpdate] = []
-        for _page in range(MAX_SYNC_PAGES):
-            body: dict[str, Any] = {"limit": 1000, "open_kfid": open_kfid}
-            if cursor:
-                body["cursor"] = cursor
-            if sync_token:
-                body["token"] = sync_token
-            try:
-                page = await api.call("POST", "cgi-bin/kf/sync_msg", body=body)
-            except (ApiError, HubError) as exc:
-                # Not answering 200 makes WeCom retry the callback, which re-pulls (see above).
-                reason = str(KF_PRODUCT.refused(exc)) if isinstance(exc, ApiError) else str(exc)
-                log.warning("kf sync_msg failed", extra={"channel_id": channel.id})
-                raise TransientSendError(f"pulling WeCom messages failed: {reason}") from None
-            for raw in page.get("msg_list") or ():
-                if not isinstance(raw, Mapping):
-                    continue
-                item = _parse_safely(raw)
-                if item is not None:
-                    inbound.append(item)
-                status = status_from_kf_message(raw)
-                if status is not None:
-                    statuses.append(status)
-            cursor = str(page.get("next_cursor") or cursor)
-            if not page.get("has_more"):
-                break
-        if cursor:
-            await state.set(cursor_key, cursor)
-        gap = await self._sync_gap(channel, state, open_kfid)
-        if gap is not None:
-            inbound.append(gap)
-        log.info(
-            "kf messages pulled",
-            extra={"channel_id": channel.id, "count": len(inbound), "statuses": len(statuses)},
-        )
-        return inbound, statuses
-
-    async def _sync_gap(
-        self, channel: Channel, state: ChannelState, open_kfid: str
-    ) -> Inbound | None:
-        """A visible notice when pulls stopped for longer than WeCom keeps messages (3 days).
-
-        After such an outage the oldest messages are gone at WeCom's end; agents must hear of
-        it rather than find a silent hole in the history.
-        """
-        key = f"kf_last_sync:{open_kfid}"
-        now = datetime.now(UTC)
-        previous = await state.get(key)
-        since = now - datetime.fromisoformat(previous) if previous is not None else None
-        if since is None or since > LAST_SYNC_EVERY:
-            await state.set(key, now.isoformat())
-        if previous is None or since is None or since <= SYNC_RETENTION:
-            return None
-        log.warning(
-            "kf sync gap longer than WeCom keeps messages",
-            extra={"channel_id": channel.id, "since": previous},
-        )
-        return Inbound(
-            provider_event_id=f"sync_gap:{open_kfid}:{previous}",
-            sender_id=f"kf:{open_kfid}",
-            sender_name="微信客服通知 WeCom notice",
-            kind=MessageKind.EVENT,
-            text=(
-                f"No messages were pulled from WeCom between {previous[:16]} and "
-                f"{now.isoformat()[:16]} (UTC). WeCom keeps messages for 3 days, so customers' "
-                "messages from before the last 3 days of that gap are lost. "
-                "消息同步中断超过 3 天，企业微信只保留 3 天内的消息，更早的客户消息已无法取回。"
-            ),
-            data={"event": "sync_gap", "since": previous, "until": now.isoformat()},
         )
 
     # -- outbound ---------------------------------------------------------------------------
@@ -421,26 +290,6 @@ class WeComKfConnector(WeChatReplyLimits):
         self, channel: Channel, ref: AttachmentRef, ctx: SendContext
     ) -> FetchedMedia:
         return await fetch_customer_media(self.api(channel, ctx.state), ref)
-
-
-def _parse_safely(raw: Mapping[str, Any]) -> Inbound | None:
-    """One odd message must not lose the page: it is kept raw as an event instead."""
-    try:
-        return parse_kf_message(raw)
-    except (ValueError, TypeError, KeyError) as exc:
-        msgid = raw.get("msgid")
-        log.warning("kf message kept raw", extra={"error": type(exc).__name__})
-        if not isinstance(msgid, str) or not msgid:
-            return None
-        sender = str(raw.get("external_userid") or f"kf:{raw.get('open_kfid', 'unknown')}")
-        return Inbound(
-            provider_event_id=msgid[:255],
-            sender_id=sender,
-            kind=MessageKind.EVENT,
-            text="Unreadable WeChat Customer Service message",
-            provider_message_id=msgid,
-            data={"event": "unknown_message", "raw": dict(raw)},
-        )
 
 
 def _media_type(attachment: AttachmentRef) -> str:

@@ -47,10 +47,26 @@ class WebhookResponse:
 
 
 @dataclass(frozen=True)
+class Wake:
+    """Asks the channel's poller to read now: a callback announced news kept at the provider.
+
+    For providers whose callbacks carry no message, only "there is something new" (WeCom's
+    ``kf_msg_or_event``, a mailbox's IDLE): the callback is answered at once and the one
+    process that runs the poller pulls, so concurrent callbacks share one pull.
+    """
+
+    #: the ``Poller.name`` to wake
+    poller: str
+    #: passed to the poller with the wake (a short-lived pull token the callback carried)
+    hint: str = ""
+
+
+@dataclass(frozen=True)
 class WebhookResult:
     response: WebhookResponse = field(default_factory=WebhookResponse)
     inbound: tuple[Inbound, ...] = ()
     statuses: tuple[StatusUpdate, ...] = ()
+    wake: tuple[Wake, ...] = ()
 
 
 class ChannelState(Protocol):
@@ -216,6 +232,11 @@ class PollContext:
     #: store inbound events durably; returns once they are committed (the dedupe applies)
     accept: Callable[[Sequence[Inbound]], Awaitable[None]]
     apply_statuses: Callable[[Sequence[StatusUpdate]], Awaitable[None]]
+    #: wait up to the given seconds for a ``Wake`` of this poller; gives the hints of the
+    #: wakes since the last call (``[]`` when the time ran out; wakes close together may be
+    #: merged, keeping the newest hint). A wake is a hint, not a promise: one can be lost
+    #: (another process, a cut connection), so a poller also reads on its own every so often.
+    woken: Callable[[float], Awaitable[list[str]]]
 
 
 class Poller(Protocol):

@@ -246,3 +246,18 @@ class Retrying(Exception):
 
 
 Publish = Callable[[str, HubEvent], Awaitable[None]]
+
+
+#: called with (channel id, poller name, hint); a channel id of ``None`` wakes every poller
+#: (wakes may have been missed while the connection was cut)
+OnWake = Callable[[int | None, str, str], None]
+
+
+class Wakes(Protocol):
+    """Carries ``Wake``s from the process that took a callback to the one running the poller."""
+
+    async def wake(self, channel_id: int, poller: str, hint: str) -> None: ...
+
+    async def listen(self, on_wake: OnWake) -> None:
+        """Call ``on_wake`` for every wake from now until cancelled."""
+        ...

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from hub.domain.channels import ChannelState, Connector, Leases, SendContext
 from hub.domain.errors import NotFound
-from hub.domain.ports import BlobStorage, EventBus, JobQueue, Store
+from hub.domain.ports import BlobStorage, EventBus, JobQueue, Store, Wakes
 from hub.domain.records import Attachment
 
 
@@ -46,6 +46,8 @@ class Deps:
     #: this hub's processing of accepted events, and its queueing of their jobs
     inbound: InboundProcessing
     enqueues: Enqueuing
+    #: carries callbacks' wakes to the process that runs the channel's poller
+    wakes: Wakes
     limits: Limits = Limits()
 
     def connector(self, kind: str) -> Connector:

@@ -37,12 +37,16 @@ _STATUS_RANK = {
 }
 
 
-async def accept(deps: Deps, channel: Channel, items: Sequence[Inbound]) -> list[AcceptedEvent]:
+async def accept(
+    deps: Deps, channel: Channel, items: Sequence[Inbound], *, queue_processing: bool = True
+) -> list[AcceptedEvent]:
     """Store the raw events (one shared commit) and queue their processing.
 
     When this returns, the events are committed: the provider may be told "received". Their
     job is queued right after, without making the provider wait for the queue: a failed or
-    unfinished enqueue loses nothing, since the sweeper re-enqueues pending events.
+    unfinished enqueue loses nothing, since the sweeper re-enqueues pending events. A caller
+    that processes them itself (a poller, in a process that processes events) says
+    ``queue_processing=False``.
     """
     accepted = await deps.store.accept_events(channel.id, items)
     for item, result in zip(items, accepted, strict=True):
@@ -56,7 +60,7 @@ async def accept(deps: Deps, channel: Channel, items: Sequence[Inbound]) -> list
             },
         )
     created = [r.event_id for r in accepted if r.created]
-    if created:
+    if created and queue_processing:
         deps.enqueues.add(deps, created)
     return accepted
 

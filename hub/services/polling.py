@@ -6,6 +6,17 @@ connectors for pollers (``Polls``), and starts those it can lease; a lease lasts
 is renewed at each look, so when a process dies another takes its pollers over within that
 time. A poller whose channel changed (new settings, deactivated) is stopped and started again;
 one that raises is logged and started again after ``retry_after_s``.
+
+Wakes: a callback that announces news at the provider (``WebhookResult.wake``) is published
+to every process that runs pollers; the one that runs the channel's poller hands it the wake
+(``PollContext.woken``), and the others, if they run no such poller yet, look at once (a
+channel just created, whose first callback should not wait for the next look).
+
+What a poller stores is processed in the process that read it, by its one writer, without a
+trip through the queue: a poller runs only where events are processed anyway (a worker, or
+the embedded web process), and the queue's round trip and linger were most of the time from a
+provider's callback to the agent's screen. If processing fails or the process dies, the
+events stay pending and the sweeper queues them, as for a job lost with Redis.
 """
 
 from __future__ import annotations
@@ -21,7 +32,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hub.domain.channels import PollContext, Poller, Polls
+from hub.domain.channels import PollContext, Poller, Polls, Wake
 from hub.domain.model import Inbound, StatusUpdate
 from hub.domain.records import Channel
 from hub.services.deps import Deps
@@ -34,6 +45,38 @@ def lease_key(poller: str) -> str:
     return f"lease:poller:{poller}"
 
 
+async def wake_poller(deps: Deps, channel: Channel, wake: Wake) -> None:
+    """Publish a callback's wake; a lost one only delays the read until the poller's own."""
+    try:
+        await deps.wakes.wake(channel.id, wake.poller, wake.hint)
+    except Exception:
+        log.warning(
+            "poller wake not published; the poller reads on its own later",
+            extra={"channel_id": channel.id, "poller": wake.poller},
+            exc_info=True,
+        )
+
+
+class _Mailbox:
+    """The wakes a running poller has not taken yet."""
+
+    def __init__(self) -> None:
+        self.hints: list[str] = []
+        self.event = asyncio.Event()
+
+    def put(self, hint: str) -> None:
+        self.hints.append(hint)
+        self.event.set()
+
+    async def take(self, timeout_s: float) -> list[str]:
+        if not self.event.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.event.wait(), timeout_s)
+        hints, self.hints = self.hints, []
+        self.event.clear()
+        return hints
+
+
 def _fingerprint(channel: Channel) -> str:
     raw = json.dumps([channel.kind, channel.settings], sort_keys=True, default=str)
     return hashlib.sha256(raw.encode()).hexdigest()
@@ -43,6 +86,7 @@ def _fingerprint(channel: Channel) -> str:
 class _Running:
     fingerprint: str
     task: asyncio.Task[None]
+    mailbox: _Mailbox
 
 
 class PollingSupervisor:
@@ -63,6 +107,10 @@ class PollingSupervisor:
         self._running: dict[tuple[int, str], _Running] = {}
         #: when a poller that stopped may start again
         self._not_before: dict[tuple[int, str], float] = {}
+        #: set by a wake for a poller this process does not run: look now, not at the next tick
+        self._look_now = asyncio.Event()
+        self._last_look = 0.0
+        self._processing: set[asyncio.Task[None]] = set()
 
     @property
     def running(self) -> list[tuple[int, str]]:
@@ -71,15 +119,36 @@ class PollingSupervisor:
 
     async def run(self) -> None:
         """Look after the pollers until cancelled."""
+        listening = asyncio.create_task(self._deps.wakes.listen(self.on_wake))
         try:
             while True:
+                self._look_now.clear()
+                self._last_look = time.monotonic()
                 try:
                     await self.check()
                 except Exception:
                     log.exception("looking after pollers failed")
-                await asyncio.sleep(self._check_every_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._look_now.wait(), self._check_every_s)
+                # at most one extra look a second, however many wakes pass this process by
+                await asyncio.sleep(max(0.0, self._last_look + 1.0 - time.monotonic()))
         finally:
+            listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await listening
             await self.stop()
+
+    def on_wake(self, channel_id: int | None, poller: str, hint: str) -> None:
+        """Hand a wake to the poller it names, or look whether this process should run it."""
+        if channel_id is None:
+            for running in self._running.values():
+                running.mailbox.put("")
+            return
+        item = self._running.get((channel_id, poller))
+        if item is not None and not item.task.done():
+            item.mailbox.put(hint)
+        elif self._not_before.get((channel_id, poller), 0.0) <= time.monotonic():
+            self._look_now.set()
 
     async def check(self) -> None:
         """One look: renew, stop and start pollers as the channels now say."""
@@ -114,6 +183,18 @@ class PollingSupervisor:
         """Stop every poller of this process and give its leases up."""
         for key, item in list(self._running.items()):
             await self._stop(key, item, "shutting down")
+        await asyncio.gather(*self._processing, return_exceptions=True)
+
+    def _process(self, event_ids: list[int]) -> None:
+        task = asyncio.create_task(self._deps.inbound.process_many(self._deps, event_ids))
+        self._processing.add(task)
+        task.add_done_callback(self._processed)
+
+    def _processed(self, task: asyncio.Task[None]) -> None:
+        self._processing.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # Recorded on the events by the batcher; the sweeper tries them again.
+            log.warning("polled events not processed yet", exc_info=task.exception())
 
     async def _claim(self, key: tuple[int, str]) -> bool:
         leases = self._deps.leases_for(key[0])
@@ -123,19 +204,24 @@ class PollingSupervisor:
         deps = self._deps
 
         async def accept_items(items: Sequence[Inbound]) -> None:
-            await accept(deps, channel, items)
+            accepted = await accept(deps, channel, items, queue_processing=False)
+            created = [r.event_id for r in accepted if r.created]
+            if created:
+                self._process(created)
 
         async def apply(updates: Sequence[StatusUpdate]) -> None:
             await apply_statuses(deps, channel, updates)
 
+        mailbox = _Mailbox()
         ctx = PollContext(
             state=deps.state_for(channel.id),
             blobs=deps.blobs,
             accept=accept_items,
             apply_statuses=apply,
+            woken=mailbox.take,
         )
         task = asyncio.create_task(poller.run(channel, ctx), name=f"poller:{key[0]}:{key[1]}")
-        self._running[key] = _Running(_fingerprint(channel), task)
+        self._running[key] = _Running(_fingerprint(channel), task, mailbox)
         log.info("poller started", extra={"channel_id": key[0], "poller": key[1]})
 
     async def _stopped(self, key: tuple[int, str], item: _Running) -> None:

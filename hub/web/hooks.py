@@ -13,6 +13,7 @@ from aiohttp import web
 from hub.domain.channels import WebhookRequest
 from hub.domain.errors import NotFound
 from hub.services.inbound import accept, apply_statuses
+from hub.services.polling import wake_poller
 from hub.web.bodies import read_limited
 from hub.web.keys import hub_of
 
@@ -48,6 +49,8 @@ async def webhook(request: web.Request) -> web.Response:
         await accept(hub_.deps, channel, result.inbound)
     if result.statuses:
         await apply_statuses(hub_.deps, channel, result.statuses)
+    for wake in result.wake:
+        await wake_poller(hub_.deps, channel, wake)
     return web.Response(
         status=result.response.status,
         body=result.response.body,

@@ -457,8 +457,9 @@ class WeComKfKit:
         await _accepted(to, self.signed(to, event_id, sender, text), times)
 
     def forged(self, to: Target, event_id: str, sender: str, text: str) -> list[Call]:
-        # The message really waits at WeCom: only the forged signature keeps it out.
-        good = self.signed(to, event_id, sender, text)
+        # A forged callback announces a message WeCom does not have: messages only come from
+        # WeCom's own API, so a forger can at most make the poller read sooner, and not even that.
+        good = self._encrypted(to, self._callback_xml())
         return [replace(good, query={**good.query, "msg_signature": "0" * 40})]
 
     async def malformed(self, to: Target) -> list[Call]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from adapters.realtime.wakes import LocalWakes
 from hub.domain.channels import (
     ChannelKind,
     FetchedMedia,
@@ -136,6 +137,7 @@ def fake_pipeline(max_delivery_attempts: int = 3) -> Pipeline:
         leases_for=lambda channel_id: states.setdefault(channel_id, FakeChannelState()),
         inbound=InboundBatcher(),
         enqueues=EnqueueCoalescer(),
+        wakes=LocalWakes(),
         limits=Limits(max_delivery_attempts=max_delivery_attempts, sweep_after_s=0),
     )
     return Pipeline(deps, store, queue, bus, connector, blobs)

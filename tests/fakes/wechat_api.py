@@ -154,10 +154,10 @@ class FakeWeChatApi:
 
     async def _sync_msg(self, request: web.Request) -> web.Response:
         body = await request.json()
+        self.sync_bodies.append(body)  # refused calls too: what the client asked for
         refused = self._check(request)
         if refused is not None:
             return refused
-        self.sync_bodies.append(body)
         start = int(body.get("cursor") or 0)
         size = min(int(body.get("limit", 1000)), self.kf_page_size)
         page = self.kf_messages[start : start + size]

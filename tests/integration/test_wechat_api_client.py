@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,10 +16,10 @@ import xmltodict
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from connectors.wechat import WeChatConnector
-from connectors.wecom_kf import WeComKfConnector
-from hub.domain.channels import ChannelState, WebhookRequest
+from connectors.wecom_kf import WeComKfConnector, sync
+from hub.domain.channels import ChannelState, PollContext, Wake, WebhookRequest
 from hub.domain.errors import PermanentSendError, TransientSendError
-from hub.domain.model import AttachmentRef, MessageKind, Outbound
+from hub.domain.model import AttachmentRef, Inbound, MessageKind, Outbound, StatusUpdate
 from hub.domain.records import Channel
 from tests.fakes.memory import FakeBlobStorage, FakeChannelState, fake_send_context
 from tests.fakes.wechat_api import CORP_ID, KF_SECRET, OA_APP_ID, OA_SECRET, FakeWeChatApi
@@ -234,41 +236,134 @@ def kf_messages() -> list[dict[str, Any]]:
     return data
 
 
-async def test_callback_pulls_every_page_and_saves_the_cursor(
+class Pulls:
+    """Runs the kf poller as the hub would, with what it stores and the wakes it hears."""
+
+    def __init__(self, connector: WeComKfConnector, channel: Channel, state: ChannelState) -> None:
+        self.accepted: list[Inbound] = []
+        self.statuses: list[StatusUpdate] = []
+        self.wakes: asyncio.Queue[str] = asyncio.Queue()
+        self.refuse_accepts = 0
+        self._poller = connector.pollers(channel)[0]
+        self._channel = channel
+        self._ctx = PollContext(
+            state=state,
+            blobs=FakeBlobStorage(),
+            accept=self._accept,
+            apply_statuses=self._apply,
+            woken=self._woken,
+        )
+        self.task: asyncio.Task[None] | None = None
+
+    async def _accept(self, items: Sequence[Inbound]) -> None:
+        if self.refuse_accepts:
+            self.refuse_accepts -= 1
+            raise RuntimeError("the database is gone")
+        self.accepted.extend(items)
+
+    async def _apply(self, updates: Sequence[StatusUpdate]) -> None:
+        self.statuses.extend(updates)
+
+    async def _woken(self, timeout_s: float) -> list[str]:
+        with contextlib.suppress(TimeoutError):
+            first = await asyncio.wait_for(self.wakes.get(), min(timeout_s, 30))
+            hints = [first]
+            while not self.wakes.empty():
+                hints.append(self.wakes.get_nowait())
+            return hints
+        return []
+
+    def start(self) -> asyncio.Task[None]:
+        self.task = asyncio.create_task(self._poller.run(self._channel, self._ctx))
+        return self.task
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.task
+
+    async def until(self, what: str, check: Callable[[], bool]) -> None:
+        for _ in range(500):
+            if check():
+                return
+            if self.task is not None and self.task.done():
+                break
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"the poller did not get there: {what}")
+
+    def ids(self) -> list[str]:
+        return [i.provider_event_id for i in self.accepted]
+
+
+async def test_a_callback_is_answered_with_a_wake_and_pulls_nothing_itself(
+    fake: tuple[FakeWeChatApi, str], http: aiohttp.ClientSession
+) -> None:
+    api, base = fake
+    api.kf_messages = kf_messages()
+
+    result = await WeComKfConnector(http).handle_webhook(kf(base), "callback", kf_callback())
+
+    assert result.response.status == 200
+    assert result.inbound == ()
+    assert result.wake == (Wake("kf_sync", "SYNC1"),)
+    assert api.sync_bodies == []
+
+
+async def test_the_poller_reads_every_page_at_once_then_on_each_wake_with_its_token(
     fake: tuple[FakeWeChatApi, str], http: aiohttp.ClientSession
 ) -> None:
     api, base = fake
     api.kf_messages, api.kf_page_size = kf_messages(), 5
     state = FakeChannelState()
-    connector = WeComKfConnector(http, state_for=lambda _id: state)
+    pulls = Pulls(WeComKfConnector(http), kf(base), state)
+    pulls.start()
+    try:
+        expected = [m["msgid"] for m in api.kf_messages]
+        await pulls.until("every page stored", lambda: pulls.ids() == expected)
+        assert [s.provider_message_id for s in pulls.statuses] == ["kfmsg-99"]
+        assert len(api.sync_bodies) == 3
+        assert "token" not in api.sync_bodies[0]  # no callback yet: a read of its own
+        await pulls.until(
+            "cursor saved",
+            lambda: state.values.get("kf_cursor:wkKefuHubAccount01", ("",))[0] == "14",
+        )
 
-    result = await connector.handle_webhook(kf(base), "callback", kf_callback())
-
-    assert result.response.status == 200
-    assert [i.provider_event_id for i in result.inbound] == [m["msgid"] for m in api.kf_messages]
-    assert [s.provider_message_id for s in result.statuses] == ["kfmsg-99"]
-    assert len(api.sync_bodies) == 3
-    assert api.sync_bodies[0]["token"] == "SYNC1"
-    assert await state.get("kf_cursor:wkKefuHubAccount01") == "14"
-
-    # A later callback starts from the saved cursor and finds only what is new.
-    api.kf_messages.append({**api.kf_messages[0], "msgid": "kf-text-2"})
-    later = await connector.handle_webhook(kf(base), "callback", kf_callback("SYNC2"))
-    assert [i.provider_event_id for i in later.inbound] == ["kf-text-2"]
+        # A wake starts from the saved cursor, finds only what is new, with the callback's token.
+        api.kf_messages.append({**api.kf_messages[0], "msgid": "kf-text-2"})
+        pulls.wakes.put_nowait("SYNC2")
+        await pulls.until("the new message", lambda: pulls.ids()[-1:] == ["kf-text-2"])
+        assert api.sync_bodies[-1]["token"] == "SYNC2"
+        assert api.sync_bodies[-1]["cursor"] == "14"
+        assert pulls.ids().count("kf-text-1") == 1
+    finally:
+        await pulls.stop()
 
 
-async def test_retried_callback_pulls_again_from_where_it_started(
+async def test_the_cursor_moves_only_after_the_hub_stored_the_page(
     fake: tuple[FakeWeChatApi, str], http: aiohttp.ClientSession
 ) -> None:
     api, base = fake
     api.kf_messages = kf_messages()[:3]
     state = FakeChannelState()
-    connector = WeComKfConnector(http, state_for=lambda _id: state)
-    ids = []
-    for _ in range(3):  # WeCom retries a callback that got no 200
-        result = await connector.handle_webhook(kf(base), "callback", kf_callback())
-        ids.append([i.provider_event_id for i in result.inbound])
-    assert ids[0] == ids[1] == ids[2] == ["kf-text-1", "kf-image-1", "kf-voice-1"]
+    connector = WeComKfConnector(http)
+    failing = Pulls(connector, kf(base), state)
+    failing.refuse_accepts = 1
+    task = failing.start()
+    with pytest.raises(RuntimeError, match="database"):
+        await asyncio.wait_for(task, 10)
+    assert await state.get("kf_cursor:wkKefuHubAccount01") is None
+
+    # The hub starts the poller again: it pulls the same messages from the same place.
+    again = Pulls(connector, kf(base), state)
+    again.start()
+    try:
+        await again.until(
+            "stored", lambda: again.ids() == ["kf-text-1", "kf-image-1", "kf-voice-1"]
+        )
+        assert api.sync_bodies[0].get("cursor") == api.sync_bodies[1].get("cursor")
+    finally:
+        await again.stop()
 
 
 async def test_an_outage_longer_than_wecom_keeps_messages_is_reported(
@@ -277,30 +372,49 @@ async def test_an_outage_longer_than_wecom_keeps_messages_is_reported(
     api, base = fake
     api.kf_messages = kf_messages()[:1]
     state = FakeChannelState()
-    connector = WeComKfConnector(http, state_for=lambda _id: state)
-    first = await connector.handle_webhook(kf(base), "callback", kf_callback("SYNC1"))
-    assert [i.kind.value for i in first.inbound] == ["text"]
     four_days_ago = (datetime.now(UTC) - timedelta(days=4)).isoformat()
     await state.set("kf_last_sync:wkKefuHubAccount01", four_days_ago)
-    api.kf_messages.append({**api.kf_messages[0], "msgid": "kf-after-outage"})
-    later = await connector.handle_webhook(kf(base), "callback", kf_callback("SYNC2"))
-    notice = later.inbound[-1]
-    assert notice.data["event"] == "sync_gap"
-    assert notice.data["since"] == four_days_ago
-    assert "3 天" in notice.text
-    assert "lost" in notice.text
-    again = await connector.handle_webhook(kf(base), "callback", kf_callback("SYNC3"))
-    assert all(i.data.get("event") != "sync_gap" for i in again.inbound)
+    pulls = Pulls(WeComKfConnector(http), kf(base), state)
+    pulls.start()
+    try:
+        await pulls.until("the notice", lambda: len(pulls.accepted) == 2)
+        notice = pulls.accepted[-1]
+        assert notice.data["event"] == "sync_gap"
+        assert notice.data["since"] == four_days_ago
+        assert "3 天" in notice.text
+        assert "lost" in notice.text
+        assert await state.get("kf_last_sync:wkKefuHubAccount01") != four_days_ago
+
+        api.kf_messages.append({**api.kf_messages[0], "msgid": "kf-after-outage"})
+        pulls.wakes.put_nowait("SYNC2")
+        await pulls.until("the next message", lambda: pulls.ids()[-1] == "kf-after-outage")
+        assert [i.data.get("event") for i in pulls.accepted].count("sync_gap") == 1
+    finally:
+        await pulls.stop()
 
 
-async def test_sync_failure_is_transient(
-    fake: tuple[FakeWeChatApi, str], http: aiohttp.ClientSession
+async def test_an_expired_token_is_dropped_and_a_failed_read_is_tried_again(
+    fake: tuple[FakeWeChatApi, str], http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(sync, "BACKOFF_S", (0.05,))
     api, base = fake
-    api.fail_next["/cgi-bin/kf/sync_msg"].append(95007)
-    connector = WeComKfConnector(http, state_for=lambda _id: FakeChannelState())
-    with pytest.raises(TransientSendError, match="95007"):
-        await connector.handle_webhook(kf(base), "callback", kf_callback())
+    pulls = Pulls(WeComKfConnector(http), kf(base), FakeChannelState())
+    pulls.start()
+    try:
+        await pulls.until("the first read", lambda: len(api.sync_bodies) == 1)
+        api.kf_messages = kf_messages()[:1]
+        api.fail_next["/cgi-bin/kf/sync_msg"].append(95007)
+        pulls.wakes.put_nowait("EXPIRED")
+        await pulls.until("read without the token", lambda: pulls.ids() == ["kf-text-1"])
+        assert api.sync_bodies[-2]["token"] == "EXPIRED"
+        assert "token" not in api.sync_bodies[-1]
+
+        api.kf_messages.append({**api.kf_messages[0], "msgid": "kf-after-busy"})
+        api.fail_next["/cgi-bin/kf/sync_msg"].append(-1)  # WeCom busy: read again shortly
+        pulls.wakes.put_nowait("")
+        await pulls.until("read again", lambda: pulls.ids()[-1] == "kf-after-busy")
+    finally:
+        await pulls.stop()
 
 
 async def test_kf_send_text_with_token_refresh(

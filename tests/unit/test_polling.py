@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import pytest
 
-from hub.domain.channels import PollContext, Poller
+from hub.domain.channels import PollContext, Poller, Wake
 from hub.domain.model import Inbound
 from hub.domain.records import Channel
-from hub.services.polling import PollingSupervisor
+from hub.services.polling import PollingSupervisor, wake_poller
 from tests.fakes.hub import FakeConnector, Pipeline, fake_pipeline
 
 
@@ -129,3 +130,76 @@ async def test_no_polling_kind_installed_means_no_channel_is_read() -> None:
 
     plain.store.unit = unit  # type: ignore[method-assign, assignment]
     await supervisor(plain, "one").check()
+
+
+@dataclass
+class Listener:
+    """A poller that records the hints of the wakes it hears."""
+
+    name: str = "listener"
+    heard: list[list[str]] = field(default_factory=list)
+
+    async def run(self, channel: Channel, ctx: PollContext) -> None:
+        while True:
+            hints = await ctx.woken(30)
+            self.heard.append(hints)
+
+
+async def until(check: Callable[[], bool], what: str) -> None:
+    for _ in range(300):
+        if check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"not reached: {what}")
+
+
+async def test_wakes_reach_the_running_poller_and_make_a_new_channel_start_at_once() -> None:
+    p = fake_pipeline()
+    listener = Listener()
+    connector = PollingConnector(reader=listener)  # type: ignore[arg-type]
+    p.deps = replace(p.deps, connectors={"fake": connector})
+    # Looks every minute: only the wake can make it start the new channel's poller in time.
+    sup = PollingSupervisor(p.deps, owner="worker", check_every_s=60, lease_s=30)
+    task = asyncio.create_task(sup.run())
+    try:
+        await until(lambda: sup._last_look > 0, "the first look")
+        channel = p.store.add_channel()
+        wake = Wake("listener", "token-1")
+        await wake_poller(p.deps, channel, wake)
+        await until(lambda: sup.running == [(channel.id, "listener")], "started on the wake")
+
+        await wake_poller(p.deps, channel, Wake("listener", "token-2"))
+        await wake_poller(p.deps, channel, Wake("listener", "token-3"))
+        await until(
+            lambda: ["token-2", "token-3"] in listener.heard or ["token-2"] in listener.heard,
+            "the wakes heard",
+        )
+        assert [h for hints in listener.heard for h in hints] == ["token-2", "token-3"]
+
+        # After a cut connection every poller reads once, without a hint.
+        sup.on_wake(None, "", "")
+        await until(lambda: listener.heard[-1] == [""], "woken for the gap")
+        # A wake for another channel's poller is not handed to this one.
+        sup.on_wake(channel.id + 1, "listener", "not-mine")
+        await settle()
+        assert all("not-mine" not in hints for hints in listener.heard)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_a_wake_that_cannot_be_published_is_logged_not_raised(
+    p: Pipeline, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Down:
+        async def wake(self, channel_id: int, poller: str, hint: str) -> None:
+            raise ConnectionError("redis is down")
+
+        async def listen(self, on_wake: object) -> None:
+            await asyncio.Event().wait()
+
+    p.deps = replace(p.deps, wakes=Down())
+    channel = p.store.add_channel()
+    await wake_poller(p.deps, channel, Wake("reader", "t"))
+    assert "poller wake not published" in caplog.text

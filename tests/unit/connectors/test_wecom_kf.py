@@ -13,6 +13,7 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 
 from connectors.wecom_kf import WeComKfConnector
 from connectors.wecom_kf.parse import parse_kf_message, status_from_kf_message
+from hub.domain.channels import Wake
 from hub.domain.errors import InvalidInput, InvalidSignature, MalformedPayload
 from hub.domain.model import MessageKind, MessageStatus
 from hub.domain.records import Channel
@@ -134,12 +135,12 @@ async def test_signed_xml_bomb_is_malformed(connector: WeComKfConnector) -> None
         await connector.handle_webhook(kf_channel(), "callback", request("POST", query, body))
 
 
-async def test_kf_callback_without_state_is_refused_cleanly(connector: WeComKfConnector) -> None:
-    from hub.domain.errors import HubError
-
+async def test_kf_callback_wakes_the_poller_with_its_token(connector: WeComKfConnector) -> None:
     query, body = encrypted_post((OWN / "wecom-kf-callback.xml").read_text())
-    with pytest.raises(HubError):
-        await connector.handle_webhook(kf_channel(), "callback", request("POST", query, body))
+    result = await connector.handle_webhook(kf_channel(), "callback", request("POST", query, body))
+    assert result.wake == (Wake("kf_sync", "ENCApHxnGDNAVNY4AaSJKj4Tb5mwsEMzxhFmHVGcra996NR"),)
+    assert result.inbound == ()
+    assert result.response.status == 200
 
 
 async def test_callback_for_another_account_is_ignored(connector: WeComKfConnector) -> None:
@@ -148,6 +149,7 @@ async def test_callback_for_another_account_is_ignored(connector: WeComKfConnect
         kf_channel(open_kfid="wkSomeoneElse"), "callback", request("POST", query, body)
     )
     assert result.inbound == ()
+    assert result.wake == ()
     assert result.response.status == 200
 
 
