@@ -179,6 +179,7 @@ async def build_hub(settings: Settings, *, listen: bool = False) -> AsyncIterato
             inbound=InboundBatcher(),
             enqueues=EnqueueCoalescer(),
             wakes=wakes,
+            public_url=settings.public_url,
             limits=Limits(
                 max_delivery_attempts=settings.max_delivery_attempts,
                 sweep_after_s=settings.sweep_after_s,

@@ -225,6 +225,7 @@ class SqlQueries:
             select(
                 T.channel_identities.c.channel_id,
                 T.channel_identities.c.external_id,
+                T.channel_identities.c.opted_out_at,
                 T.channels.c.kind,
                 T.channels.c.name,
             )
@@ -232,7 +233,12 @@ class SqlQueries:
             .where(T.channel_identities.c.contact_id == contact_id)
         )
         return [
-            {"channel_id": r.channel_id, "channel_kind": r.kind, "channel_name": r.name}
+            {
+                "channel_id": r.channel_id,
+                "channel_kind": r.kind,
+                "channel_name": r.name,
+                "opted_out_at": r.opted_out_at.isoformat() if r.opted_out_at else None,
+            }
             for r in found
         ]
 

@@ -78,7 +78,11 @@ def contact(row: Row[Any]) -> Contact:
 
 def identity(row: Row[Any]) -> Identity:
     return Identity(
-        id=row.id, channel_id=row.channel_id, contact_id=row.contact_id, external_id=row.external_id
+        id=row.id,
+        channel_id=row.channel_id,
+        contact_id=row.contact_id,
+        external_id=row.external_id,
+        opted_out_at=row.opted_out_at,
     )
 
 

@@ -247,6 +247,14 @@ class SqlUnit:
         ).first()
         return rows.identity(row) if row else None
 
+    async def set_opted_out(self, changes: Mapping[int, datetime | None]) -> None:
+        for identity_id, since in changes.items():
+            await self.conn.execute(
+                update(T.channel_identities)
+                .where(T.channel_identities.c.id == identity_id)
+                .values(opted_out_at=since)
+            )
+
     async def fill_contact(
         self, contact_id: int, name: str | None, email: str | None, phone: str | None
     ) -> None:

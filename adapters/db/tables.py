@@ -114,6 +114,7 @@ channel_identities = Table(
     Column("channel_id", Id, ForeignKey("channels.id", ondelete="CASCADE"), nullable=False),
     Column("contact_id", Id, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False),
     Column("external_id", String(255), nullable=False),
+    Column("opted_out_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("channel_id", "external_id", name="uq_identity_channel_external"),
 )
 

@@ -45,26 +45,43 @@ def messages_url(base_url: str, account_sid: str) -> str:
     return f"{base_url.rstrip('/')}/{API_VERSION}/Accounts/{account_sid}/Messages.json"
 
 
+#: Twilio's limit of files in one MMS
+MAX_MEDIA_URLS = 10
+
+
 def message_form(
     settings: Mapping[str, Any], out: Outbound, status_callback: str
 ) -> list[tuple[str, str]]:
     """The form fields that send ``out``: the whole text in ``Body`` (Twilio splits long and
-    UCS-2 texts into segments itself), from the Messaging Service when there is one."""
-    if not out.text.strip():
-        if out.attachments:
-            raise fail(
-                "attachments_unsupported",
-                "files cannot be sent by SMS from this hub yet; send the text or a link instead",
-                "目前无法通过短信发送文件，请改为发送文字或链接",
-            )
+    UCS-2 texts into segments itself), from the Messaging Service when there is one, and each
+    file as a ``MediaUrl`` Twilio fetches from the hub (an MMS)."""
+    if not out.text.strip() and not out.attachments:
         raise fail("empty", "the message has no text to send by SMS", "该消息没有可发送的文字")
+    if len(out.attachments) > MAX_MEDIA_URLS:
+        raise fail(
+            "too_many_files",
+            f"an MMS carries at most {MAX_MEDIA_URLS} files; send the others separately",
+            f"一条彩信最多包含 {MAX_MEDIA_URLS} 个文件，请分开发送其余文件",
+        )
+    media = [attachment.url for attachment in out.attachments]
+    if any(not url or urlsplit(url).scheme not in ("http", "https") for url in media):
+        raise fail(
+            "no_public_file_url",
+            "Twilio fetches files from this hub's public address, and the hub has none: set "
+            "KEFU_PUBLIC_URL to the address the internet reaches it at",
+            "Twilio 需从本系统的公网地址获取文件，但未配置："
+            "请将 KEFU_PUBLIC_URL 设为外网可访问的地址",
+        )
     form = [("To", out.recipient_id)]
     service = settings.get("messaging_service_sid")
     if service:
         form.append(("MessagingServiceSid", str(service)))
     else:
         form.append(("From", str(settings["phone_number"])))
-    form += [("Body", out.text), ("StatusCallback", status_callback)]
+    if out.text.strip():
+        form.append(("Body", out.text))
+    form += [("MediaUrl", str(url)) for url in media]
+    form.append(("StatusCallback", status_callback))
     return form
 
 

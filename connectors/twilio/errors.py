@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from hub.domain.errors import PermanentSendError
+from hub.domain.model import Failure
 from hub.domain.texts import Text, text
 
 NAMESPACE = "twilio"
@@ -87,6 +88,9 @@ REASONS: Mapping[int, Text] = {
     ),
 }
 
+#: "Attempt to send to unsubscribed recipient": the customer replied STOP at some point
+UNSUBSCRIBED = 21610
+
 #: codes that may work later: Twilio's rate limits and its own trouble
 TRANSIENT_CODES = frozenset({20429, 20500, 20503})
 
@@ -108,14 +112,34 @@ def refused(code: int, message: str = "") -> PermanentSendError:
         f"{texts['en']} (twilio.{code})",
         f"{NAMESPACE}.{code}",
         text(f"{texts['en']} (error {code})", f"{texts['zh-CN']}（错误码 {code}）"),
+        opted_out=code == UNSUBSCRIBED,
     )
 
 
-def delivery_error(code: int | None) -> str:
-    """The reason a status callback gives for an undelivered message, for ``StatusUpdate``."""
+def delivery_failure(code: int | None) -> Failure:
+    """Why a status callback says a message was not delivered, for the thread."""
     if code is None:
-        return "Twilio could not deliver the message"
-    return f"{reason_texts(code)['en']} (twilio.{code})"
+        return Failure(
+            code=f"{NAMESPACE}.undelivered",
+            text=text(
+                "Twilio could not deliver the message (no error code given)",
+                "Twilio 未能送达短信（未提供错误码）",
+            ),
+        )
+    texts = REASONS.get(code) or text(
+        "the carrier or Twilio could not deliver the message",
+        "运营商或 Twilio 未能送达短信",
+    )
+    return Failure(
+        code=f"{NAMESPACE}.{code}",
+        text=text(f"{texts['en']} (error {code})", f"{texts['zh-CN']}（错误码 {code}）"),
+    )
+
+
+CANCELED = Failure(
+    code=f"{NAMESPACE}.canceled",
+    text=text("the scheduled message was canceled at Twilio", "定时短信已在 Twilio 取消"),
+)
 
 
 def fail(code: str, en: str, zh: str) -> PermanentSendError:

@@ -15,6 +15,15 @@ SMS_WEBHOOK = "sms"
 #: delivery reports, asked for with each reply as its ``StatusCallback``
 SMS_STATUS_WEBHOOK = "sms_status"
 
+#: labels of the events a Twilio channel's thread shows
+EVENTS = {
+    "opted_out": text(
+        "Unsubscribed from texts: replies are not sent until they subscribe again",
+        "已退订短信：在客户重新订阅之前，回复不会发送",
+    ),
+    "opted_in": text("Subscribed to texts again", "已重新订阅短信"),
+}
+
 GUIDE = ConsoleGuide(
     title=text("Connect it in the Twilio Console", "在 Twilio 控制台完成配置"),
     steps=(
@@ -47,9 +56,16 @@ GUIDE = ConsoleGuide(
         ),
         text(
             "Twilio signs each request for the exact address it calls, so the hub's public "
-            "address (KEFU_PUBLIC_URL) must be the one in the URL, reachable from the internet.",
+            "address (KEFU_PUBLIC_URL) must be the one in the URL, reachable from the internet. "
+            "Files agents send go out as MMS, which Twilio fetches from that address too.",
             "Twilio 按其请求的完整地址签名，因此中心的公网地址（KEFU_PUBLIC_URL）必须与 URL "
-            "中的一致，并可从公网访问。",
+            "中的一致，并可从公网访问。客服发送的文件以彩信发出，Twilio 同样从该地址获取。",
+        ),
+        text(
+            "Customers who reply STOP (or 退订) are unsubscribed: Twilio and the hub send them "
+            "nothing more until they reply START (or 订阅). The thread shows both.",
+            "回复 STOP（或 退订）的客户即退订：在其回复 START（或 订阅）之前，Twilio 和中心都不再"
+            "向其发送。对话中会显示退订和重新订阅。",
         ),
     ),
     console_url="https://console.twilio.com/",
@@ -63,6 +79,8 @@ INFO = ChannelKind(
     settings=TwilioSettings,
     webhook_names=(SMS_WEBHOOK, SMS_STATUS_WEBHOOK),
     guide=GUIDE,
+    events=EVENTS,
     color=RED,
+    sms_segments=True,
     rank=40,
 )

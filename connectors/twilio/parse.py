@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import ValidationError
 
-from connectors.twilio.errors import delivery_error
+from connectors.twilio.errors import CANCELED, delivery_failure
 from connectors.twilio.sdk import SIGNATURE_HEADER, signature_valid
 from hub.domain.channels import WebhookRequest
 from hub.domain.errors import InvalidSignature, MalformedPayload
@@ -100,6 +100,12 @@ def inbound_from_fields(fields: Mapping[str, str]) -> Inbound:
     text = fields.get("Body", "")
     attachments = _media(fields, sid)
     kind = attachments[0].kind if attachments and not text.strip() else MessageKind.TEXT
+    opt_out = _opt_out(fields, text)
+    data: dict[str, str] = {}
+    if opt_out is not None and _word(text) != "YES":
+        # "yes" also answers an agent's question: it resubscribes, but stays a message.
+        kind = MessageKind.EVENT
+        data = {"event": "opted_out" if opt_out else "opted_in", "keyword": text.strip()}
     try:
         return Inbound(
             provider_event_id=sid,
@@ -109,11 +115,42 @@ def inbound_from_fields(fields: Mapping[str, str]) -> Inbound:
             kind=kind,
             text=text,
             attachments=attachments,
+            opt_out=opt_out,
+            data=data,
         )
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(map(str, first["loc"]))
         raise MalformedPayload(f"the message's {where} is invalid: {first['msg']}") from None
+
+
+#: Twilio's default opt-out and opt-in keywords
+#: (https://help.twilio.com/articles/223134027), and the Chinese ones customers use
+OPT_OUT_WORDS = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE", "退订", "TD"}
+)
+OPT_IN_WORDS = frozenset({"START", "YES", "UNSTOP", "订阅"})
+
+
+def _opt_out(fields: Mapping[str, str], text: str) -> bool | None:
+    """``True`` for an unsubscribe, ``False`` for a subscribe again, else ``None``.
+
+    With Advanced Opt-Out, Twilio says which it was (``OptOutType``, also for keywords an
+    account adds); otherwise the message must be the keyword alone, as Twilio's own rule is.
+    """
+    said = fields.get("OptOutType", "").strip().upper()
+    if said in ("STOP", "START"):
+        return said == "STOP"
+    word = _word(text)
+    if word in OPT_OUT_WORDS:
+        return True
+    if word in OPT_IN_WORDS:
+        return False
+    return None
+
+
+def _word(text: str) -> str:
+    return text.strip().rstrip(".!。！").upper()
 
 
 def _media(fields: Mapping[str, str], sid: str) -> tuple[AttachmentRef, ...]:
@@ -162,11 +199,15 @@ def status_from_fields(fields: Mapping[str, str]) -> StatusUpdate | None:
     status = STATUSES.get(name)
     if status is None:
         return None
-    error = None
-    if status == MessageStatus.FAILED:
-        raw = fields.get("ErrorCode", "").strip()
-        if name == "canceled":
-            error = "the scheduled message was canceled at Twilio"
-        else:
-            error = delivery_error(int(raw) if raw.isdigit() else None)
-    return StatusUpdate(provider_message_id=sid, status=status, error=error)
+    if status != MessageStatus.FAILED:
+        return StatusUpdate(provider_message_id=sid, status=status)
+    raw = fields.get("ErrorCode", "").strip()
+    failure = (
+        CANCELED if name == "canceled" else delivery_failure(int(raw) if raw.isdigit() else None)
+    )
+    return StatusUpdate(
+        provider_message_id=sid,
+        status=status,
+        error=f"{failure.text['en']} ({failure.code})",
+        failure=failure,
+    )

@@ -134,6 +134,9 @@ class ChannelKind:
     assets: Path | None = None
     #: where the kind is listed among the others, lowest first (the hub's own: 10, 20, …)
     rank: int = 100
+    #: replies go out as SMS, split into segments that are each billed: the reply box counts
+    #: them as the agent types (GSM-7: 160 characters, 153 when split; else UCS-2: 70 and 67)
+    sms_segments: bool = False
 
     @property
     def secret_settings(self) -> frozenset[str]:

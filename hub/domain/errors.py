@@ -58,12 +58,20 @@ class PermanentSendError(HubError):
 
     ``code`` is in the connector's namespace (``wechat.45015``); ``texts`` say the reason to
     the agent in every language of the inbox (the English ``reason`` when absent).
+    ``opted_out``: the provider says the customer unsubscribed (Twilio's 21610), which the hub
+    then records as if it had seen their STOP.
     """
 
     def __init__(
-        self, reason: str, code: str | None = None, texts: Mapping[str, str] | None = None
+        self,
+        reason: str,
+        code: str | None = None,
+        texts: Mapping[str, str] | None = None,
+        *,
+        opted_out: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.code = code
         self.texts = dict(texts) if texts else {"en": reason, "zh-CN": reason}
+        self.opted_out = opted_out

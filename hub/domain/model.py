@@ -95,6 +95,9 @@ class AttachmentRef(_Frozen):
     size: int | None = None
     storage_key: str | None = None
     provider_ref: str | None = None
+    #: outbound: an absolute address where the provider may fetch the stored file for a while
+    #: (signed, expiring), for providers that take files by URL (Twilio's ``MediaUrl``)
+    url: str | None = None
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -133,8 +136,19 @@ class Inbound(_Frozen):
     sender_phone: str | None = None
     provider_message_id: str | None = None
     attachments: tuple[AttachmentRef, ...] = ()
+    #: the customer unsubscribed from this channel (``True``: an SMS "STOP") or subscribed
+    #: again (``False``: "START"); replies to an unsubscribed customer fail without being sent
+    opt_out: bool | None = None
     data: dict[str, Any] = Field(default_factory=dict)
     occurred_at: datetime | None = None
+
+
+class Failure(_Frozen):
+    """Why a message failed, for the agent: a code in the connector's namespace
+    (``twilio.30003``) and the reason in every language of the inbox."""
+
+    code: str = Field(min_length=1, max_length=100)
+    text: dict[str, str]
 
 
 class StatusUpdate(_Frozen):
@@ -143,6 +157,8 @@ class StatusUpdate(_Frozen):
     provider_message_id: str
     status: MessageStatus
     error: str | None = None
+    #: for ``failed``: the reason as the thread shows it (as a refused send's)
+    failure: Failure | None = None
 
 
 class Outbound(_Frozen):

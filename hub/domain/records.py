@@ -62,6 +62,8 @@ class Identity:
     channel_id: int
     contact_id: int
     external_id: str
+    #: when the customer unsubscribed from the channel (an SMS "STOP"); ``None``: reachable
+    opted_out_at: datetime | None = None
 
 
 @dataclass(frozen=True)

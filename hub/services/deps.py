@@ -49,12 +49,21 @@ class Deps:
     #: carries callbacks' wakes to the process that runs the channel's poller
     wakes: Wakes
     limits: Limits = Limits()
+    #: the hub's address as the outside world calls it (``KEFU_PUBLIC_URL``)
+    public_url: str = ""
 
     def connector(self, kind: str) -> Connector:
         try:
             return self.connectors[kind]
         except KeyError:
             raise NotFound(f"no connector for channel kind {kind!r}") from None
+
+    def public_file_url(self, item: Attachment) -> str | None:
+        """An absolute, signed, expiring address of a stored file, for a provider to fetch."""
+        path = self.file_url(item)
+        if path is None or not self.public_url:
+            return None
+        return self.public_url.rstrip("/") + path
 
     def send_context(self, channel_id: int) -> SendContext:
         return SendContext(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from hub.domain.channels import AutoReplies
 from hub.domain.errors import NotFound
@@ -22,7 +23,7 @@ from hub.domain.model import (
 from hub.domain.ports import AcceptedEvent, NewContact, NewConversation, NewMessage, Unit
 from hub.domain.records import Attachment, Channel, Conversation, Identity, Message
 from hub.services.deps import Deps
-from hub.services.outbound import send_system_message
+from hub.services.outbound import FAILURE, send_system_message
 from hub.services.publishing import conversation_event, message_event, publish_message
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,9 @@ async def process_inbound_batch(deps: Deps, event_ids: Sequence[int]) -> list[_P
             reopen = reopen or conversation.status in _REOPENED_BY_CUSTOMER
             touches[conversation.id] = (message.created_at, added + 1, reopen)
         updated = await uow.touch_inbound_many(touches)
+        opted = _opt_outs(customers, work)
+        if opted:
+            await uow.set_opted_out(opted)
         await uow.commit()
     done = [
         _Processed(channel, item, message, updated[conversation.id])
@@ -207,6 +211,18 @@ async def _open_sessions(
             customers[key] = (customers[key][0], conversation)
 
 
+def _opt_outs(
+    customers: _Customers, work: Sequence[tuple[Channel, Inbound]]
+) -> dict[int, datetime | None]:
+    """Per identity, its newest opt-out or opt-in in this batch (in the order accepted)."""
+    changes: dict[int, datetime | None] = {}
+    for channel, item in work:
+        if item.opt_out is not None:
+            identity = customers[(channel.id, item.sender_id)][0]
+            changes[identity.id] = (item.occurred_at or datetime.now(UTC)) if item.opt_out else None
+    return changes
+
+
 def _session(customers: _Customers, channel: Channel, item: Inbound) -> Conversation:
     conversation = customers[(channel.id, item.sender_id)][1]
     assert conversation is not None, "_open_sessions gives every customer a conversation"
@@ -280,7 +296,11 @@ async def apply_statuses(deps: Deps, channel: Channel, updates: Sequence[StatusU
                 update.status, 0
             ):
                 continue
-            message = await uow.update_message(message.id, status=update.status, error=update.error)
+            changes: dict[str, Any] = {"status": update.status, "error": update.error}
+            if update.failure is not None and update.status == MessageStatus.FAILED:
+                # Shown in the thread in the agent's language, as a refused send's reason is.
+                changes["data"] = {**message.data, FAILURE: update.failure.model_dump()}
+            message = await uow.update_message(message.id, **changes)
             await uow.commit()
         await publish_message(deps, "message.updated", message)
 

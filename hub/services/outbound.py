@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from hub.domain.channels import EndsSessions
@@ -25,6 +26,7 @@ from hub.domain.model import (
 )
 from hub.domain.ports import NewMessage, Retrying
 from hub.domain.records import Agent, Message
+from hub.domain.texts import text
 from hub.services.deps import Deps
 from hub.services.publishing import publish_message
 
@@ -107,6 +109,12 @@ async def reply(
 RESENT_AFTER = "resent_after"
 #: in a failed message's data: ``{"code": "wechat.45015", "text": {"en": …, "zh-CN": …}}``
 FAILURE = "failure"
+#: why a reply to a customer who unsubscribed from the channel is not sent
+OPTED_OUT = text(
+    "the customer unsubscribed from messages on this channel; nothing is sent to them until "
+    "they subscribe again",
+    "客户已退订该渠道的消息，在其重新订阅之前不会向其发送",
+)
 
 
 def gave_up_texts(tries: int, reason: str) -> dict[str, str]:
@@ -206,6 +214,22 @@ async def deliver(deps: Deps, message_id: int) -> None:
     tries = attempt - int(message.data.get(RESENT_AFTER, 0))
     if conversation is None or channel is None or identity is None:
         return
+    if identity.opted_out_at is not None:
+        # The customer unsubscribed (an SMS "STOP"): sending anyway would break the law in
+        # many countries, and the provider would refuse it after all.
+        log.info("not sent: the customer opted out", extra={"message_id": message.id})
+        reason = OPTED_OUT["en"]
+        await _record(
+            deps,
+            message,
+            attempt,
+            MessageStatus.FAILED,
+            reason,
+            None,
+            final=True,
+            failure={"code": "hub.opted_out", "text": OPTED_OUT},
+        )
+        return
     outbound = Outbound(
         message_id=message.id,
         conversation_id=conversation.id,
@@ -219,6 +243,7 @@ async def deliver(deps: Deps, message_id: int) -> None:
                 content_type=a.content_type,
                 size=a.size,
                 storage_key=a.storage_key,
+                url=deps.public_file_url(a),
             )
             for a in message.attachments
         ),
@@ -235,6 +260,12 @@ async def deliver(deps: Deps, message_id: int) -> None:
         )
     except PermanentSendError as exc:
         log.warning("delivery refused", extra={**context, "code": exc.code})
+        if exc.opted_out:
+            # A STOP the hub never saw (sent while the webhook was not set up): remembered now,
+            # so the contact card shows it and the next reply is not even tried.
+            async with deps.store.unit() as uow:
+                await uow.set_opted_out({identity.id: datetime.now(UTC)})
+                await uow.commit()
         failure = {"code": exc.code or f"{channel.kind}.refused", "text": exc.texts}
         await _record(
             deps,

@@ -210,6 +210,9 @@ class CapabilitiesOut(Out):
     embeds: bool = Field(description="channels have an embed_html for the business's pages")
     transport: bool = Field(description="customers reach the hub at the kind's own endpoints")
     polls: bool = Field(description="the hub reads the provider in the background")
+    sms_segments: bool = Field(
+        False, description="replies go out as SMS: the reply box counts the segments"
+    )
 
 
 class ChannelKindOut(Out):
@@ -345,6 +348,11 @@ class IdentityOut(Out):
     channel_id: int
     channel_kind: str
     channel_name: str
+    opted_out_at: str | None = Field(
+        None,
+        description="When the customer unsubscribed from this channel (an SMS STOP); replies "
+        "to them fail until they subscribe again",
+    )
 
 
 class ContactOut(Out):

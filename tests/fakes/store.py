@@ -134,6 +134,11 @@ class FakeUnit:
     async def get_identity(self, identity_id: int) -> Identity | None:
         return self.t.identities.get(identity_id)
 
+    async def set_opted_out(self, changes: Mapping[int, datetime | None]) -> None:
+        for identity_id, since in changes.items():
+            identity = self.t.identities[identity_id]
+            self.t.identities[identity_id] = replace(identity, opted_out_at=since)
+
     async def fill_contact(
         self, contact_id: int, name: str | None, email: str | None, phone: str | None
     ) -> None:

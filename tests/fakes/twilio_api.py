@@ -176,6 +176,10 @@ class FakeTwilio:
     files_served: list[str] = field(default_factory=list)
     #: message SID → the StatusCallback its send asked for
     callbacks: dict[str, str] = field(default_factory=dict)
+    #: (MediaUrl, HTTP status, content type, bytes) of every file a send made it fetch
+    fetched: list[tuple[str, int, str, bytes]] = field(default_factory=list)
+    #: where a public URL is served (the hub under test listens elsewhere than its public URL)
+    reach: Callable[[str], str] = field(default=lambda url: url)
     base: str = ""
     _count: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -245,6 +249,14 @@ class FakeTwilio:
             return _error(21617)
         if self.refuse:
             return _error(self.refuse.pop(0))
+        media_urls = form.getall("MediaUrl", [])
+        if len(media_urls) > 10:
+            return _error(21623)
+        # Twilio fetches each file from the sender's URL, without credentials.
+        async with aiohttp.ClientSession() as http:
+            for url in media_urls:
+                async with http.get(self.reach(str(url))) as got:
+                    self.fetched.append((str(url), got.status, got.content_type, await got.read()))
         message_sid = sid("SM")
         self.sent.append(fields)
         if "StatusCallback" in fields:
@@ -263,7 +275,7 @@ class FakeTwilio:
                 "error_message": None,
                 "from": sender or None,
                 "messaging_service_sid": service or None,
-                "num_media": "0",
+                "num_media": str(len(media_urls)),
                 "num_segments": "1",
                 "price": None,
                 "price_unit": "USD",

@@ -221,6 +221,73 @@ async def test_sms_and_mms_arrive_replies_reach_twilio_and_reports_come_back(
     await agent.close()
 
 
+async def test_an_agent_s_files_go_out_as_an_mms_twilio_fetches_from_the_hub(
+    hub: RunningHub, fake: FakeTwilio
+) -> None:
+    fake.reach = lambda url: local(hub, url)
+    channel = await sms_channel(hub, fake)
+    agent = await AgentSocket.connect(hub.http, hub.base, hub.token)
+    await twilio_posts(hub, channel["webhook_urls"]["sms"], inbound_fields(sid("SM"), body="发票?"))
+    conversation_id = (await agent.message_created("发票?"))["conversation_id"]
+    await agent.close()
+    photo = b"\x89PNG\r\n\x1a\n an invoice"
+    form = aiohttp.FormData()
+    form.add_field("file", photo, filename="发票.png", content_type="image/png")
+    async with hub.http.post(hub.base + "/api/v1/uploads", data=form, headers=hub.auth()) as r:
+        assert r.status == 201
+        upload = await r.json()
+
+    status, sent = await hub.api(
+        "POST",
+        f"/conversations/{conversation_id}/messages",
+        json={"text": "这是您的发票 your invoice", "attachments": [upload["token"]]},
+    )
+    assert status == 201, sent
+    await reaches(hub, conversation_id, sent["id"], "sent")
+    [posted] = fake.posted
+    [media_url] = [value for name, value in posted if name == "MediaUrl"]
+    assert ("Body", "这是您的发票 your invoice") in posted
+    # An absolute, signed address at the hub's public URL, which Twilio fetched.
+    assert media_url.startswith("http://127.0.0.1:8080/files/")  # KEFU_PUBLIC_URL
+    assert fake.fetched == [(media_url, 200, "image/png", photo)]
+
+
+async def test_stop_unsubscribes_the_customer_and_start_brings_them_back(
+    hub: RunningHub, fake: FakeTwilio
+) -> None:
+    channel = await sms_channel(hub, fake)
+    sms_url = channel["webhook_urls"]["sms"]
+    agent = await AgentSocket.connect(hub.http, hub.base, hub.token)
+    await twilio_posts(hub, sms_url, inbound_fields(sid("SM"), body="我想退货"))
+    conversation_id = (await agent.message_created("我想退货"))["conversation_id"]
+    status, _, body = await twilio_posts(hub, sms_url, inbound_fields(sid("SM"), body="退订"))
+    assert status == 200
+    assert_empty_twiml("text/xml", body)
+    stop = await agent.message_created("退订")
+    assert stop["kind"] == "event"
+    assert stop["data"]["event"] == "opted_out"
+
+    status, conversation = await hub.api("GET", f"/conversations/{conversation_id}")
+    status, contact = await hub.api("GET", f"/contacts/{conversation['contact']['id']}")
+    [identity] = contact["identities"]
+    assert identity["opted_out_at"] is not None
+
+    refused = await reply(hub, conversation_id, "请问订单号？")
+    failed = await reaches(hub, conversation_id, refused["id"], "failed")
+    assert failed["failure"]["code"] == "hub.opted_out"
+    assert "退订" in failed["failure"]["text"]["zh-CN"]
+    assert fake.posted == []  # nothing reached Twilio
+
+    await twilio_posts(hub, sms_url, inbound_fields(sid("SM"), body="START"))
+    await agent.message_created("START")
+    await agent.close()
+    status, contact = await hub.api("GET", f"/contacts/{conversation['contact']['id']}")
+    assert contact["identities"][0]["opted_out_at"] is None
+    sent = await reply(hub, conversation_id, "欢迎回来 welcome back")
+    await reaches(hub, conversation_id, sent["id"], "sent")
+    assert [form["Body"] for form in fake.sent] == ["欢迎回来 welcome back"]
+
+
 async def test_an_undelivered_report_fails_the_message_with_the_reason(
     hub: RunningHub, fake: FakeTwilio
 ) -> None:
@@ -243,6 +310,10 @@ async def test_an_undelivered_report_fails_the_message_with_the_reason(
     failed = await reaches(hub, conversation_id, sent["id"], "failed")
     assert "unreachable" in failed["error"]
     assert "twilio.30003" in failed["error"]
+    # The thread shows the reason in the agent's language, as for a refused send.
+    assert failed["failure"]["code"] == "twilio.30003"
+    assert "无法接通" in failed["failure"]["text"]["zh-CN"]
+    assert "unreachable" in failed["failure"]["text"]["en"]
 
 
 async def test_bad_signatures_store_nothing(hub: RunningHub, fake: FakeTwilio) -> None:

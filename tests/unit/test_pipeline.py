@@ -17,6 +17,7 @@ from hub.domain.model import (
     AttachmentRef,
     ConversationStatus,
     EventStatus,
+    Failure,
     Inbound,
     MessageKind,
     MessageStatus,
@@ -348,3 +349,84 @@ async def test_only_failed_customer_replies_can_be_sent_again(p: Pipeline) -> No
         await outbound.resend(p.deps, agent, note.id)
     with pytest.raises(NotFound):
         await outbound.resend(p.deps, agent, 999_999)
+
+
+async def test_an_unsubscribed_customer_gets_nothing_until_they_subscribe_again(
+    p: Pipeline,
+) -> None:
+    channel = p.store.add_channel()
+    agent = p.store.add_agent()
+    stop = Inbound(
+        provider_event_id="stop",
+        sender_id="openid-1",
+        kind=MessageKind.EVENT,
+        text="STOP",
+        opt_out=True,
+        data={"event": "opted_out"},
+    )
+    await inbound.accept(p.deps, channel, [text("e1"), stop])
+    await run_jobs(p)
+    [identity] = p.store.tables.identities.values()
+    assert identity.opted_out_at is not None
+    [conv] = p.store.tables.conversations.values()
+    # The STOP stays in the thread for the agent to see.
+    assert [m.text for m in p.store.tables.messages.values()] == ["你好，我的订单还没到", "STOP"]
+
+    refused = await outbound.reply(p.deps, agent, conv.id, "您好？")
+    await run_jobs(p)
+    failed = p.store.tables.messages[refused.id]
+    assert failed.status == MessageStatus.FAILED
+    assert failed.data["failure"]["code"] == "hub.opted_out"
+    assert "退订" in failed.data["failure"]["text"]["zh-CN"]
+    assert "unsubscribed" in failed.data["failure"]["text"]["en"]
+    assert p.connector.sent == []
+
+    start = stop.model_copy(
+        update={"provider_event_id": "start", "text": "START", "opt_out": False}
+    )
+    await inbound.accept(p.deps, channel, [start])
+    await run_jobs(p)
+    assert p.store.tables.identities[identity.id].opted_out_at is None
+    sent = await outbound.reply(p.deps, agent, conv.id, "欢迎回来")
+    await run_jobs(p)
+    assert p.store.tables.messages[sent.id].status == MessageStatus.SENT
+    assert [o.text for o in p.connector.sent] == ["欢迎回来"]
+
+
+async def test_a_failed_delivery_report_carries_the_reason_for_the_thread(p: Pipeline) -> None:
+    message_id = await _queued_reply(p)
+    await outbound.deliver(p.deps, message_id)
+    channel = next(iter(p.store.tables.channels.values()))
+    reason = {"en": "the phone is unreachable", "zh-CN": "手机无法接通"}
+    await inbound.apply_statuses(
+        p.deps,
+        channel,
+        [
+            StatusUpdate(
+                provider_message_id=f"prov-{message_id}",
+                status=MessageStatus.FAILED,
+                error="the phone is unreachable (fake.30003)",
+                failure=Failure(code="fake.30003", text=reason),
+            )
+        ],
+    )
+    failed = p.store.tables.messages[message_id]
+    assert failed.status == MessageStatus.FAILED
+    assert failed.data["failure"] == {"code": "fake.30003", "text": reason}
+
+
+async def test_a_provider_saying_the_customer_unsubscribed_is_remembered(p: Pipeline) -> None:
+    message_id = await _queued_reply(p)
+    texts = {"en": "the customer replied STOP", "zh-CN": "客户已回复 STOP 退订"}
+    p.connector.errors = [PermanentSendError(texts["en"], "fake.21610", texts, opted_out=True)]
+    await outbound.deliver(p.deps, message_id)
+    assert p.store.tables.messages[message_id].data["failure"]["code"] == "fake.21610"
+    [identity] = p.store.tables.identities.values()
+    assert identity.opted_out_at is not None
+
+    agent = next(iter(p.store.tables.agents.values()))
+    [conv] = p.store.tables.conversations.values()
+    again = await outbound.reply(p.deps, agent, conv.id, "hello?")
+    await run_jobs(p)
+    assert p.store.tables.messages[again.id].data["failure"]["code"] == "hub.opted_out"
+    assert p.connector.sent == []

@@ -142,6 +142,7 @@ def kind_out(connector: Connector) -> S.ChannelKindOut:
             embeds=isinstance(connector, Embeds),
             transport=isinstance(connector, ServesCustomers),
             polls=isinstance(connector, Polls),
+            sms_segments=info.sms_segments,
         ),
     )
 

@@ -71,16 +71,26 @@ def test_a_messaging_service_sends_instead_of_the_number() -> None:
     assert "From" not in form
 
 
-def test_a_reply_with_text_and_a_file_sends_the_text() -> None:
-    form = dict(message_form(SETTINGS, outbound("see attached", PHOTO), CALLBACK))
-    assert form["Body"] == "see attached"
-    assert "MediaUrl" not in form
+FILE_URL = "https://kefu.example.com/files/SIGNED/photo.png"
+PUBLIC_PHOTO = PHOTO.model_copy(update={"url": FILE_URL})
+
+
+def test_files_go_as_media_urls_twilio_fetches_from_the_hub() -> None:
+    second = PUBLIC_PHOTO.model_copy(update={"url": FILE_URL.replace("photo", "receipt")})
+    form = message_form(SETTINGS, outbound("see attached", PUBLIC_PHOTO, second), CALLBACK)
+    assert ("Body", "see attached") in form
+    assert [v for k, v in form if k == "MediaUrl"] == [FILE_URL, second.url]
+    # A file alone is an MMS without a body.
+    alone = message_form(SETTINGS, outbound("", PUBLIC_PHOTO), CALLBACK)
+    assert "Body" not in dict(alone)
+    assert dict(alone)["MediaUrl"] == FILE_URL
 
 
 @pytest.mark.parametrize(
     ("message", "code"),
     [
-        (outbound("", PHOTO), "twilio.attachments_unsupported"),
+        (outbound("see attached", PHOTO), "twilio.no_public_file_url"),
+        (outbound("", *[PUBLIC_PHOTO] * 11), "twilio.too_many_files"),
         (outbound("   "), "twilio.empty"),
     ],
 )
@@ -128,6 +138,8 @@ def test_known_refusals_are_explained_in_both_languages(
     assert words_zh in error.texts["zh-CN"]
     assert str(code) in error.texts["en"]
     assert str(code) in error.texts["zh-CN"]
+    # Only "unsubscribed" tells the hub to remember the customer's STOP.
+    assert error.opted_out is (code == 21610)
     assert f"twilio.{code}" in error.reason
     assert "Twilio's own words" not in error.texts["en"]
 

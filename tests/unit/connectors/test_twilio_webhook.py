@@ -3,6 +3,7 @@ over the URL it called and the form fields, read into the hub's values or refuse
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -102,6 +103,41 @@ async def test_a_signed_sms_becomes_one_inbound_message(connector: TwilioConnect
     assert item.attachments == ()
     assert result.statuses == ()
     assert_empty_twiml(result)
+
+
+@pytest.mark.parametrize(
+    ("body", "extra", "opt_out", "event"),
+    [
+        ("STOP", [], True, "opted_out"),
+        (" stop ", [], True, "opted_out"),
+        ("Unsubscribe", [], True, "opted_out"),
+        ("退订", [], True, "opted_out"),
+        ("TD", [], True, "opted_out"),
+        ("START", [], False, "opted_in"),
+        ("订阅", [], False, "opted_in"),
+        # An account's own keyword, which Twilio's Advanced Opt-Out reports as a STOP.
+        ("ARRET", [("OptOutType", "STOP")], True, "opted_out"),
+        # "yes" resubscribes at Twilio, but it also answers agents' questions: a message.
+        ("Yes", [], False, None),
+        ("stop sending the blue one, I want red", [], None, None),
+        ("退订单", [], None, None),
+    ],
+)
+async def test_opt_out_and_opt_in_keywords(
+    connector: TwilioConnector,
+    body: str,
+    extra: list[tuple[str, str]],
+    opt_out: bool | None,
+    event: str | None,
+) -> None:
+    fields = inbound_fields(MESSAGE_SID, CUSTOMER, body) + extra
+    [item] = (await connector.handle_webhook(channel(), "sms", post(SMS_URL, fields))).inbound
+    assert item.opt_out is opt_out
+    assert item.text == body
+    assert item.data.get("event") == event
+    assert item.kind == (MessageKind.EVENT if event else MessageKind.TEXT)
+    if event:
+        assert event in connector.info.events
 
 
 def assert_empty_twiml(result: WebhookResult) -> None:
@@ -313,10 +349,10 @@ async def test_delivery_reports_become_status_updates(
         ("undelivered", 30005, "no longer exists"),
         ("failed", 30006, "landline"),
         ("failed", 30007, "spam"),
-        ("failed", 39999, "Twilio refused"),
+        ("failed", 39999, "could not deliver"),
     ],
 )
-async def test_failed_reports_carry_the_reason(
+async def test_failed_reports_carry_the_reason_in_both_languages(
     connector: TwilioConnector, twilio: str, code: int, words: str
 ) -> None:
     result = await status(connector, *status_fields(MESSAGE_SID, twilio, code))
@@ -325,6 +361,19 @@ async def test_failed_reports_carry_the_reason(
     assert update.error is not None
     assert words in update.error
     assert f"twilio.{code}" in update.error
+    assert update.failure is not None
+    assert update.failure.code == f"twilio.{code}"
+    assert words in update.failure.text["en"]
+    assert f"错误码 {code}" in update.failure.text["zh-CN"]
+    assert re.search(r"[\u4e00-\u9fff]{4}", update.failure.text["zh-CN"])
+
+
+async def test_a_canceled_message_says_so(connector: TwilioConnector) -> None:
+    result = await status(connector, *status_fields(MESSAGE_SID, "canceled"))
+    [update] = result.statuses
+    assert update.failure is not None
+    assert update.failure.code == "twilio.canceled"
+    assert "取消" in update.failure.text["zh-CN"]
 
 
 async def test_a_status_the_hub_does_not_track_changes_nothing(

@@ -2,9 +2,12 @@
 import * as api from "../api.js";
 import { h, icon, avatar, fmtSize, safeHttpUrl, kindChip } from "../dom.js";
 import { t, pick, fmtTime, fmtDay, fmtDateTime, fmtUntil, fmtDuration, fmtClock, kindInfo } from "../i18n.js";
+import { smsSegments } from "../sms.js";
 
 const TIMELINE_LIMIT = 200;
 const PAGE = 50;
+/** Events that change what the contact card shows. */
+const CONTACT_EVENTS = new Set(["opted_out", "opted_in"]);
 const STATUS_ICON = { queued: "⏱", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "⚠" };
 /** Voice formats browsers cannot play (some messengers record voice as AMR). */
 const UNPLAYABLE_AUDIO = /^audio\/(amr|amr-wb|3gpp)\b/i;
@@ -145,6 +148,22 @@ export class Thread {
     return capabilities ? !!capabilities.reply_window : !!this.conv.reply_window;
   }
 
+  /** Re-read the contact card (debounced). */
+  refreshContact(delay = 150) {
+    const id = this.contact.id;
+    clearTimeout(this.contactFetch);
+    this.contactFetch = setTimeout(async () => {
+      try {
+        const fresh = await api.get(`/contacts/${id}`);
+        if (!this.contact || this.contact.id !== id) return;
+        Object.assign(this.contact, { name: fresh.name, email: fresh.email, phone: fresh.phone, identities: fresh.identities });
+        this.paintContact();
+      } catch {
+        /* the next event asks again */
+      }
+    }, delay);
+  }
+
   /** Re-read the allowance (debounced): after a customer message, a reply or a failed reply. */
   refreshWindow(delay = 250) {
     if (!this.limitsReplies()) return;
@@ -194,7 +213,8 @@ export class Thread {
           field(t("contact.phone"), c.phone),
           field(t("contact.since"), fmtDateTime(c.created_at)))),
       h("h4", { text: t("contact.channels") }),
-      h("ul", { class: "identities" }, c.identities.map((i) => h("li", {}, kindChip(i.channel_kind), " ", i.channel_name))),
+      h("ul", { class: "identities" }, c.identities.map((i) => h("li", {}, kindChip(i.channel_kind), " ", i.channel_name,
+        i.opted_out_at ? h("span", { class: "opted-out", title: fmtDateTime(i.opted_out_at), text: t("contact.optedOut") }) : null))),
       h("h4", { text: t("contact.conversations") }),
       h("ul", { class: "past" }, c.conversations.map((conv) =>
         h("li", { class: conv.id === this.conv.id ? "current" : "" },
@@ -403,6 +423,8 @@ export class Thread {
     const tab = (priv, label) => h("button", { type: "button", class: "mode", "data-mode": priv ? "note" : "reply", text: label, onclick: () => this.setMode(priv) });
     this.modeTabs = h("div", { class: "modes" }, tab(false, t("reply.reply")), tab(true, t("reply.note")));
     this.windowEl = h("div", { class: "reply-window", "data-testid": "reply-window", role: "status", hidden: true });
+    this.countsSegments = !!kindInfo(this.conv.channel.kind)?.capabilities?.sms_segments;
+    this.segmentsEl = h("span", { class: "segments muted small", "data-testid": "sms-segments", "aria-live": "polite", hidden: true });
     this.input.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
         e.preventDefault();
@@ -410,6 +432,7 @@ export class Thread {
       }
     });
     this.input.addEventListener("input", () => {
+      this.paintSegments();
       if (!this.privateMode && this.input.value) this.state.live?.typing(this.conv.id, true);
       clearTimeout(this.typingOff);
       this.typingOff = setTimeout(() => this.state.live?.typing(this.conv.id, false), 4000);
@@ -423,6 +446,7 @@ export class Thread {
         h("button", { class: "btn icon", type: "button", title: t("reply.attach"), "aria-label": t("reply.attach"), onclick: () => fileInput.click() }, icon("clip", 18)),
         fileInput,
         h("span", { class: "grow" }),
+        this.segmentsEl,
         this.sendBtn));
     this.box = box;
     this.setMode(this.privateMode);
@@ -435,7 +459,19 @@ export class Thread {
     for (const b of this.modeTabs.children) b.classList.toggle("active", (b.dataset.mode === "note") === priv);
     this.input.placeholder = priv ? t("reply.notePlaceholder") : t("reply.placeholder");
     this.sendBtn.replaceChildren(icon("send", 16), priv ? t("reply.addNote") : t("reply.send"));
+    this.paintSegments();
     this.input.focus();
+  }
+
+  /** The SMS the reply will make, for channels that send SMS (notes are never sent). */
+  paintSegments() {
+    const text = this.input.value;
+    const show = this.countsSegments && !this.privateMode && text.length > 0;
+    this.segmentsEl.hidden = !show;
+    if (!show) return;
+    const { segments, unicode, length } = smsSegments(text);
+    this.segmentsEl.textContent = t(unicode ? "reply.smsSegmentsUnicode" : "reply.smsSegments", { count: segments, length });
+    this.segmentsEl.classList.toggle("warn", segments > 1);
   }
 
   addFile(file) {
@@ -471,6 +507,7 @@ export class Thread {
       const attachments = this.files.filter((f) => f.token).map((f) => f.token);
       const msg = await api.post(`/conversations/${this.conv.id}/messages`, { text, private: this.privateMode, attachments });
       this.input.value = "";
+      this.paintSegments();
       this.files = [];
       this.chips.replaceChildren();
       this.state.live?.typing(this.conv.id, false);
@@ -537,6 +574,8 @@ export class Thread {
     this.messages.set(msg.id, msg);
     // a customer message, a reply or its failure changes how many replies the channel still accepts
     if (msg.conversation_id === this.conv.id && !msg.private) this.refreshWindow();
+    // an unsubscribe or a subscribe again changes the contact card
+    if (!known && msg.kind === "event" && CONTACT_EVENTS.has(msg.data?.event)) this.refreshContact();
     const el = known ? this.scroller.querySelector(`.msg[data-id="${msg.id}"]`) : null;
     const atEnd = this.nearEnd();
     if (el) {

@@ -1,0 +1,210 @@
+"""SMS through Twilio in the inbox, in a real browser: a text arrives, the agent sees what the
+reply costs in SMS, replies, and Twilio's signed delivery report shows; a STOP shows too.
+
+Twilio is played by the test: webhooks are signed with the ``twilio`` package's own
+``RequestValidator``, and the channel's ``api_base_url`` points at the local fake of Twilio's
+REST API (``tests/fakes/twilio_api.py``), run on its own event loop in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+
+from tests.e2e.conftest import Hub, login
+from tests.fakes.twilio_api import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    TWILIO_NUMBER,
+    FakeTwilio,
+    inbound_fields,
+    sid,
+    signed_headers,
+)
+
+pytestmark = pytest.mark.browser
+
+T = TypeVar("T")
+CUSTOMER = "+8613800138000"
+
+
+class Twilio:
+    """The fake REST API on a loop of its own, and the webhooks Twilio would post."""
+
+    def __init__(self) -> None:
+        self.fake = FakeTwilio()
+        self.loop = asyncio.new_event_loop()
+        self._stop: asyncio.Event | None = None
+        ready = threading.Event()
+
+        async def serve() -> None:
+            self._stop = asyncio.Event()
+            async with self.fake.running():
+                ready.set()
+                await self._stop.wait()
+
+        self._thread = threading.Thread(target=self.loop.run_until_complete, args=(serve(),))
+        self._thread.start()
+        assert ready.wait(10), "the fake Twilio did not start"
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=10)
+
+    def close(self) -> None:
+        stop = self._stop
+        assert stop is not None
+        self.loop.call_soon_threadsafe(stop.set)
+        self._thread.join(10)
+        self.loop.close()
+
+    def text(self, url: str, body: str) -> int:
+        """The customer texts the number: Twilio posts the signed webhook."""
+        fields = inbound_fields(sid("SM"), CUSTOMER, body)
+        request = urllib.request.Request(
+            url,
+            data=urlencode(fields).encode(),
+            headers=signed_headers(url, fields, AUTH_TOKEN),
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status: int = response.status
+            return status
+
+    def report(self, message_sid: str, status: str) -> tuple[int, str]:
+        async def post() -> tuple[int, str]:
+            async with aiohttp.ClientSession() as http:
+                return await self.fake.report(http, message_sid, status)
+
+        return self.run(post())
+
+
+@pytest.fixture
+def twilio() -> Iterator[Twilio]:
+    running = Twilio()
+    yield running
+    running.close()
+
+
+def wait_until(check: Callable[[], T | None], what: str, within_s: float = 10) -> T:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"not within {within_s:g} s: {what}")
+
+
+def test_an_sms_thread_counts_segments_shows_delivery_and_a_stop(
+    hub: Hub, new_page: Any, twilio: Twilio
+) -> None:
+    channel = hub.api(
+        "POST",
+        "/channels",
+        {
+            "kind": "twilio",
+            "name": "莲记短信",
+            "settings": {
+                "account_sid": ACCOUNT_SID,
+                "auth_token": AUTH_TOKEN,
+                "phone_number": TWILIO_NUMBER,
+                "api_base_url": twilio.fake.base,
+            },
+        },
+    )
+    sms_url = channel["webhook_urls"]["sms"]
+    assert twilio.text(sms_url, "你好，我的快递到哪了？") == 200
+
+    def conversation() -> Any:
+        items = hub.api("GET", f"/conversations?channel_id={channel['id']}")["items"]
+        return items[0] if items else None
+
+    conv = wait_until(conversation, "the SMS to open a conversation")
+
+    agent = new_page(locale="zh-CN", width=1440, height=960)
+    login(agent, hub)
+    agent.goto(f"{hub.base}/#/inbox/{conv['id']}")
+    agent.locator(".msg.in", has_text="你好，我的快递到哪了？").wait_for()
+
+    # What the reply costs, before it is sent: Chinese goes as Unicode, 70 to an SMS.
+    box = agent.locator(".reply-input")
+    segments = agent.locator("[data-testid=sms-segments]")
+    box.fill("您" * 71)
+    assert segments.inner_text() == "71 字符（Unicode）· 2 条短信"
+    assert "warn" in (segments.get_attribute("class") or "")
+    box.fill("Your parcel ships today")
+    assert segments.inner_text() == "23 字符 · 1 条短信"
+    agent.click("button[data-mode=note]")  # a private note is never sent: nothing to count
+    assert segments.is_hidden()
+    agent.click("button[data-mode=reply]")
+    assert segments.is_visible()
+
+    box.fill("您好，快递今天发出 Your parcel ships today")
+    box.press("Enter")
+    segments.wait_for(state="hidden")  # the box is empty once the reply is in
+    sent = agent.locator(".msg.out", has_text="快递今天发出")
+    sent.locator("xpath=self::*[@data-status='sent']").wait_for()
+    [form] = twilio.fake.sent
+    assert form["Body"] == "您好，快递今天发出 Your parcel ships today"
+    assert form["To"] == CUSTOMER
+    [message_sid] = twilio.fake.callbacks
+    assert twilio.report(message_sid, "delivered") == (200, "")
+    sent.locator("xpath=self::*[@data-status='delivered']").wait_for()
+    assert sent.locator(".delivery-delivered").get_attribute("aria-label") == "已送达"
+
+    # The customer texts 退订: the thread and the contact card say so, and a reply is held back.
+    assert twilio.text(sms_url, "退订") == 200
+    stop = agent.locator(".msg.event-line[data-event=opted_out]")
+    stop.wait_for()
+    assert "已退订短信" in stop.inner_text()
+    agent.locator(".contact-pane .opted-out", has_text="已退订").wait_for()
+    box.fill("还在吗？")
+    box.press("Enter")
+    held = agent.locator(".msg.out", has_text="还在吗？")
+    held.locator("xpath=self::*[@data-status='failed']").wait_for()
+    assert "退订" in held.inner_text()
+    assert len(twilio.fake.sent) == 1  # it never reached Twilio
+
+
+def test_the_segment_rule_of_the_reply_box(hub: Hub, new_page: Any) -> None:
+    page = new_page()
+    page.goto(f"{hub.base}/")
+    cases = page.evaluate(
+        """async () => {
+          const { smsSegments } = await import("/static/inbox/sms.js");
+          const at = (s, n) => s.repeat(n);
+          return [
+            ["", at("a", 0)], ["160 GSM", at("a", 160)], ["161 GSM", at("a", 161)],
+            ["306 GSM", at("a", 306)], ["307 GSM", at("a", 307)],
+            ["80 braces", at("{", 80)], ["81 braces", at("{", 81)],
+            ["70 CJK", at("你", 70)], ["71 CJK", at("你", 71)], ["134 CJK", at("你", 134)],
+            ["135 CJK", at("你", 135)], ["35 emoji", at("😀", 35)], ["36 emoji", at("😀", 36)],
+            ["GSM and one CJK", at("a", 69) + "你"],
+          ].map(([name, text]) => [name, smsSegments(text)]);
+        }"""
+    )
+    got = {name: (r["segments"], r["unicode"]) for name, r in cases}
+    assert got == {
+        "": (0, False),
+        "160 GSM": (1, False),
+        "161 GSM": (2, False),
+        "306 GSM": (2, False),
+        "307 GSM": (3, False),
+        "80 braces": (1, False),  # each takes an escape: two septets
+        "81 braces": (2, False),
+        "70 CJK": (1, True),
+        "71 CJK": (2, True),
+        "134 CJK": (2, True),
+        "135 CJK": (3, True),
+        "35 emoji": (1, True),  # each is two UTF-16 units
+        "36 emoji": (2, True),
+        "GSM and one CJK": (1, True),
+    }
