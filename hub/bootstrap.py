@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import aiohttp
 from itsdangerous import URLSafeTimedSerializer
@@ -41,6 +42,7 @@ from hub.services.deps import Deps, Limits
 from hub.services.enqueuing import EnqueueCoalescer
 from hub.services.jobs import JOBS
 from hub.services.login_guard import LoginGuard, LoginLimits
+from hub.services.phones import HubPhones
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +85,8 @@ def file_url_maker(signer: URLSafeTimedSerializer) -> Callable[[Attachment], str
     def file_url(item: Attachment) -> str | None:
         if item.storage_key is None:
             return None
-        return f"/files/{signer.dumps(item.id)}/{item.filename or 'file'}"
+        # Quoted: a "#" or "?" in a customer's file name must not end the path.
+        return f"/files/{signer.dumps(item.id)}/{quote(item.filename or 'file')}"
 
     return file_url
 
@@ -162,9 +165,14 @@ async def build_hub(settings: Settings, *, listen: bool = False) -> AsyncIterato
         def state_for(channel_id: int) -> ChannelState:
             return SqlChannelState(engines, channel_id)
 
+        directory = SqlDirectory(engines, box, channels)
         registry = load_connectors(
             ConnectorEnv(
-                http=http, state_for=state_for, secret_key=secret, public_url=settings.public_url
+                http=http,
+                state_for=state_for,
+                secret_key=secret,
+                public_url=settings.public_url,
+                phones=HubPhones(directory, presence),
             )
         )
         deps = Deps(
@@ -192,7 +200,7 @@ async def build_hub(settings: Settings, *, listen: bool = False) -> AsyncIterato
             secret=secret,
             engines=engines,
             store=store,
-            directory=SqlDirectory(engines, box, channels),
+            directory=directory,
             queries=SqlQueries(engines),
             deps=deps,
             presence=presence,

@@ -24,7 +24,7 @@ from typing import Any
 
 import aiohttp
 
-from hub.domain.channels import ChannelKind, ChannelState, Connector
+from hub.domain.channels import ChannelKind, ChannelState, Connector, Phones
 from hub.domain.settings import settings_model_problems
 from hub.domain.texts import missing_languages
 
@@ -50,6 +50,8 @@ class ConnectorEnv:
     secret_key: str
     #: the address providers and browsers reach the hub at
     public_url: str
+    #: whom a phone channel may ring now
+    phones: Phones | None = None
 
     def derived_secret(self, purpose: str) -> str:
         """A key for one purpose (signing a widget's tokens), unrelated to the others."""

@@ -63,6 +63,7 @@ def agent(row: Row[Any]) -> Agent:
         active=row.active,
         locale=row.locale,
         created_at=must(row.created_at),
+        phone=row.phone,
     )
 
 

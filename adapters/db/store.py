@@ -417,6 +417,28 @@ class SqlUnit:
         ).first()
         return rows.message(row) if row else None
 
+    async def find_inbound_by_provider_id(
+        self, channel_id: int, provider_message_id: str
+    ) -> Message | None:
+        row = (
+            await self.conn.execute(
+                select(T.messages).where(
+                    T.messages.c.channel_id == channel_id,
+                    T.messages.c.direction == "in",
+                    T.messages.c.provider_message_id == provider_message_id,
+                )
+            )
+        ).first()
+        return rows.message(row) if row else None
+
+    async def team_ids(self, names: Sequence[str]) -> dict[str, int]:
+        if not names:
+            return {}
+        found = await self.conn.execute(
+            select(T.teams.c.name, T.teams.c.id).where(T.teams.c.name.in_(set(names)))
+        )
+        return {row.name: row.id for row in found}
+
     async def update_message(self, message_id: int, **changes: Any) -> Message:
         values = {k: getattr(v, "value", v) for k, v in changes.items()}
         values.setdefault("updated_at", now())

@@ -46,6 +46,8 @@ agents = Table(
     Column("active", Boolean, nullable=False, default=True),
     Column("locale", String(10), nullable=False, default=""),
     _ts("created_at"),
+    #: where calls for this agent ring (E.164), e.g. their mobile
+    Column("phone", String(40), nullable=True),
 )
 
 api_tokens = Table(

@@ -1,4 +1,4 @@
-"""Twilio channel, SMS and MMS: kind ``twilio``."""
+"""Twilio channel, SMS, MMS and calls: kind ``twilio``."""
 
 from connectors.twilio.connector import TwilioConnector
 from hub.registry import ConnectorEnv
@@ -6,7 +6,7 @@ from hub.registry import ConnectorEnv
 
 def connector(env: ConnectorEnv) -> TwilioConnector:
     """The ``kefu.connectors`` entry point."""
-    return TwilioConnector(env.http, env.public_url)
+    return TwilioConnector(env.http, env.public_url, phones=env.phones, state_for=env.state_for)
 
 
 __all__ = ["TwilioConnector", "connector"]

@@ -1,22 +1,35 @@
-"""The Twilio SMS/MMS connector: verify Twilio's webhooks, read them, send replies by SMS.
+"""The Twilio connector: verify Twilio's webhooks, read them, send replies by SMS, answer calls.
 
 Inbound messages arrive at the ``sms`` webhook (the number's "A message comes in"); each reply
 asks for delivery reports at the ``sms_status`` webhook with its ``StatusCallback``
-(https://www.twilio.com/docs/messaging/guides/track-outbound-message-status).
+(https://www.twilio.com/docs/messaging/guides/track-outbound-message-status). Calls come to the
+``voice`` webhook and are answered step by step (``connectors.twilio.voice``).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
 
 import aiohttp
 
 from connectors.twilio import api
-from connectors.twilio.kind import INFO, SMS_STATUS_WEBHOOK, SMS_WEBHOOK
+from connectors.twilio.kind import (
+    INFO,
+    RECORDING_STATUS_WEBHOOK,
+    SMS_STATUS_WEBHOOK,
+    SMS_WEBHOOK,
+    VOICE_STATUS_WEBHOOK,
+    VOICE_WEBHOOK,
+)
 from connectors.twilio.parse import inbound_from_fields, signed_fields, status_from_fields
 from connectors.twilio.sdk import empty_messaging_response
+from connectors.twilio.voice import CallDesk
 from hub.domain.channels import (
+    ChannelState,
     FetchedMedia,
+    Phones,
     SendContext,
     WebhookRequest,
     WebhookResponse,
@@ -37,9 +50,24 @@ class TwilioConnector:
 
     info = INFO
 
-    def __init__(self, http: aiohttp.ClientSession, public_url: str) -> None:
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        public_url: str,
+        *,
+        phones: Phones | None = None,
+        state_for: Callable[[int], ChannelState] | None = None,
+    ) -> None:
         self._http = http
         self._public_url = public_url.rstrip("/")
+        #: whom calls ring, and where a call's steps are remembered (without them: voicemail,
+        #: and a call's outcome is told from its last callback alone)
+        self._phones = phones
+        self._state_for = state_for
+
+    def _desk(self, channel: Channel) -> CallDesk:
+        state = self._state_for(channel.id) if self._state_for else _Forgetful()
+        return CallDesk(self._phones, state, self._public_url)
 
     def status_callback(self, channel: Channel) -> str:
         """The ``sms_status`` webhook's address, where Twilio reports on a reply."""
@@ -53,6 +81,13 @@ class TwilioConnector:
         if request.method.upper() not in ("GET", "POST"):
             return WebhookResult(response=WebhookResponse(status=405, body=b"method not allowed"))
         fields = signed_fields(str(channel.settings["auth_token"]), request)
+        if name in (VOICE_WEBHOOK, VOICE_STATUS_WEBHOOK, RECORDING_STATUS_WEBHOOK):
+            desk = self._desk(channel)
+            if name == VOICE_WEBHOOK:
+                return await desk.handle(channel, fields, request.query)
+            if name == VOICE_STATUS_WEBHOOK:
+                return await desk.ended(channel, fields)
+            return await desk.recording(channel, fields)
         if name == SMS_WEBHOOK:
             item = inbound_from_fields(fields)
             log.info(
@@ -79,14 +114,8 @@ class TwilioConnector:
         return WebhookResult(statuses=(update,) if update else ())
 
     async def send(self, channel: Channel, out: Outbound, ctx: SendContext) -> SendReceipt:
-        """Send the reply's text by SMS; see ``api.message_form`` for what can be sent."""
+        """Send the reply by SMS, or MMS with files; see ``api.message_form``."""
         form = api.message_form(channel.settings, out, self.status_callback(channel))
-        if out.attachments:
-            # No address of a stored file reaches a connector, so MediaUrl cannot be given.
-            log.warning(
-                "twilio reply's attachments left out of the SMS",
-                extra={"channel_id": channel.id, "message_id": out.message_id},
-            )
         status, body = await api.post_message(self._http, channel.settings, form)
         try:
             receipt = api.send_outcome(status, body)
@@ -110,3 +139,13 @@ class TwilioConnector:
         self, channel: Channel, ref: AttachmentRef, ctx: SendContext
     ) -> FetchedMedia:
         return await api.fetch_media(self._http, channel.settings, ref)
+
+
+class _Forgetful:
+    """A channel state that keeps nothing (a connector built without ``state_for``)."""
+
+    async def get(self, key: str) -> str | None:
+        return None
+
+    async def set(self, key: str, value: str, expires_at: datetime | None = None) -> None:
+        return None

@@ -14,6 +14,12 @@ RED = "#f22f46"
 SMS_WEBHOOK = "sms"
 #: delivery reports, asked for with each reply as its ``StatusCallback``
 SMS_STATUS_WEBHOOK = "sms_status"
+#: calls (the number's "A call comes in"), and each step of a call (``?step=…``)
+VOICE_WEBHOOK = "voice"
+#: the end of a call (the number's "Call status changes")
+VOICE_STATUS_WEBHOOK = "voice_status"
+#: a voicemail's recording is ready (asked for by the hub's ``<Record>``)
+RECORDING_STATUS_WEBHOOK = "recording_status"
 
 #: labels of the events a Twilio channel's thread shows
 EVENTS = {
@@ -23,6 +29,25 @@ EVENTS = {
     ),
     "opted_in": text("Subscribed to texts again", "已重新订阅短信"),
 }
+
+VOICE_STEPS = (
+    text(
+        "Calls: under **Voice Configuration → A call comes in** choose **Webhook**, paste the "
+        "**voice** URL below (HTTP POST); under **Call status changes** paste the "
+        "**voice_status** URL. The greeting, the menu and the voicemail prompt are set above.",
+        "来电：在 **Voice Configuration → A call comes in** 中选择 **Webhook**，粘贴下方的 "
+        "**voice** URL（HTTP POST）；在 **Call status changes** 中粘贴 **voice_status** URL。"
+        "欢迎语、语音菜单和留言提示在上方设置。",
+    ),
+    text(
+        "A call rings, at once, the agents of the chosen team who are online in the inbox and "
+        "have a phone number in their account; when nobody answers, the caller leaves a "
+        "voicemail, which arrives in the inbox with its recording. Twilio transcribes "
+        "voicemails in English only.",
+        "来电会同时呼叫所选团队中在收件箱在线、且在账户中填写了电话号码的客服；无人接听时，"
+        "来电者可以留言，留言连同录音进入收件箱。Twilio 仅能转写英文留言。",
+    ),
+)
 
 GUIDE = ConsoleGuide(
     title=text("Connect it in the Twilio Console", "在 Twilio 控制台完成配置"),
@@ -61,6 +86,7 @@ GUIDE = ConsoleGuide(
             "Twilio 按其请求的完整地址签名，因此中心的公网地址（KEFU_PUBLIC_URL）必须与 URL "
             "中的一致，并可从公网访问。客服发送的文件以彩信发出，Twilio 同样从该地址获取。",
         ),
+        *VOICE_STEPS,
         text(
             "Customers who reply STOP (or 退订) are unsubscribed: Twilio and the hub send them "
             "nothing more until they reply START (or 订阅). The thread shows both.",
@@ -74,10 +100,16 @@ GUIDE = ConsoleGuide(
 
 INFO = ChannelKind(
     kind=KIND,
-    title=text("SMS (Twilio)", "短信（Twilio）"),
+    title=text("SMS and calls (Twilio)", "短信和电话（Twilio）"),
     contact_label=text("Phone user", "手机用户"),
     settings=TwilioSettings,
-    webhook_names=(SMS_WEBHOOK, SMS_STATUS_WEBHOOK),
+    webhook_names=(
+        SMS_WEBHOOK,
+        SMS_STATUS_WEBHOOK,
+        VOICE_WEBHOOK,
+        VOICE_STATUS_WEBHOOK,
+        RECORDING_STATUS_WEBHOOK,
+    ),
     guide=GUIDE,
     events=EVENTS,
     color=RED,

@@ -9,7 +9,6 @@ the URL Twilio called and the sorted form fields), the fields of an incoming mes
 from __future__ import annotations
 
 import mimetypes
-import re
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlsplit
 
@@ -19,14 +18,20 @@ from connectors.twilio.errors import CANCELED, delivery_failure
 from connectors.twilio.sdk import SIGNATURE_HEADER, signature_valid
 from hub.domain.channels import WebhookRequest
 from hub.domain.errors import InvalidSignature, MalformedPayload
-from hub.domain.model import AttachmentRef, Inbound, MessageKind, MessageStatus, StatusUpdate
+from hub.domain.model import (
+    E164,
+    AttachmentRef,
+    Inbound,
+    MessageKind,
+    MessageStatus,
+    StatusUpdate,
+)
 
 #: Twilio sends at most 10 media with one MMS
 MAX_MEDIA = 10
 #: an incoming message has about 20 fields (and 2 per media); far more is not Twilio
 MAX_FIELDS = 200
 
-_E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
 
 #: Twilio's message statuses as the hub's. Twilio's own queue (accepted, scheduled, queued,
 #: sending) is "sent" for the hub: the message has left it. The hub's "queued" means "waiting
@@ -111,7 +116,7 @@ def inbound_from_fields(fields: Mapping[str, str]) -> Inbound:
             provider_event_id=sid,
             provider_message_id=sid,
             sender_id=sender,
-            sender_phone=sender if _E164.match(sender) else None,
+            sender_phone=sender if E164.match(sender) else None,
             kind=kind,
             text=text,
             attachments=attachments,

@@ -8,11 +8,17 @@ webhook signatures (https://www.twilio.com/docs/usage/security#validating-reques
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from multidict import MultiDict
 from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 from twilio.twiml.messaging_response import MessagingResponse  # type: ignore[import-untyped]
+from twilio.twiml.voice_response import (  # type: ignore[import-untyped]
+    Dial,
+    Gather,
+    VoiceResponse,
+)
 
 #: the header Twilio puts its signature in
 SIGNATURE_HEADER = "X-Twilio-Signature"
@@ -48,3 +54,84 @@ def signature_valid(
 def empty_messaging_response() -> bytes:
     """``<Response/>``: TwiML that tells Twilio to send no reply of its own."""
     return str(MessagingResponse()).encode()
+
+
+# -- TwiML for calls (https://www.twilio.com/docs/voice/twiml) -----------------------------
+
+
+def _twiml(response: Any) -> bytes:
+    return str(response).encode()
+
+
+def answer(
+    *,
+    language: str,
+    greeting: str,
+    greeting_audio: str | None,
+    menu_prompt: str,
+    menu_action: str,
+    then: str,
+) -> bytes:
+    """Greet the caller, offer the menu (one digit, posted to ``menu_action``) and, when no
+    digit comes, go on at ``then``. Without a menu prompt: greet and go on at once."""
+    response = VoiceResponse()
+    if greeting_audio:
+        response.play(greeting_audio)
+    elif greeting:
+        response.say(greeting, language=language)
+    if menu_prompt:
+        gather = Gather(num_digits=1, action=menu_action, method="POST", timeout=6)
+        gather.say(menu_prompt, language=language)
+        response.append(gather)
+    response.redirect(then, method="POST")
+    return _twiml(response)
+
+
+def ring(numbers: Sequence[tuple[str, str]], *, timeout_s: int, action: str) -> bytes:
+    """Ring these (number, URL fetched when it answers) at once; the first to answer gets the
+    call, and Twilio posts the outcome to ``action``."""
+    response = VoiceResponse()
+    dial = Dial(timeout=timeout_s, action=action, method="POST")
+    for number, answered in numbers:
+        dial.number(number, url=answered, method="POST")
+    response.append(dial)
+    return _twiml(response)
+
+
+def voicemail(
+    *,
+    language: str,
+    prompt: str,
+    max_s: int,
+    action: str,
+    recording_status: str,
+    transcription: str,
+) -> bytes:
+    """Ask for a message after the tone and record it, with a transcript."""
+    response = VoiceResponse()
+    if prompt:
+        response.say(prompt, language=language)
+    response.record(
+        max_length=max_s,
+        play_beep=True,
+        action=action,
+        method="POST",
+        transcribe=True,
+        transcribe_callback=transcription,
+        recording_status_callback=recording_status,
+        recording_status_callback_event="completed",
+    )
+    return _twiml(response)
+
+
+def goodbye(*, language: str, words: str) -> bytes:
+    response = VoiceResponse()
+    if words:
+        response.say(words, language=language)
+    response.hangup()
+    return _twiml(response)
+
+
+def connect() -> bytes:
+    """The answer to "an agent picked up": nothing to play, put them through."""
+    return _twiml(VoiceResponse())

@@ -8,11 +8,19 @@ Formats are Twilio's own: an Account SID is ``AC`` and 32 hex digits, a Messagin
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
+from hub.domain.model import PhoneNumber
 from hub.domain.settings import setting
 from hub.domain.texts import text
 
@@ -21,9 +29,7 @@ API_BASE_URL = "https://api.twilio.com"
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
 _AUTH_TOKEN = re.compile(r"^[0-9a-fA-F]{32}$")
-_E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
 #: what people type between the digits of a phone number
-_PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
 
 
 def _blank_is_none(value: Any) -> Any:
@@ -48,13 +54,6 @@ def _auth_token(value: str) -> str:
     return value
 
 
-def _phone_number(value: str) -> str:
-    value = _PHONE_PUNCTUATION.sub("", value)
-    if not _E164.match(value):
-        raise ValueError("must be in E.164 form: + and the country code, 8-15 digits in all")
-    return value
-
-
 def _blank_is_default(value: Any) -> Any:
     return API_BASE_URL if value is None or _blank_is_none(value) is None else value
 
@@ -69,9 +68,35 @@ def _base_url(value: str) -> str:
 
 AccountSid = Annotated[str, _sid("AC", _ACCOUNT_SID)]
 ServiceSid = Annotated[str, _sid("MG", _SERVICE_SID)]
-PhoneNumber = Annotated[str, AfterValidator(_phone_number)]
 OptionalServiceSid = Annotated[ServiceSid | None, BeforeValidator(_blank_is_none)]
 OptionalPhoneNumber = Annotated[PhoneNumber | None, BeforeValidator(_blank_is_none)]
+
+
+def _menu_line(value: str) -> str:
+    digit, _, team = value.strip().partition(" ")
+    if len(digit) != 1 or not digit.isdigit() or not team.strip():
+        raise ValueError("each line is a digit, a space and a team's name, e.g. “2 售后”")
+    return f"{digit} {team.strip()}"
+
+
+def _audio_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http(s) address of an audio file")
+    return value.strip()
+
+
+MenuLine = Annotated[str, Field(max_length=200), AfterValidator(_menu_line)]
+OptionalAudioUrl = Annotated[
+    Annotated[str, Field(max_length=2000), AfterValidator(_audio_url)] | None,
+    BeforeValidator(_blank_is_none),
+]
+
+
+def menu_choices(lines: list[str]) -> dict[str, str]:
+    """Digit → team name, from the settings' menu lines."""
+    return {line[0]: line[2:] for line in lines}
+
 
 _SECRET_HELP = text(
     "Saved secrets show as ******** and stay as they are unless you type a new value.",
@@ -126,6 +151,70 @@ class TwilioSettings(BaseModel):
             placeholder=API_BASE_URL,
             destination=True,
         )
+    )
+
+    # -- voice ------------------------------------------------------------------------------
+    voice_language: Literal["zh-CN", "en-US"] = setting(
+        "zh-CN",
+        label=text("Language of the spoken prompts", "语音提示的语言"),
+        help=text(
+            "The voice that reads the greeting, the menu and the voicemail prompt.",
+            "朗读欢迎语、菜单和留言提示所用的语音。",
+        ),
+    )
+    voice_greeting: str = setting(
+        "您好，欢迎致电。",
+        label=text("Greeting", "欢迎语"),
+        help=text(
+            "Read to every caller first. Leave empty for none.",
+            "每位来电者首先听到的话。留空则不播放。",
+        ),
+        multiline=True,
+        max_length=1000,
+    )
+    voice_greeting_audio_url: OptionalAudioUrl = setting(
+        None,
+        label=text("Greeting recording (optional)", "欢迎语录音（可选）"),
+        help=text(
+            "The address of an MP3 or WAV file to play instead of reading the greeting.",
+            "用于代替朗读欢迎语的 MP3 或 WAV 文件地址。",
+        ),
+        placeholder="https://…/greeting.mp3",
+    )
+    voice_menu: list[MenuLine] = setting(
+        default_factory=list,
+        label=text("Phone menu (IVR)", "语音菜单（IVR）"),
+        help=text(
+            "One choice per line: a digit and the name of the team that takes the call, e.g. "
+            "“1 售前” and “2 售后”. Empty: every call goes to the channel's team.",
+            "每行一个选项：按键数字和接听该来电的团队名称，例如“1 售前”“2 售后”。"
+            "留空则所有来电转给本渠道的团队。",
+        ),
+        widget="lines",
+        max_length=9,
+    )
+    ring_seconds: int = setting(
+        20,
+        label=text("Ring agents for (seconds)", "呼叫客服的时长（秒）"),
+        help=text(
+            "How long the online agents' phones ring before the caller is offered voicemail.",
+            "在线客服的电话响铃多久后转入语音留言。",
+        ),
+        ge=5,
+        le=60,
+    )
+    voicemail_prompt: str = setting(
+        "现在无人接听，请在提示音后留言，我们会尽快回复您。",
+        label=text("Voicemail prompt", "留言提示"),
+        help=text("Read when nobody answers, before the tone.", "无人接听时在提示音之前朗读。"),
+        multiline=True,
+        max_length=1000,
+    )
+    voicemail_max_seconds: int = setting(
+        120,
+        label=text("Longest voicemail (seconds)", "留言最长时间（秒）"),
+        ge=10,
+        le=600,
     )
 
     @model_validator(mode="after")

@@ -76,6 +76,23 @@ class ChannelState(Protocol):
     async def set(self, key: str, value: str, expires_at: datetime | None = None) -> None: ...
 
 
+@dataclass(frozen=True)
+class AgentPhone:
+    agent_id: int
+    name: str
+    #: E.164
+    phone: str
+
+
+class Phones(Protocol):
+    """Whom a phone channel may ring: what a connector answering a call asks of the hub."""
+
+    async def reachable(self, channel: Channel, team: str | None) -> list[AgentPhone]:
+        """Active agents online in the inbox now who have a phone number: of the team with
+        this name, else of the channel's team, else every such agent."""
+        ...
+
+
 class Leases(Protocol):
     """Per-channel leases: which one process owns a piece of work (a poller) for a while."""
 

@@ -22,6 +22,21 @@ def _email(value: str) -> str:
 
 Email = Annotated[str, Field(max_length=320), AfterValidator(_email)]
 
+#: a phone number in E.164 form: +, the country code and the number, 8 to 15 digits
+E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
+_PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
+
+
+def _phone_number(value: str) -> str:
+    value = _PHONE_PUNCTUATION.sub("", value)
+    if not E164.match(value):
+        raise ValueError("must be in E.164 form: + and the country code, 8-15 digits in all")
+    return value
+
+
+#: what people type (+86 138-0013-8000) as E.164 (+8613800138000), or refused
+PhoneNumber = Annotated[str, Field(max_length=40), AfterValidator(_phone_number)]
+
 
 class Direction(StrEnum):
     IN = "in"
@@ -139,6 +154,13 @@ class Inbound(_Frozen):
     #: the customer unsubscribed from this channel (``True``: an SMS "STOP") or subscribed
     #: again (``False``: "START"); replies to an unsubscribed customer fail without being sent
     opt_out: bool | None = None
+    #: the team the customer chose (a phone menu's digit), by name: a conversation this item
+    #: opens goes to it instead of the channel's default team
+    team: str | None = Field(default=None, max_length=200)
+    #: the provider message id of an earlier item this one completes (a voicemail's transcript,
+    #: which comes minutes after the recording): its text and ``data`` replace that message's,
+    #: and it is stored as a message of its own only if that message is not there
+    completes: str | None = Field(default=None, max_length=255)
     data: dict[str, Any] = Field(default_factory=dict)
     occurred_at: datetime | None = None
 

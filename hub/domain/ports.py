@@ -139,6 +139,13 @@ class Unit(Protocol):
     async def find_outbound_by_provider_id(
         self, channel_id: int, provider_message_id: str
     ) -> Message | None: ...
+    async def find_inbound_by_provider_id(
+        self, channel_id: int, provider_message_id: str
+    ) -> Message | None: ...
+    async def team_ids(self, names: Sequence[str]) -> dict[str, int]:
+        """The ids of the teams with these names (those that exist)."""
+        ...
+
     async def update_message(self, message_id: int, **changes: Any) -> Message: ...
     async def add_delivery(
         self,

@@ -38,6 +38,8 @@ class Agent:
     active: bool
     locale: str
     created_at: datetime
+    #: where phone channels ring this agent (E.164)
+    phone: str | None = None
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,7 @@ async def process_inbound_batch(deps: Deps, event_ids: Sequence[int]) -> list[_P
                 log.info("provider event kept out of the inbox", extra={"event_id": event.id})
                 continue
             work.append((channel, item))
+        work, completions = await _completions(uow, work)
         customers = await uow.find_customers([(c.id, item.sender_id) for c, item in work])
         await _add_customers(deps, uow, customers, work)
         await _open_sessions(uow, customers, work)
@@ -125,6 +126,7 @@ async def process_inbound_batch(deps: Deps, event_ids: Sequence[int]) -> list[_P
             reopen = reopen or conversation.status in _REOPENED_BY_CUSTOMER
             touches[conversation.id] = (message.created_at, added + 1, reopen)
         updated = await uow.touch_inbound_many(touches)
+        completed = await _complete(uow, completions)
         opted = _opt_outs(customers, work)
         if opted:
             await uow.set_opted_out(opted)
@@ -146,6 +148,7 @@ async def process_inbound_batch(deps: Deps, event_ids: Sequence[int]) -> list[_P
                 "provider_message_id": result.message.provider_message_id,
             },
         )
+    outgoing += [(AGENTS_TOPIC, message_event("message.updated", deps, m)) for m in completed]
     outgoing += [(AGENTS_TOPIC, conversation_event(c)) for c in updated.values()]
     if outgoing:
         await deps.bus.publish_many(outgoing)
@@ -191,20 +194,63 @@ async def _add_customers(
         customers.update(await uow.find_customers(raced))
 
 
+async def _completions(
+    uow: Unit, work: list[tuple[Channel, Inbound]]
+) -> tuple[list[tuple[Channel, Inbound]], list[tuple[Channel, Inbound]]]:
+    """Split off the items that complete an earlier message (a voicemail's transcript).
+
+    One whose message is neither stored nor in this batch becomes a message of its own: a
+    transcript whose recording never arrived is still worth reading.
+    """
+    in_batch = {
+        (channel.id, item.provider_message_id or item.provider_event_id)
+        for channel, item in work
+        if item.completes is None
+    }
+    rest: list[tuple[Channel, Inbound]] = []
+    completions: list[tuple[Channel, Inbound]] = []
+    for channel, item in work:
+        if item.completes is None:
+            rest.append((channel, item))
+        elif (channel.id, item.completes) in in_batch or await uow.find_inbound_by_provider_id(
+            channel.id, item.completes
+        ):
+            completions.append((channel, item))
+        else:
+            rest.append((channel, item))
+    return rest, completions
+
+
+async def _complete(uow: Unit, completions: Sequence[tuple[Channel, Inbound]]) -> list[Message]:
+    """Write the completing items' text and data into the messages they complete."""
+    done: list[Message] = []
+    for channel, item in completions:
+        assert item.completes is not None
+        target = await uow.find_inbound_by_provider_id(channel.id, item.completes)
+        if target is None:
+            continue
+        done.append(
+            await uow.update_message(
+                target.id, text=item.text or target.text, data={**target.data, **item.data}
+            )
+        )
+    return done
+
+
 async def _open_sessions(
     uow: Unit, customers: _Customers, work: Sequence[tuple[Channel, Inbound]]
 ) -> None:
     """Give every customer in ``work`` an open conversation to write into."""
     needed: dict[tuple[int, str], NewConversation] = {}
+    teams = await uow.team_ids([item.team for _, item in work if item.team])
     for channel, item in work:
         key = (channel.id, item.sender_id)
         identity, conversation = customers[key]
         # A resolved conversation stays closed with its metrics; the customer's new message
         # starts a new session that still shows the whole history.
         if conversation is None or conversation.status == ConversationStatus.RESOLVED:
-            needed[key] = NewConversation(
-                channel.id, identity.contact_id, identity.id, channel.team_id
-            )
+            team_id = teams.get(item.team or "", channel.team_id)
+            needed[key] = NewConversation(channel.id, identity.contact_id, identity.id, team_id)
     if needed:
         opened = await uow.create_conversations(list(needed.values()))
         for key, conversation in zip(needed, opened, strict=True):

@@ -18,7 +18,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from adapters.db.queries import MAX_ID
-from hub.domain.model import ConversationStatus, Email, Role
+from hub.domain.model import ConversationStatus, Email, PhoneNumber, Role
 
 # The records' shapes are shared with the realtime events, so they are defined with the services.
 from hub.services.views import AttachmentOut as AttachmentOut
@@ -104,6 +104,7 @@ class AgentOut(Out):
     active: bool
     locale: str
     online: bool = False
+    phone: str | None = Field(None, description="where phone channels ring the agent (E.164)")
 
 
 class AgentList(Out):
@@ -130,6 +131,11 @@ class AgentPatch(In):
     active: bool | None = None
     password: str | None = Field(default=None, min_length=8, max_length=200)
     locale: Literal["", "en", "zh-CN"] | None = None
+    phone: PhoneNumber | None = Field(
+        default=None,
+        description="where phone channels ring the agent, in E.164 form (+8613800138000); "
+        "null for none",
+    )
 
 
 class TeamIn(In):

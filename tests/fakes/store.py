@@ -22,6 +22,7 @@ from hub.domain.records import (
     Identity,
     InboundEvent,
     Message,
+    Team,
 )
 
 
@@ -40,6 +41,7 @@ class _Tables:
     messages: dict[int, Message] = field(default_factory=dict)
     attachments: dict[int, Attachment] = field(default_factory=dict)
     deliveries: list[tuple[int, int, MessageStatus, str | None]] = field(default_factory=list)
+    teams: dict[int, Team] = field(default_factory=dict)
 
 
 class FakeUnit:
@@ -269,6 +271,23 @@ class FakeUnit:
             None,
         )
 
+    async def find_inbound_by_provider_id(
+        self, channel_id: int, provider_message_id: str
+    ) -> Message | None:
+        return next(
+            (
+                m
+                for m in self.t.messages.values()
+                if m.channel_id == channel_id
+                and m.direction.value == "in"
+                and m.provider_message_id == provider_message_id
+            ),
+            None,
+        )
+
+    async def team_ids(self, names: Sequence[str]) -> dict[str, int]:
+        return {t.name: t.id for t in self.t.teams.values() if t.name in names}
+
     async def update_message(self, message_id: int, **changes: Any) -> Message:
         message = self.t.messages.get(message_id)
         if message is None:
@@ -390,6 +409,11 @@ class FakeStore:
         )
         self.tables.channels[channel.id] = channel
         return channel
+
+    def add_team(self, name: str, agent_ids: tuple[int, ...] = ()) -> Team:
+        team = Team(self.next_id(), name, agent_ids)
+        self.tables.teams[team.id] = team
+        return team
 
     def add_agent(self, name: str = "Li Na") -> Agent:
         agent = Agent(

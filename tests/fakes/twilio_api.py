@@ -124,6 +124,70 @@ def status_fields(
     return fields
 
 
+def call_fields(
+    call_sid: str,
+    status: str = "ringing",
+    *,
+    caller: str = CUSTOMER,
+    to: str = TWILIO_NUMBER,
+    account_sid: str = ACCOUNT_SID,
+    **extra: str,
+) -> list[tuple[str, str]]:
+    """What Twilio posts to a number's voice webhook and each step of the call (``extra``:
+    ``Digits``, ``DialCallStatus``, ``CallDuration``, ``RecordingUrl``…)."""
+    fields = [
+        ("AccountSid", account_sid),
+        ("ApiVersion", "2010-04-01"),
+        ("CallSid", call_sid),
+        ("CallStatus", status),
+        ("Called", to),
+        ("CalledCountry", "US"),
+        ("Caller", caller),
+        ("CallerCountry", "CN"),
+        ("Direction", "inbound"),
+        ("From", caller),
+        ("FromCountry", "CN"),
+        ("To", to),
+        ("ToCountry", "US"),
+    ]
+    return fields + list(extra.items())
+
+
+def recording_fields(
+    call_sid: str, recording_sid: str, recording_url: str, duration_s: int = 14
+) -> list[tuple[str, str]]:
+    """What Twilio posts to a ``<Record>``'s ``recordingStatusCallback`` (no From or To)."""
+    return [
+        ("AccountSid", ACCOUNT_SID),
+        ("CallSid", call_sid),
+        ("RecordingSid", recording_sid),
+        ("RecordingUrl", recording_url),
+        ("RecordingStatus", "completed"),
+        ("RecordingDuration", str(duration_s)),
+        ("RecordingChannels", "1"),
+        ("RecordingStartTime", formatdate(usegmt=True)),
+        ("RecordingSource", "RecordVerb"),
+    ]
+
+
+def transcription_fields(
+    call_sid: str, recording_sid: str, text: str, *, caller: str = CUSTOMER
+) -> list[tuple[str, str]]:
+    """What Twilio posts to a ``<Record>``'s ``transcribeCallback``."""
+    return call_fields(
+        call_sid,
+        "completed",
+        caller=caller,
+        TranscriptionSid=sid("TR"),
+        TranscriptionText=text,
+        TranscriptionStatus="completed",
+        TranscriptionType="fast",
+        RecordingSid=recording_sid,
+        RecordingUrl=f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/"
+        f"{recording_sid}",
+    )
+
+
 def signed_headers(
     url: str, fields: Iterable[tuple[str, str]], token: str = AUTH_TOKEN
 ) -> dict[str, str]:

@@ -430,3 +430,47 @@ async def test_a_provider_saying_the_customer_unsubscribed_is_remembered(p: Pipe
     await run_jobs(p)
     assert p.store.tables.messages[again.id].data["failure"]["code"] == "hub.opted_out"
     assert p.connector.sent == []
+
+
+async def test_a_chosen_team_takes_the_new_conversation(p: Pipeline) -> None:
+    channel = p.store.add_channel()
+    after_sales = p.store.add_team("售后 After-sales")
+    call = text("call-1").model_copy(update={"team": "售后 After-sales"})
+    stranger = text("call-2", sender="openid-2").model_copy(update={"team": "no such team"})
+    await inbound.accept(p.deps, channel, [call, stranger])
+    await run_jobs(p)
+    teams = {c.identity_id: c.team_id for c in p.store.tables.conversations.values()}
+    assert sorted(teams.values(), key=str) == sorted([after_sales.id, None], key=str)
+
+
+async def test_a_transcript_completes_its_voicemail_or_stands_alone(p: Pipeline) -> None:
+    channel = p.store.add_channel()
+    voicemail = Inbound(
+        provider_event_id="RE1",
+        provider_message_id="RE1",
+        sender_id="+8613800138000",
+        kind=MessageKind.VOICEMAIL,
+        data={"status": "voicemail", "duration_s": 12},
+    )
+    transcript = Inbound(
+        provider_event_id="transcript:RE1",
+        sender_id="+8613800138000",
+        kind=MessageKind.VOICEMAIL,
+        text="我的快递还没到",
+        completes="RE1",
+        data={"transcript": "completed"},
+    )
+    # In one batch (the recording processed with its transcript) …
+    await inbound.accept(p.deps, channel, [voicemail, transcript])
+    await run_jobs(p)
+    [message] = p.store.tables.messages.values()
+    assert message.text == "我的快递还没到"
+    assert message.data == {"status": "voicemail", "duration_s": 12, "transcript": "completed"}
+    updated = [e for _, e in p.bus.published if e.type == "message.updated"]
+    assert [e.data["text"] for e in updated] == ["我的快递还没到"]
+
+    # … or later; a transcript of a recording the hub never got is a message of its own.
+    late = transcript.model_copy(update={"provider_event_id": "transcript:RE2", "completes": "RE2"})
+    await inbound.accept(p.deps, channel, [late])
+    await run_jobs(p)
+    assert [m.text for m in p.store.tables.messages.values()] == ["我的快递还没到"] * 2

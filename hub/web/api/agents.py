@@ -27,6 +27,7 @@ def agent_body(agent: Agent, online: bool = False) -> S.AgentOut:
         active=agent.active,
         locale=agent.locale,
         online=online,
+        phone=agent.phone,
     )
 
 

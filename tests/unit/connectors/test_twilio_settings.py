@@ -22,11 +22,12 @@ def test_the_kind_is_a_valid_connector() -> None:
     assert connector_problems(connector) == []
     info = connector.info
     assert info.kind == "twilio"
-    assert info.title == {"en": "SMS (Twilio)", "zh-CN": "短信（Twilio）"}
-    assert info.webhook_names == ("sms", "sms_status")
+    assert info.title == {"en": "SMS and calls (Twilio)", "zh-CN": "短信和电话（Twilio）"}
+    assert info.webhook_names == ("sms", "sms_status", "voice", "voice_status", "recording_status")
     assert info.guide is not None
     assert info.guide.webhook == "sms"
     assert any("StatusCallback" in step["en"] for step in info.guide.steps)
+    assert any("A call comes in" in step["en"] for step in info.guide.steps)
     assert info.secret_settings == {"auth_token"}
 
 
@@ -41,7 +42,7 @@ def test_valid_settings_are_normalised() -> None:
             "api_base_url": "http://127.0.0.1:9000/",
         },
     )
-    assert stored == {
+    assert {k: v for k, v in stored.items() if not k.startswith(("voice", "ring"))} == {
         "account_sid": ACCOUNT_SID,
         "auth_token": AUTH_TOKEN,
         "phone_number": TWILIO_NUMBER,
@@ -108,9 +109,40 @@ def test_every_field_is_labelled_in_both_languages() -> None:
         "phone_number",
         "messaging_service_sid",
         "api_base_url",
+        "voice_language",
+        "voice_greeting",
+        "voice_greeting_audio_url",
+        "voice_menu",
+        "ring_seconds",
+        "voicemail_prompt",
+        "voicemail_max_seconds",
     }
     for name, prop in schema["properties"].items():
         assert set(prop["x-label"]) == {"en", "zh-CN"}, name
         assert all(prop["x-label"].values()), name
     assert schema["properties"]["auth_token"]["x-secret"] is True
     assert schema["properties"]["phone_number"]["x-nullable"] is True
+
+
+@pytest.mark.parametrize(
+    ("lines", "reason"),
+    [
+        (["12 售后"], "a digit, a space"),
+        (["2"], "a digit, a space"),
+        (["x 售后"], "a digit, a space"),
+    ],
+)
+def test_a_menu_line_is_a_digit_and_a_team(lines: list[str], reason: str) -> None:
+    with pytest.raises(InvalidInput, match=reason):
+        validate_settings(TwilioSettings, {**VALID, "voice_menu": lines})
+
+
+def test_voice_settings_have_defaults_and_bounds() -> None:
+    stored = validate_settings(TwilioSettings, {**VALID, "voice_menu": [" 1  售前 ", "2 售后"]})
+    assert stored["voice_menu"] == ["1 售前", "2 售后"]
+    assert stored["voice_language"] == "zh-CN"
+    assert stored["ring_seconds"] == 20
+    with pytest.raises(InvalidInput, match="ring_seconds"):
+        validate_settings(TwilioSettings, {**VALID, "ring_seconds": 600})
+    with pytest.raises(InvalidInput, match="voice_greeting_audio_url"):
+        validate_settings(TwilioSettings, {**VALID, "voice_greeting_audio_url": "ftp://x/a.mp3"})

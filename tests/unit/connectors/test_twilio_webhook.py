@@ -306,9 +306,9 @@ async def test_a_body_that_is_no_form_is_malformed(connector: TwilioConnector, b
 
 async def test_an_unknown_webhook_is_not_found(connector: TwilioConnector) -> None:
     fields = inbound_fields(MESSAGE_SID, body="x")
-    url = f"{HUB}/hooks/7/voice"
+    url = f"{HUB}/hooks/7/fax"
     with pytest.raises(NotFound):
-        await connector.handle_webhook(channel(), "voice", post(url, fields))
+        await connector.handle_webhook(channel(), "fax", post(url, fields))
 
 
 # -- status callbacks ---------------------------------------------------------------------

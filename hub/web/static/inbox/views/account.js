@@ -40,7 +40,29 @@ export function openAccount(me) {
   h("div", { class: "form-actions" },
     h("button", { class: "btn", type: "button", text: t("admin.cancel"), onclick: () => dialog.close() }),
     submit));
-  const dialog = h("dialog", { class: "account-dialog", "data-testid": "account-dialog", "aria-label": t("account.title") }, form);
+  const phone = h("input", { type: "tel", name: "phone", value: me.phone || "", placeholder: "+8613800138000", autocomplete: "tel" });
+  const phoneStatus = h("p", { class: "form-ok", role: "status", hidden: true });
+  const phoneForm = h("form", { class: "panel-form phone-form", onsubmit: async (e) => {
+    e.preventDefault();
+    phoneStatus.hidden = true;
+    try {
+      const saved = await api.patch(`/agents/${me.id}`, { phone: phone.value.trim() || null });
+      me.phone = saved.phone;
+      phone.value = saved.phone || "";
+      phoneStatus.className = "form-ok";
+      phoneStatus.textContent = t("account.phoneSaved");
+    } catch (err) {
+      phoneStatus.className = "form-error";
+      phoneStatus.textContent = err.status === 422 ? t("account.phoneInvalid") : err.message;
+    }
+    phoneStatus.hidden = false;
+  } },
+  h("h3", { text: t("account.phoneTitle") }),
+  row(t("account.phone"), phone),
+  h("p", { class: "muted small", text: t("account.phoneHint") }),
+  phoneStatus,
+  h("div", { class: "form-actions" }, h("button", { class: "btn", type: "submit", text: t("account.phoneSave") })));
+  const dialog = h("dialog", { class: "account-dialog", "data-testid": "account-dialog", "aria-label": t("account.title") }, form, phoneForm);
   dialog.addEventListener("close", () => dialog.remove());
   document.body.append(dialog);
   dialog.showModal();
