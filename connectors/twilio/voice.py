@@ -113,6 +113,8 @@ class CallDesk:
                 return _twiml(sdk.goodbye(language=self._language(channel), words=""))
             return await self._voicemail(channel, sid)
         if step == "recorded":
+            if fields.get("RecordingUrl") and _seconds(fields.get("RecordingDuration")):
+                await self._remember(sid, recorded=True)
             language = self._language(channel)
             return _twiml(sdk.goodbye(language=language, words=GOODBYE[language]))
         if step == "transcribed":
@@ -256,7 +258,7 @@ class CallDesk:
         caller = str(call.get("caller") or _required(fields, "From"))
         if call.get("answered_by"):
             outcome = "completed"
-        elif call.get("voicemail"):
+        elif call.get("recorded"):
             outcome = "voicemail"
         else:
             outcome = "missed"

@@ -12,12 +12,15 @@ import asyncio
 import threading
 import time
 import urllib.request
+import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 from urllib.parse import urlencode
+from xml.etree.ElementTree import Element
 
 import aiohttp
 import pytest
+from defusedxml import ElementTree
 
 from tests.e2e.conftest import Hub, login
 from tests.fakes.twilio_api import (
@@ -25,15 +28,19 @@ from tests.fakes.twilio_api import (
     AUTH_TOKEN,
     TWILIO_NUMBER,
     FakeTwilio,
+    call_fields,
     inbound_fields,
+    recording_fields,
     sid,
     signed_headers,
+    transcription_fields,
 )
 
 pytestmark = pytest.mark.browser
 
 T = TypeVar("T")
 CUSTOMER = "+8613800138000"
+VOICEMAIL_MP3 = b"ID3\x03\x00 a voicemail"
 
 
 class Twilio:
@@ -77,6 +84,22 @@ class Twilio:
         with urllib.request.urlopen(request, timeout=10) as response:
             status: int = response.status
             return status
+
+    def call(self, url: str, fields: list[tuple[str, str]]) -> Element:
+        """A step of a call: Twilio posts the signed request and reads the TwiML answer."""
+        request = urllib.request.Request(
+            url,
+            data=urlencode(fields).encode(),
+            headers=signed_headers(url, fields, AUTH_TOKEN),
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+        if not body:
+            return Element("Response")
+        root: Element = ElementTree.fromstring(body)
+        assert root.tag == "Response"
+        return root
 
     def report(self, message_sid: str, status: str) -> tuple[int, str]:
         async def post() -> tuple[int, str]:
@@ -208,3 +231,87 @@ def test_the_segment_rule_of_the_reply_box(hub: Hub, new_page: Any) -> None:
         "36 emoji": (2, True),
         "GSM and one CJK": (1, True),
     }
+
+
+def test_a_call_for_after_sales_rings_the_agent_then_the_voicemail_arrives(
+    hub: Hub, new_page: Any, twilio: Twilio
+) -> None:
+    agent = new_page(locale="zh-CN", width=1440, height=960)
+    login(agent, hub)
+    # The agent gives the number calls should ring, in their account.
+    agent.click("[data-action=account]")
+    dialog = agent.get_by_test_id("account-dialog")
+    dialog.locator("input[name=phone]").fill("+86 139-0013-9000")
+    dialog.get_by_role("button", name="保存号码").click()
+    dialog.get_by_text("已保存。").wait_for()
+    assert dialog.locator("input[name=phone]").input_value() == "+8613900139000"
+    dialog.get_by_role("button", name="取消").click()
+
+    me = hub.api("GET", "/me")
+    team = hub.api(
+        "POST", "/teams", {"name": f"售后 {uuid.uuid4().hex[:4]}", "agent_ids": [me["id"]]}
+    )
+    channel = hub.api(
+        "POST",
+        "/channels",
+        {
+            "kind": "twilio",
+            "name": "客服热线",
+            "settings": {
+                "account_sid": ACCOUNT_SID,
+                "auth_token": AUTH_TOKEN,
+                "phone_number": TWILIO_NUMBER,
+                "api_base_url": twilio.fake.base,
+                "voice_menu": ["1 售前", f"2 {team['name']}"],
+            },
+        },
+    )
+    hooks = channel["webhook_urls"]
+    call_sid, recording = sid("CA"), sid("RE")
+    root = twilio.call(hooks["voice"], call_fields(call_sid, caller=CUSTOMER))
+    assert "请按2" in "".join(root.itertext())
+    menu_url = root.find("Gather").get("action")  # type: ignore[union-attr]
+    dial = twilio.call(menu_url, call_fields(call_sid, caller=CUSTOMER, Digits="2")).find("Dial")
+    assert dial is not None
+    assert [n.text for n in dial] == ["+8613900139000"]  # the online after-sales agent
+    record = twilio.call(
+        dial.get("action") or "",
+        call_fields(call_sid, caller=CUSTOMER, DialCallStatus="no-answer"),
+    ).find("Record")
+    assert record is not None
+    twilio.fake.recordings[recording] = VOICEMAIL_MP3
+    recording_url = twilio.fake.recording_url(recording)
+    twilio.call(
+        record.get("recordingStatusCallback") or "",
+        recording_fields(call_sid, recording, recording_url, 11),
+    )
+    twilio.call(
+        record.get("action") or "",
+        call_fields(call_sid, "in-progress", caller=CUSTOMER, RecordingUrl=recording_url,
+                    RecordingDuration="11"),
+    )  # fmt: skip
+    twilio.call(
+        record.get("transcribeCallback") or "",
+        transcription_fields(call_sid, recording, "My kettle arrived broken.", caller=CUSTOMER),
+    )
+    twilio.call(hooks["voice_status"], call_fields(call_sid, "completed", caller=CUSTOMER,
+                                                   CallDuration="41"))  # fmt: skip
+
+    def conversation() -> Any:
+        items = hub.api("GET", f"/conversations?channel_id={channel['id']}")["items"]
+        return items[0] if items else None
+
+    conv = wait_until(conversation, "the call to open a conversation")
+    assert conv["team_id"] == team["id"]
+    agent.goto(f"{hub.base}/#/inbox/{conv['id']}")
+    voicemail = agent.locator(".msg[data-kind=voicemail]")
+    voicemail.locator(".transcript", has_text="My kettle arrived broken.").wait_for()
+    assert "语音留言" in voicemail.inner_text() or "留言" in voicemail.inner_text()
+    audio = voicemail.locator("audio")
+    audio.wait_for(state="attached")
+    src = audio.get_attribute("src") or ""
+    with urllib.request.urlopen(hub.base + src, timeout=10) as response:
+        assert response.read() == VOICEMAIL_MP3
+    call_line = agent.locator(".msg[data-kind=call]")
+    call_line.wait_for()
+    assert call_line.locator(".call").get_attribute("data-status") == "voicemail"

@@ -238,6 +238,8 @@ class FakeTwilio:
     media_requests: list[tuple[str, bool]] = field(default_factory=list)
     #: media SIDs the file store served, after the redirect
     files_served: list[str] = field(default_factory=list)
+    #: recording SID → the call's audio (MP3)
+    recordings: dict[str, bytes] = field(default_factory=dict)
     #: message SID → the StatusCallback its send asked for
     callbacks: dict[str, str] = field(default_factory=dict)
     #: (MediaUrl, HTTP status, content type, bytes) of every file a send made it fetch
@@ -254,6 +256,7 @@ class FakeTwilio:
             "/2010-04-01/Accounts/{account}/Messages/{message}/Media/{media}", self._media
         )
         app.router.add_get("/files/{media}", self._file)
+        app.router.add_get("/2010-04-01/Accounts/{account}/Recordings/{name}", self._recording)
         return app
 
     @asynccontextmanager
@@ -368,6 +371,21 @@ class FakeTwilio:
             return _error(20404, "The requested resource was not found")
         # Twilio answers with a redirect to its file store, whose signed URL needs no auth.
         raise web.HTTPFound(f"/files/{media_sid}?Expires={next(self._count)}&Signature=fake")
+
+    def recording_url(self, recording_sid: str) -> str:
+        """Where Twilio says a recording is (``RecordingUrl``: without an extension)."""
+        return f"{self.base}/2010-04-01/Accounts/{self.account_sid}/Recordings/{recording_sid}"
+
+    async def _recording(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return _error(20003)
+        recording_sid, _, extension = request.match_info["name"].partition(".")
+        audio = self.recordings.get(recording_sid)
+        if audio is None:
+            return _error(20404, "The requested resource was not found")
+        if extension != "mp3":
+            return _error(20404, "only .mp3 is served by this fake")
+        return web.Response(body=audio, content_type="audio/mpeg")
 
     async def _file(self, request: web.Request) -> web.Response:
         found = self.media.get(request.match_info["media"])

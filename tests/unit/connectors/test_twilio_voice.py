@@ -243,7 +243,18 @@ async def test_a_voicemail_becomes_a_message_with_its_recording_then_its_transcr
     ("steps", "outcome"),
     [
         ([("answered", {"agent": "7", "name": "李娜 Li Na"})], "completed"),
-        ([("dialed", {"DialCallStatus": "no-answer"})], "voicemail"),
+        (
+            [
+                ("dialed", {"DialCallStatus": "no-answer"}),
+                (
+                    "recorded",
+                    {"RecordingUrl": "https://api.twilio.com/RE1", "RecordingDuration": "9"},
+                ),
+            ],
+            "voicemail",
+        ),
+        # Offered voicemail, but hung up without a message.
+        ([("dialed", {"DialCallStatus": "no-answer"})], "missed"),
         ([], "missed"),
     ],
 )

@@ -1,0 +1,249 @@
+"""A call to a Twilio number through the whole hub: signed webhooks step by step, the online
+after-sales agent's phone rung, a voicemail with its recording fetched from the fake Twilio API
+and its transcript, and the call in the caller's history."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+from xml.etree.ElementTree import Element
+
+import pytest
+from defusedxml import ElementTree
+
+from tests.clients import AgentSocket
+from tests.fakes.twilio_api import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    CUSTOMER,
+    TWILIO_NUMBER,
+    FakeTwilio,
+    call_fields,
+    recording_fields,
+    sid,
+    signed_headers,
+    transcription_fields,
+)
+from tests.integration.conftest import RunningHub, inprocess_hub, make_settings
+from tests.integration.test_twilio_sms import eventually, local
+
+AUDIO = b"ID3\x03\x00 a voicemail in MP3"
+AGENT_PHONE = "+8613900139000"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTwilio]:
+    api = FakeTwilio()
+    async with api.running():
+        yield api
+
+
+@pytest.fixture
+async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
+    async with inprocess_hub(make_settings(tmp_path)) as running:
+        yield running
+
+
+async def twilio_calls(hub: RunningHub, url: str, fields: list[tuple[str, str]]) -> tuple[int, str]:
+    """Post as Twilio does: signed for the public URL, query included."""
+    async with hub.http.post(
+        local(hub, url) + (f"?{urlsplit(url).query}" if urlsplit(url).query else ""),
+        data=urlencode(fields).encode(),
+        headers=signed_headers(url, fields, AUTH_TOKEN),
+    ) as response:
+        return response.status, await response.text()
+
+
+def twiml(body: str) -> Element:
+    root: Element = ElementTree.fromstring(body)
+    assert root.tag == "Response"
+    return root
+
+
+async def test_a_call_for_after_sales_rings_its_agent_then_leaves_a_voicemail(
+    hub: RunningHub, fake: FakeTwilio
+) -> None:
+    status, me = await hub.api("GET", "/me")
+    status, me = await hub.api("PATCH", f"/agents/{me['id']}", json={"phone": "+86 139 0013 9000"})
+    assert status == 200, me
+    assert me["phone"] == AGENT_PHONE
+    status, team = await hub.api("POST", "/teams", json={"name": "售后", "agent_ids": [me["id"]]})
+    assert status == 201, team
+    status, channel = await hub.api(
+        "POST",
+        "/channels",
+        json={
+            "kind": "twilio",
+            "name": "客服热线",
+            "settings": {
+                "account_sid": ACCOUNT_SID,
+                "auth_token": AUTH_TOKEN,
+                "phone_number": TWILIO_NUMBER,
+                "api_base_url": fake.base,
+                "voice_menu": ["1 售前", "2 售后"],
+            },
+        },
+    )
+    assert status == 201, channel
+    hooks: dict[str, str] = channel["webhook_urls"]
+    assert {"voice", "voice_status", "recording_status"} <= hooks.keys()
+    # The agent is online: the inbox is open.
+    agent = await AgentSocket.connect(hub.http, hub.base, hub.token)
+
+    call_sid = sid("CA")
+    status, body = await twilio_calls(hub, hooks["voice"], call_fields(call_sid))
+    assert status == 200, body
+    gather = twiml(body).find("Gather")
+    assert gather is not None
+    menu_url = gather.get("action") or ""
+    assert menu_url == hooks["voice"] + "?step=menu"
+
+    status, body = await twilio_calls(hub, menu_url, call_fields(call_sid, Digits="2"))
+    dial = twiml(body).find("Dial")
+    assert dial is not None, body
+    [number] = list(dial)
+    assert number.text == AGENT_PHONE
+    assert parse_qs(urlsplit(number.get("url") or "").query)["agent"] == [str(me["id"])]
+
+    # Nobody picks up: voicemail.
+    status, body = await twilio_calls(
+        hub, dial.get("action") or "", call_fields(call_sid, DialCallStatus="no-answer")
+    )
+    record = twiml(body).find("Record")
+    assert record is not None, body
+    recording = sid("RE")
+    fake.recordings[recording] = AUDIO
+    status, _ = await twilio_calls(
+        hub,
+        record.get("recordingStatusCallback") or "",
+        recording_fields(call_sid, recording, fake.recording_url(recording), 9),
+    )
+    assert status == 200
+    status, body = await twilio_calls(
+        hub,
+        record.get("action") or "",
+        call_fields(
+            call_sid,
+            "in-progress",
+            RecordingUrl=fake.recording_url(recording),
+            RecordingDuration="9",
+        ),
+    )
+    assert twiml(body).find("Hangup") is not None
+
+    voicemail = await agent.next(
+        "message.created", lambda f: f["data"]["kind"] == "voicemail", within_s=15
+    )
+    conversation_id = voicemail["data"]["conversation_id"]
+    status, conversation = await hub.api("GET", f"/conversations/{conversation_id}")
+    assert conversation["team_id"] == team["id"]  # the caller chose after-sales
+
+    # The recording is fetched with the account's credentials and stored by the hub.
+    async def stored() -> dict[str, Any] | None:
+        _status, page = await hub.api("GET", f"/conversations/{conversation_id}/messages")
+        [message] = [m for m in page["items"] if m["kind"] == "voicemail"]
+        [audio] = message["attachments"]
+        return message if audio["url"] else None
+
+    message = await eventually(stored, "the recording is stored")
+    [audio] = message["attachments"]
+    assert audio["content_type"] == "audio/mpeg"
+    async with hub.http.get(hub.base + audio["url"]) as response:
+        assert await response.read() == AUDIO
+
+    # The transcript completes the voicemail; Twilio's retry of it changes nothing more.
+    transcript = transcription_fields(call_sid, recording, "My kettle arrived broken.")
+    for _ in range(2):
+        status, _ = await twilio_calls(hub, record.get("transcribeCallback") or "", transcript)
+        assert status == 200
+    updated = await agent.next(
+        "message.updated",
+        lambda f: f["data"]["id"] == message["id"] and f["data"]["text"] != "",
+        within_s=15,
+    )
+    assert updated["data"]["text"] == "My kettle arrived broken."
+    assert updated["data"]["attachments"][0]["url"], "the transcript kept the recording"
+
+    # The call ends: one call event with its outcome, also when Twilio retries.
+    for _ in range(2):
+        status, _ = await twilio_calls(
+            hub, hooks["voice_status"], call_fields(call_sid, "completed", CallDuration="37")
+        )
+        assert status == 200
+    ended = await agent.next("message.created", lambda f: f["data"]["kind"] == "call")
+    await agent.close()
+    assert ended["data"]["conversation_id"] == conversation_id
+    assert ended["data"]["data"]["status"] == "voicemail"
+    assert ended["data"]["data"]["duration_s"] == 37
+    assert ended["data"]["data"]["from_number"] == CUSTOMER
+    status, page = await hub.api("GET", f"/conversations/{conversation_id}/messages")
+    kinds = [m["kind"] for m in page["items"]]
+    assert sorted(kinds) == ["call", "voicemail"]
+    [final] = [m for m in page["items"] if m["kind"] == "voicemail"]
+    assert final["text"] == "My kettle arrived broken."
+
+
+async def test_a_call_nobody_can_take_is_a_missed_call_in_the_inbox(
+    hub: RunningHub, fake: FakeTwilio
+) -> None:
+    status, channel = await hub.api(
+        "POST",
+        "/channels",
+        json={
+            "kind": "twilio",
+            "name": "热线",
+            "settings": {
+                "account_sid": ACCOUNT_SID,
+                "auth_token": AUTH_TOKEN,
+                "phone_number": TWILIO_NUMBER,
+                "api_base_url": fake.base,
+            },
+        },
+    )
+    hooks = channel["webhook_urls"]
+    agent = await AgentSocket.connect(hub.http, hub.base, hub.token)
+    call_sid = sid("CA")
+    status, body = await twilio_calls(hub, hooks["voice"], call_fields(call_sid))
+    assert status == 200, body
+    assert twiml(body).find("Gather") is None  # no menu set
+    redirect = twiml(body).find("Redirect")
+    assert redirect is not None
+    # No agent has a phone number: straight to voicemail, and the caller hangs up.
+    _status, body = await twilio_calls(hub, redirect.text or "", call_fields(call_sid))
+    assert twiml(body).find("Record") is not None
+    await twilio_calls(hub, hooks["voice_status"], call_fields(call_sid, "completed"))
+    missed = await agent.next("message.created", lambda f: f["data"]["kind"] == "call")
+    await agent.close()
+    # Offered voicemail, the caller left none: a missed call.
+    assert missed["data"]["data"]["status"] == "missed"
+    _status, conversation = await hub.api(
+        "GET", f"/conversations/{missed['data']['conversation_id']}"
+    )
+    assert conversation["status"] == "open"
+
+
+async def test_a_forged_call_is_refused(hub: RunningHub, fake: FakeTwilio) -> None:
+    _status, channel = await hub.api(
+        "POST",
+        "/channels",
+        json={
+            "kind": "twilio",
+            "name": "热线",
+            "settings": {
+                "account_sid": ACCOUNT_SID,
+                "auth_token": AUTH_TOKEN,
+                "phone_number": TWILIO_NUMBER,
+                "api_base_url": fake.base,
+            },
+        },
+    )
+    url = channel["webhook_urls"]["voice"]
+    fields = call_fields(sid("CA"))
+    async with hub.http.post(
+        local(hub, url),
+        data=urlencode(fields).encode(),
+        headers=signed_headers(url, fields, "0" * 32),
+    ) as response:
+        assert response.status == 403
