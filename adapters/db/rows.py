@@ -116,6 +116,7 @@ def attachment(row: Row[Any]) -> Attachment:
         size=row.size,
         storage_key=row.storage_key,
         provider_ref=row.provider_ref,
+        failure=row.failure,
     )
 
 

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -48,7 +48,6 @@ log = logging.getLogger(__name__)
 
 
 #: how long the sweeper keeps retrying a provider-held file that could not be fetched
-MEDIA_RETRY_WINDOW = timedelta(days=3)
 
 
 def now() -> datetime:
@@ -562,6 +561,31 @@ class SqlUnit:
         )
         return list(result.scalars())
 
+    async def fail_stale_attachments(
+        self, received_before: datetime, failure: dict[str, Any], limit: int
+    ) -> list[int]:
+        stale = (
+            select(T.attachments.c.id)
+            .join(T.messages, T.messages.c.id == T.attachments.c.message_id)
+            .where(
+                T.attachments.c.storage_key.is_(None),
+                T.attachments.c.provider_ref.is_not(None),
+                T.attachments.c.failure.is_(None),
+                T.messages.c.created_at < received_before,
+            )
+            .limit(limit)
+        )
+        ids = list((await self.conn.execute(stale)).scalars())
+        if not ids:
+            return []
+        result = await self.conn.execute(
+            update(T.attachments)
+            .where(T.attachments.c.id.in_(ids))
+            .values(failure=failure)
+            .returning(T.attachments.c.message_id)
+        )
+        return sorted(set(result.scalars()))
+
     async def pending_attachment_ids(self, older_than: datetime, limit: int) -> list[int]:
         result = await self.conn.execute(
             select(T.attachments.c.id)
@@ -569,10 +593,8 @@ class SqlUnit:
             .where(
                 T.attachments.c.storage_key.is_(None),
                 T.attachments.c.provider_ref.is_not(None),
+                T.attachments.c.failure.is_(None),
                 T.messages.c.created_at < older_than,
-                # Providers keep media for days, not forever (WeChat: 3): past that, retrying
-                # every sweep would only fail again.
-                T.messages.c.created_at > older_than - MEDIA_RETRY_WINDOW,
             )
             .order_by(T.attachments.c.id)
             .limit(limit)

@@ -181,6 +181,8 @@ attachments = Table(
     Column("size", BigInteger, nullable=True),
     Column("storage_key", String(255), nullable=True),
     Column("provider_ref", Text, nullable=True),
+    #: why the file could not be fetched from the provider, for good: {code, text}
+    Column("failure", JSON, nullable=True),
     Index("ix_attachments_message", "message_id"),
 )
 

@@ -171,6 +171,12 @@ class Unit(Protocol):
 
     async def queued_message_ids(self, older_than: datetime, limit: int) -> list[int]: ...
     async def pending_attachment_ids(self, older_than: datetime, limit: int) -> list[int]: ...
+    async def fail_stale_attachments(
+        self, received_before: datetime, failure: dict[str, Any], limit: int
+    ) -> list[int]:
+        """Give up on provider files still not fetched from messages received before then:
+        mark them failed with ``failure``; returns the ids of their messages."""
+        ...
 
 
 class Store(Protocol):

@@ -96,6 +96,8 @@ class Attachment:
     size: int | None
     storage_key: str | None
     provider_ref: str | None
+    #: why the provider's file could not be fetched, for good: ``{"code", "text"}``
+    failure: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

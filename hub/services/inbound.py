@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hub.domain.channels import AutoReplies
-from hub.domain.errors import NotFound
+from hub.domain.errors import NotFound, PermanentSendError
 from hub.domain.events import AGENTS_TOPIC, HubEvent
 from hub.domain.model import (
     AttachmentRef,
@@ -333,14 +333,36 @@ async def fetch_media(deps: Deps, attachment_id: int) -> None:
     await publish_message(deps, "message.updated", updated)
 
 
+async def fail_media(deps: Deps, attachment_id: int, error: PermanentSendError) -> None:
+    """A provider file that cannot be fetched, for good: the reason goes on the attachment."""
+    failure = {"code": error.code or "hub.media_failed", "text": error.texts}
+    async with deps.store.unit() as uow:
+        file = await uow.update_attachment(attachment_id, failure=failure)
+        message = await uow.update_message(file.message_id)
+        await uow.commit()
+    log.warning(
+        "provider file not fetched",
+        extra={"attachment_id": attachment_id, "message_id": message.id, "code": failure["code"]},
+    )
+    await publish_message(deps, "message.updated", message)
+
+
 async def apply_statuses(deps: Deps, channel: Channel, updates: Sequence[StatusUpdate]) -> None:
     """Record a provider's delivery receipts; unknown ids and stale reports change nothing."""
     for update in updates:
         async with deps.store.unit() as uow:
             message = await uow.find_outbound_by_provider_id(channel.id, update.provider_message_id)
-            if message is None or _STATUS_RANK.get(message.status, 0) >= _STATUS_RANK.get(
-                update.status, 0
-            ):
+            if message is None:
+                # Answered 200 all the same: the provider must not retry a report forever.
+                log.warning(
+                    "status report for a message the hub did not send",
+                    extra={
+                        "channel_id": channel.id,
+                        "provider_message_id": update.provider_message_id,
+                    },
+                )
+                continue
+            if _STATUS_RANK.get(message.status, 0) >= _STATUS_RANK.get(update.status, 0):
                 continue
             changes: dict[str, Any] = {"status": update.status, "error": update.error}
             if update.failure is not None and update.status == MessageStatus.FAILED:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from hub.domain.errors import TransientSendError
+from hub.domain.errors import PermanentSendError, TransientSendError
 from hub.domain.ports import Retrying
 from hub.services import inbound, outbound, sweeper
 from hub.services.deps import Deps
@@ -30,6 +30,9 @@ MEDIA_RETRY_S = 10.0
 async def _fetch_media(deps: Deps, attachment_id: int) -> None:
     try:
         await inbound.fetch_media(deps, attachment_id)
+    except PermanentSendError as exc:
+        # Gone or refused for good: the thread shows why, and nobody tries again.
+        await inbound.fail_media(deps, attachment_id, exc)
     except TransientSendError as exc:
         # The provider is busy or unreachable: the file is still there for days, so try again
         # soon rather than leave it to the next sweep.

@@ -6,11 +6,24 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from hub.domain.texts import text
 from hub.services.deps import Deps
 from hub.services.enqueuing import process_job_id
 from hub.services.outbound import deliver_job_id
+from hub.services.publishing import publish_message
 
 log = logging.getLogger(__name__)
+
+#: Providers keep files for days, not forever (WeChat: 3): a file still not fetched after that
+#: is given up, and the thread says so instead of showing it as coming forever.
+MEDIA_KEPT_FOR = timedelta(days=3)
+MEDIA_GONE = {
+    "code": "hub.media_expired",
+    "text": text(
+        "the file could not be fetched from the provider before it stopped keeping it",
+        "在服务商删除该文件之前未能获取到它",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -23,6 +36,16 @@ class SweepResult:
 async def sweep(deps: Deps, *, older_than_s: float | None = None, limit: int = 1000) -> SweepResult:
     age = deps.limits.sweep_after_s if older_than_s is None else older_than_s
     cutoff = datetime.now(UTC) - timedelta(seconds=age)
+    async with deps.store.unit() as uow:
+        given_up = await uow.fail_stale_attachments(
+            datetime.now(UTC) - MEDIA_KEPT_FOR, MEDIA_GONE, limit
+        )
+        changed = [m for m in [await uow.get_message(i) for i in given_up] if m is not None]
+        await uow.commit()
+    for message in changed:
+        await publish_message(deps, "message.updated", message)
+    if changed:
+        log.warning("provider files given up", extra={"messages": len(changed)})
     async with deps.store.unit() as uow:
         events = await uow.unfinished_event_ids(cutoff, limit)
         messages = await uow.queued_message_ids(cutoff, limit)

@@ -24,6 +24,11 @@ class Out(BaseModel):
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
 
+class FailureOut(Out):
+    code: str = Field(description="a namespaced reason, such as 'wechat.45015'")
+    text: dict[str, str] = Field(description="what it means, by language: 'en' and 'zh-CN'")
+
+
 class AttachmentOut(Out):
     id: int
     kind: MessageKind
@@ -32,11 +37,9 @@ class AttachmentOut(Out):
     size: int | None
     url: str | None = Field(description="null until the file is downloaded from the provider")
     ready: bool
-
-
-class FailureOut(Out):
-    code: str = Field(description="a namespaced reason, such as 'wechat.45015'")
-    text: dict[str, str] = Field(description="what it means, by language: 'en' and 'zh-CN'")
+    failure: FailureOut | None = Field(
+        None, description="why the provider's file could not be fetched, for good"
+    )
 
 
 class MessageOut(Out):
@@ -88,6 +91,7 @@ def attachment_out(item: Attachment, file_url: FileUrl) -> AttachmentOut:
         size=item.size,
         url=file_url(item),
         ready=item.storage_key is not None,
+        failure=failure_out({"failure": item.failure}) if item.failure else None,
     )
 
 

@@ -87,6 +87,7 @@ class FakeConnector:
     sent: list[Outbound] = field(default_factory=list)
     errors: list[Exception] = field(default_factory=list)
     media: bytes = b"\x89PNG fake image"
+    media_errors: list[Exception] = field(default_factory=list)
 
     async def handle_webhook(
         self, channel: Channel, name: str, request: WebhookRequest
@@ -102,6 +103,8 @@ class FakeConnector:
     async def fetch_media(
         self, channel: Channel, ref: AttachmentRef, ctx: SendContext
     ) -> FetchedMedia:
+        if self.media_errors:
+            raise self.media_errors.pop(0)
         return FetchedMedia(self.media, "image/png", "photo.png")
 
 

@@ -352,8 +352,25 @@ class FakeUnit:
 
     async def pending_attachment_ids(self, older_than: datetime, limit: int) -> list[int]:
         return [
-            a.id for a in self.t.attachments.values() if a.storage_key is None and a.provider_ref
+            a.id
+            for a in self.t.attachments.values()
+            if a.storage_key is None and a.provider_ref and a.failure is None
         ][:limit]
+
+    async def fail_stale_attachments(
+        self, received_before: datetime, failure: dict[str, Any], limit: int
+    ) -> list[int]:
+        stale = [
+            a
+            for a in self.t.attachments.values()
+            if a.storage_key is None
+            and a.provider_ref
+            and a.failure is None
+            and self.t.messages[a.message_id].created_at < received_before
+        ][:limit]
+        for a in stale:
+            self.t.attachments[a.id] = replace(a, failure=failure)
+        return sorted({a.message_id for a in stale})
 
 
 class FakeStore:

@@ -27,6 +27,7 @@ AGENT = {
     "active": True,
     "locale": "",
     "online": False,
+    "phone": None,
 }
 
 

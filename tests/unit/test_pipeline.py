@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -25,6 +27,7 @@ from hub.domain.model import (
 )
 from hub.domain.ports import Retrying
 from hub.services import conversations, inbound, outbound, sweeper
+from hub.services.jobs import JOBS
 from tests.fakes.hub import Pipeline, fake_pipeline
 
 
@@ -474,3 +477,58 @@ async def test_a_transcript_completes_its_voicemail_or_stands_alone(p: Pipeline)
     await inbound.accept(p.deps, channel, [late])
     await run_jobs(p)
     assert [m.text for m in p.store.tables.messages.values()] == ["我的快递还没到"] * 2
+
+
+async def _photo_waiting(p: Pipeline) -> int:
+    channel = p.store.add_channel()
+    photo = Inbound(
+        provider_event_id="img-1",
+        sender_id="openid-1",
+        kind=MessageKind.IMAGE,
+        attachments=(AttachmentRef(kind=MessageKind.IMAGE, provider_ref="media-123"),),
+    )
+    await inbound.accept(p.deps, channel, [photo])
+    await inbound.enqueues_settled(p.deps)
+    for name, args in p.queue.take():
+        assert name.startswith("process_inbound")
+        await inbound.process_inbound_batch(
+            p.deps, list(args[0]) if name.endswith("many") else [args[0]]
+        )
+    [file] = p.store.tables.attachments.values()
+    return file.id
+
+
+async def test_a_file_the_provider_refuses_for_good_shows_why_and_is_not_tried_again(
+    p: Pipeline,
+) -> None:
+    attachment_id = await _photo_waiting(p)
+    texts = {"en": "the file is no longer at the provider", "zh-CN": "该文件已不在服务商"}
+    p.connector.media_errors = [PermanentSendError(texts["en"], "fake.media_gone", texts)]
+    await JOBS["fetch_media"](p.deps, attachment_id)
+    file = p.store.tables.attachments[attachment_id]
+    assert file.storage_key is None
+    assert file.failure == {"code": "fake.media_gone", "text": texts}
+    [event] = [e for _, e in p.bus.published if e.type == "message.updated"]
+    assert event.data["attachments"][0]["failure"] == {"code": "fake.media_gone", "text": texts}
+    result = await sweeper.sweep(p.deps, older_than_s=-1)
+    assert result.media == 0  # not fetched again
+
+
+async def test_a_file_still_not_fetched_after_days_is_given_up(p: Pipeline) -> None:
+    attachment_id = await _photo_waiting(p)
+    p.connector.media_errors = [TransientSendError("provider down")]
+    with pytest.raises(Retrying):
+        await JOBS["fetch_media"](p.deps, attachment_id)
+    file = p.store.tables.attachments[attachment_id]
+    message = p.store.tables.messages[file.message_id]
+    p.store.tables.messages[message.id] = replace(
+        message, created_at=message.created_at - sweeper.MEDIA_KEPT_FOR - timedelta(minutes=1)
+    )
+    result = await sweeper.sweep(p.deps, older_than_s=-1)
+    assert result.media == 0
+    failure = p.store.tables.attachments[attachment_id].failure
+    assert failure is not None
+    assert failure["code"] == "hub.media_expired"
+    assert "服务商" in failure["text"]["zh-CN"]
+    [event] = [e for _, e in p.bus.published if e.type == "message.updated"]
+    assert event.data["attachments"][0]["failure"]["code"] == "hub.media_expired"

@@ -395,7 +395,11 @@ export class Thread {
   }
 
   attachmentEl(a) {
-    if (!a.url) return h("div", { class: "att pending" }, icon("clip", 14), " ", a.filename);
+    if (a.failure) {
+      return h("div", { class: "att failed", "data-code": a.failure.code, role: "note" }, icon("clip", 14), " ", a.filename,
+        h("div", { class: "small", text: t("att.failed", { reason: pick(a.failure.text) }) }));
+    }
+    if (!a.url) return h("div", { class: "att pending", title: t("att.pending") }, icon("clip", 14), " ", a.filename);
     if (a.kind === "image") return h("a", { class: "att image", href: a.url, target: "_blank", rel: "noopener" }, h("img", { src: a.url, alt: a.filename, loading: "lazy" }));
     if (a.kind === "audio" && UNPLAYABLE_AUDIO.test(a.content_type || "")) {
       return h("div", { class: "att amr" },
