@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from hub.domain.model import PhoneNumber
-from hub.domain.settings import setting
+from hub.domain.settings import FILE_KEY, setting
 from hub.domain.texts import text
 
 API_BASE_URL = "https://api.twilio.com"
@@ -79,17 +79,9 @@ def _menu_line(value: str) -> str:
     return f"{digit} {team.strip()}"
 
 
-def _audio_url(value: str) -> str:
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError("must be an http(s) address of an audio file")
-    return value.strip()
-
-
 MenuLine = Annotated[str, Field(max_length=200), AfterValidator(_menu_line)]
-OptionalAudioUrl = Annotated[
-    Annotated[str, Field(max_length=2000), AfterValidator(_audio_url)] | None,
-    BeforeValidator(_blank_is_none),
+OptionalFileKey = Annotated[
+    Annotated[str, Field(pattern=FILE_KEY)] | None, BeforeValidator(_blank_is_none)
 ]
 
 
@@ -172,14 +164,14 @@ class TwilioSettings(BaseModel):
         multiline=True,
         max_length=1000,
     )
-    voice_greeting_audio_url: OptionalAudioUrl = setting(
+    voice_greeting_audio: OptionalFileKey = setting(
         None,
         label=text("Greeting recording (optional)", "欢迎语录音（可选）"),
         help=text(
-            "The address of an MP3 or WAV file to play instead of reading the greeting.",
-            "用于代替朗读欢迎语的 MP3 或 WAV 文件地址。",
+            "An MP3 or WAV file played instead of reading the greeting.",
+            "用于代替朗读欢迎语的 MP3 或 WAV 文件。",
         ),
-        placeholder="https://…/greeting.mp3",
+        widget="audio",
     )
     voice_menu: list[MenuLine] = setting(
         default_factory=list,

@@ -78,6 +78,10 @@ class CallDesk:
         url = f"{self._public_url}/hooks/{channel.id}/{webhook}"
         return f"{url}?{urlencode(query)}" if query else url
 
+    def _file_url(self, channel: Channel, key: object) -> str | None:
+        """Where Twilio fetches a file the admin uploaded for the channel (``widget="audio"``)."""
+        return f"{self._public_url}/channel-files/{channel.id}/{key}" if key else None
+
     async def _call(self, sid: str) -> dict[str, Any]:
         raw = await self._state.get(f"call:{sid}")
         return dict(json.loads(raw)) if raw else {}
@@ -141,7 +145,7 @@ class CallDesk:
             sdk.answer(
                 language=language,
                 greeting=str(settings.get("voice_greeting") or ""),
-                greeting_audio=settings.get("voice_greeting_audio_url"),
+                greeting_audio=self._file_url(channel, settings.get("voice_greeting_audio")),
                 menu_prompt=prompt,
                 menu_action=self._url(channel, VOICE_WEBHOOK, step="menu"),
                 then=self._url(channel, VOICE_WEBHOOK, step="menu"),

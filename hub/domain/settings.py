@@ -31,14 +31,17 @@ def setting(
     generate: Generator | None = None,
     multiline: bool = False,
     placeholder: str | None = None,
-    widget: Literal["color", "lines"] | None = None,
+    widget: Literal["color", "lines", "audio"] | None = None,
     destination: bool = False,
     **constraints: Any,
 ) -> Any:
     """A settings field with the metadata the admin form is drawn from.
 
     ``secret``: encrypted at rest, masked in the API, typed into a password box.
-    ``widget``: ``color`` for a colour picker; ``lines`` for a list typed one item per line.
+    ``widget``: ``color`` for a colour picker; ``lines`` for a list typed one item per line;
+    ``audio`` for a sound file the admin uploads (``POST /api/v1/channel-files``): the value is
+    the stored file's key, served publicly at ``/channel-files/{channel id}/{key}`` (a phone
+    greeting the provider plays).
     ``destination``: a URL the hub sends the channel's secrets to (a provider's API address):
     checked against ``hub.domain.destinations``, and changing it requires the secrets again.
     ``constraints`` are pydantic's (``max_length``, ``pattern``, ``default_factory``, ...).
@@ -69,6 +72,17 @@ def _extra(model: type[BaseModel], name: str) -> dict[str, Any]:
 def secret_names(model: type[BaseModel]) -> frozenset[str]:
     """The fields that are secrets: encrypted at rest and masked in the API."""
     return frozenset(name for name in model.model_fields if _extra(model, name).get("x-secret"))
+
+
+def file_names(model: type[BaseModel]) -> frozenset[str]:
+    """The fields holding a stored file's key (``widget="audio"``)."""
+    return frozenset(
+        name for name in model.model_fields if _extra(model, name).get("x-widget") == "audio"
+    )
+
+
+#: what a file setting holds: a storage key as ``BlobStorage.put`` makes them
+FILE_KEY = r"^[0-9a-f]{4}/[A-Za-z0-9_-]{24}$"
 
 
 def destination_names(model: type[BaseModel]) -> frozenset[str]:

@@ -8,7 +8,9 @@ from aiohttp import web
 from itsdangerous import BadSignature, SignatureExpired
 
 from hub.domain.errors import NotFound
+from hub.domain.settings import file_names
 from hub.web.keys import hub_of
+from hub.web.uploads import audio_type
 
 EXPIRED = "this file link has expired; reload the conversation for a fresh one"
 
@@ -49,9 +51,43 @@ async def file(request: web.Request) -> web.Response:
     )
 
 
+async def channel_file(request: web.Request) -> web.Response:
+    """A sound file an admin uploaded for a channel's setting (a phone greeting), for the
+    provider to fetch: served only while one of the channel's file settings names it."""
+    hub_ = hub_of(request)
+    try:
+        channel_id = int(request.match_info["channel_id"])
+    except ValueError:
+        raise NotFound("no such file") from None
+    key = f"{request.match_info['shard']}/{request.match_info['name']}"
+    channel = await hub_.directory.channel_by_id(channel_id)
+    connector = hub_.deps.connectors.get(channel.kind)
+    names = file_names(connector.info.settings) if connector else frozenset()
+    if not channel.active or not any(channel.settings.get(name) == key for name in names):
+        raise NotFound("no such file")
+    try:
+        data = await hub_.deps.blobs.get(key)
+    except FileNotFoundError:
+        raise NotFound("the file is no longer stored") from None
+    content_type = audio_type(data)
+    if content_type is None:
+        raise NotFound("no such file")
+    return web.Response(
+        body=data,
+        content_type=content_type,
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            # a new upload gets a new key: what one key names never changes
+            "Cache-Control": "public, max-age=86400",
+        },
+    )
+
+
 def _quote(name: str) -> str:
     return quote(name, safe="")
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/files/{sig}/{name}", file)
+    app.router.add_get("/channel-files/{channel_id}/{shard}/{name}", channel_file)

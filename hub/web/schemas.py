@@ -350,6 +350,12 @@ class UploadOut(Out):
     size: int
 
 
+class ChannelFileOut(Out):
+    key: str = Field(description="what a file setting (x-widget: audio) of a channel holds")
+    content_type: str
+    size: int
+
+
 class IdentityOut(Out):
     channel_id: int
     channel_kind: str

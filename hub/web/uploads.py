@@ -101,3 +101,16 @@ def safe_filename(name: str) -> str:
 
 def _first_line(exc: Exception) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+
+
+#: the sound files a channel setting takes (a phone greeting): what telephony providers play
+CHANNEL_AUDIO_TYPES = ["audio/mpeg", "audio/wav", "audio/x-wav", "audio/wave"]
+
+
+def audio_type(data: bytes) -> str | None:
+    """What a sound file really is, from its first bytes: MP3 or WAV, else ``None``."""
+    if data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
+        return "audio/mpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return "audio/wav"
+    return None

@@ -41,6 +41,7 @@ pytestmark = pytest.mark.browser
 T = TypeVar("T")
 CUSTOMER = "+8613800138000"
 VOICEMAIL_MP3 = b"ID3\x03\x00 a voicemail"
+GREETING_MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(256)
 
 
 class Twilio:
@@ -315,3 +316,56 @@ def test_a_call_for_after_sales_rings_the_agent_then_the_voicemail_arrives(
     call_line = agent.locator(".msg[data-kind=call]")
     call_line.wait_for()
     assert call_line.locator(".call").get_attribute("data-status") == "voicemail"
+
+
+def test_an_admin_uploads_the_call_greeting_in_the_channel_form(
+    hub: Hub, new_page: Any, twilio: Twilio
+) -> None:
+    channel = hub.api(
+        "POST",
+        "/channels",
+        {
+            "kind": "twilio",
+            "name": "热线 greeting e2e",
+            "settings": {
+                "account_sid": ACCOUNT_SID,
+                "auth_token": AUTH_TOKEN,
+                "phone_number": TWILIO_NUMBER,
+                "api_base_url": twilio.fake.base,
+            },
+        },
+    )
+    admin = new_page(locale="zh-CN", width=1280, height=1600)
+    login(admin, hub)
+    admin.goto(f"{hub.base}/#/admin/channels")
+    admin.locator(".card", has_text="热线 greeting e2e").click()
+    admin.locator(f".card.active[data-id='{channel['id']}']").wait_for()
+    field = admin.locator("[data-field=voice_greeting_audio]")
+    assert "未设置文件" in field.inner_text()
+    # Not a sound: refused, and nothing is set.
+    field.locator("input[type=file]").set_input_files(
+        {"name": "greeting.mp3", "mimeType": "audio/mpeg", "buffer": b"<html>not a sound</html>"}
+    )
+    field.get_by_text("文件未被接受").wait_for()
+    field.locator("input[type=file]").set_input_files(
+        {"name": "欢迎语.mp3", "mimeType": "audio/mpeg", "buffer": GREETING_MP3}
+    )
+    field.get_by_text("欢迎语.mp3 已上传").wait_for()
+    admin.click("form.panel-form button[type=submit]")
+
+    def saved() -> str | None:
+        value = hub.api("GET", f"/channels/{channel['id']}")["settings"]["voice_greeting_audio"]
+        return str(value) if value else None
+
+    key = wait_until(saved, "the greeting saved with the channel")
+    admin.reload()
+    admin.locator(".card", has_text="热线 greeting e2e").click()
+    player = admin.locator("[data-field=voice_greeting_audio] audio")
+    player.wait_for()
+    src = player.get_attribute("src")
+    assert src == f"/channel-files/{channel['id']}/{key}"
+    with urllib.request.urlopen(hub.base + src, timeout=10) as response:
+        assert response.read() == GREETING_MP3
+    # A caller hears it: Twilio is told to play it from the hub's public address.
+    root = twilio.call(channel["webhook_urls"]["voice"], call_fields(sid("CA"), caller=CUSTOMER))
+    assert [e.text for e in root.iter("Play")] == [hub.base + src]

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 from xml.etree.ElementTree import Element
 
+import aiohttp
 import pytest
 from defusedxml import ElementTree
 
@@ -247,3 +248,77 @@ async def test_a_forged_call_is_refused(hub: RunningHub, fake: FakeTwilio) -> No
         headers=signed_headers(url, fields, "0" * 32),
     ) as response:
         assert response.status == 403
+
+
+MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(64)
+
+
+async def upload_channel_file(
+    hub: RunningHub, data: bytes, filename: str, token: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    form = aiohttp.FormData()
+    form.add_field("file", data, filename=filename, content_type="audio/mpeg")
+    headers = {"Authorization": f"Bearer {token or hub.token}"}
+    async with hub.http.post(
+        hub.base + "/api/v1/channel-files", data=form, headers=headers
+    ) as response:
+        return response.status, await response.json()
+
+
+async def test_an_uploaded_greeting_is_played_and_served_only_while_a_channel_uses_it(
+    hub: RunningHub, fake: FakeTwilio
+) -> None:
+    status, stored = await upload_channel_file(hub, MP3, "欢迎语.mp3")
+    assert status == 201, stored
+    assert stored["content_type"] == "audio/mpeg"
+    # A page or a script named .mp3 is no sound: the public must never be served it.
+    status, refused = await upload_channel_file(hub, b"<script>alert(1)</script>", "x.mp3")
+    assert status == 422, refused
+    assert "MP3 or WAV" in refused["error"]["reason"]
+    status, agent = await hub.api(
+        "POST",
+        "/agents",
+        json={"email": "li.na@shop.test", "name": "Li Na", "password": "agent-pass-1"},
+    )
+    assert status == 201, agent
+    status, login = await hub.api(
+        "POST", "/auth/login", json={"email": "li.na@shop.test", "password": "agent-pass-1"}
+    )
+    status, _ = await upload_channel_file(hub, MP3, "mine.mp3", token=login["token"])
+    assert status == 403  # only admins set up channels
+
+    status, channel = await hub.api(
+        "POST",
+        "/channels",
+        json={
+            "kind": "twilio",
+            "name": "热线",
+            "settings": {
+                "account_sid": ACCOUNT_SID,
+                "auth_token": AUTH_TOKEN,
+                "phone_number": TWILIO_NUMBER,
+                "api_base_url": fake.base,
+            },
+        },
+    )
+    public = f"/channel-files/{channel['id']}/{stored['key']}"
+    async with hub.http.get(hub.base + public) as response:
+        assert response.status == 404  # no setting names it yet
+    status, patched = await hub.api(
+        "PATCH",
+        f"/channels/{channel['id']}",
+        json={"settings": {**channel["settings"], "voice_greeting_audio": stored["key"]}},
+    )
+    assert status == 200, patched
+    async with hub.http.get(hub.base + public) as response:
+        assert response.status == 200
+        assert response.content_type == "audio/mpeg"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert await response.read() == MP3
+    async with hub.http.get(hub.base + f"/channel-files/{channel['id'] + 1}/{stored['key']}") as r:
+        assert r.status == 404
+
+    status, body = await twilio_calls(hub, channel["webhook_urls"]["voice"], call_fields(sid("CA")))
+    play = twiml(body).find("Play")
+    assert play is not None, body
+    assert play.text == "http://127.0.0.1:8080" + public  # at KEFU_PUBLIC_URL, for Twilio

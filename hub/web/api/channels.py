@@ -14,6 +14,7 @@ from hub.domain.channels import (
 )
 from hub.domain.errors import InvalidInput
 from hub.domain.model import Role
+from hub.domain.ports import BlobStorage
 from hub.domain.records import Channel
 from hub.domain.settings import settings_schema
 from hub.domain.transports import ServesCustomers
@@ -21,6 +22,7 @@ from hub.services.channel_settings import saved_settings
 from hub.web import schemas as S
 from hub.web.api.common import MASK, api, changes_of, path_id, read_body
 from hub.web.keys import agent_of, hub_of
+from hub.web.uploads import CHANNEL_AUDIO_TYPES, audio_type, receive_upload
 
 
 def channel_out(request: web.Request, channel: Channel) -> S.ChannelOut:
@@ -93,6 +95,46 @@ async def _check_team(request: web.Request, team_id: int | None) -> None:
     teams = await hub_of(request).directory.list_teams()
     if all(team.id != team_id for team in teams):
         raise InvalidInput(f"team_id: there is no team {team_id}")
+
+
+@api.route(
+    "POST",
+    "/channel-files",
+    summary="Upload a sound file for a channel setting (multipart field 'file'): MP3 or WAV",
+    tag="channels",
+    upload="file",
+    response=S.ChannelFileOut,
+    status=201,
+    admin=True,
+)
+async def upload_channel_file(request: web.Request) -> S.ChannelFileOut:
+    hub_ = hub_of(request)
+    blobs = hub_.deps.blobs
+    stored = await receive_upload(
+        request,
+        _Checked(blobs),
+        max_bytes=hub_.settings.max_upload_bytes,
+        allowed_types=CHANNEL_AUDIO_TYPES,
+    )
+    return S.ChannelFileOut(
+        key=stored.storage_key, content_type=stored.content_type, size=stored.size
+    )
+
+
+class _Checked:
+    """Stores a channel's sound file only if its bytes are what its type says: it is served
+    to the public, so a page or a script named greeting.mp3 must not get in."""
+
+    def __init__(self, blobs: BlobStorage) -> None:
+        self._blobs = blobs
+
+    async def put(self, data: bytes, *, filename: str, content_type: str) -> str:
+        if audio_type(data) is None:
+            raise InvalidInput("the file is not an MP3 or WAV sound")
+        return await self._blobs.put(data, filename=filename, content_type=content_type)
+
+    async def get(self, key: str) -> bytes:
+        return await self._blobs.get(key)
 
 
 @api.route(

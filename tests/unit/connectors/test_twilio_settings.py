@@ -111,7 +111,7 @@ def test_every_field_is_labelled_in_both_languages() -> None:
         "api_base_url",
         "voice_language",
         "voice_greeting",
-        "voice_greeting_audio_url",
+        "voice_greeting_audio",
         "voice_menu",
         "ring_seconds",
         "voicemail_prompt",
@@ -144,5 +144,11 @@ def test_voice_settings_have_defaults_and_bounds() -> None:
     assert stored["ring_seconds"] == 20
     with pytest.raises(InvalidInput, match="ring_seconds"):
         validate_settings(TwilioSettings, {**VALID, "ring_seconds": 600})
-    with pytest.raises(InvalidInput, match="voice_greeting_audio_url"):
-        validate_settings(TwilioSettings, {**VALID, "voice_greeting_audio_url": "ftp://x/a.mp3"})
+    with pytest.raises(InvalidInput, match="voice_greeting_audio"):
+        validate_settings(TwilioSettings, {**VALID, "voice_greeting_audio": "../../etc/passwd"})
+    assert (
+        validate_settings(TwilioSettings, {**VALID, "voice_greeting_audio": ""})[
+            "voice_greeting_audio"
+        ]
+        is None
+    )

@@ -131,12 +131,11 @@ async def test_a_call_is_greeted_and_offered_the_menu(connector: TwilioConnector
 
 
 async def test_a_recorded_greeting_in_english_and_no_menu(connector: TwilioConnector) -> None:
-    ch = voice_channel(
-        voice_language="en-US", voice_greeting_audio_url="https://cdn.example.com/hello.mp3"
-    )
+    key = "ab12/" + "K" * 24  # an uploaded file's storage key
+    ch = voice_channel(voice_language="en-US", voice_greeting_audio=key)
     root = twiml(await call(connector, ch, sid("CA")))
     assert tags(root) == ["Play", "Redirect"]
-    assert root[0].text == "https://cdn.example.com/hello.mp3"
+    assert root[0].text == f"{HUB}/channel-files/7/{key}"
 
 
 async def test_the_digit_rings_that_team_s_online_agents(

@@ -63,9 +63,14 @@ export function query(params) {
 }
 
 export async function upload(file) {
+  return uploadTo("/uploads", file);
+}
+
+/** A file in the multipart field `file`, to an endpoint that takes one. */
+export async function uploadTo(path, file) {
   const form = new FormData();
   form.append("file", file, file.name);
-  return request("POST", "/uploads", form);
+  return request("POST", path, form);
 }
 
 /** The `before` cursor the API gives out is base64url(JSON [id]); the thread builds its own. */

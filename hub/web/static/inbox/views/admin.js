@@ -117,7 +117,7 @@ async function channelsPage(body, ctx, focus = null) {
  * read() gives the value to send (undefined: leave it out, the server's default applies) or
  * throws a translated Error.
  */
-function settingField(kind, name, prop, required, settings, revealed) {
+function settingField(kind, name, prop, required, settings, revealed, channelId) {
   const label = pick(prop["x-label"]) || prop.title || name;
   const help = pick(prop["x-help"]);
   const secret = !!prop["x-secret"];
@@ -155,6 +155,50 @@ function settingField(kind, name, prop, required, settings, revealed) {
     check = true;
     input = h("input", { ...common, type: "checkbox", checked: !!initial });
     read = () => input.checked;
+  } else if (widget === "audio") {
+    // a sound file the admin uploads; the setting holds the stored file's key
+    let value = typeof initial === "string" && initial ? initial : null;
+    let uploading = false;
+    const player = h("audio", { controls: true, preload: "none", class: "setting-audio", hidden: true });
+    const status = h("span", { class: "muted small", role: "status" });
+    const show = (src) => {
+      player.hidden = !src;
+      if (src) player.src = src;
+      else player.removeAttribute("src");
+    };
+    input = h("input", { ...common, type: "file", accept: "audio/mpeg,audio/wav,.mp3,.wav" });
+    const remove = h("button", { class: "btn small", type: "button", "data-action": `remove-${name}`, text: t("admin.audioRemove"), hidden: !value, onclick: () => {
+      value = null;
+      show(null);
+      remove.hidden = true;
+      input.value = "";
+      status.textContent = t("admin.audioNone");
+    } });
+    show(value && channelId ? `/channel-files/${channelId}/${value}` : null);
+    status.textContent = value ? t("admin.audioSet") : t("admin.audioNone");
+    input.addEventListener("change", async () => {
+      const file = input.files[0];
+      if (!file) return;
+      uploading = true;
+      status.textContent = t("reply.uploading", { name: file.name });
+      try {
+        const stored = await api.uploadTo("/channel-files", file);
+        value = stored.key;
+        show(URL.createObjectURL(file));
+        remove.hidden = false;
+        status.textContent = t("admin.audioUploaded", { name: file.name });
+      } catch (err) {
+        input.value = "";
+        status.textContent = t("admin.audioFailed", { reason: err.message });
+      } finally {
+        uploading = false;
+      }
+    });
+    read = () => {
+      if (uploading) throw invalid(t("admin.audioUploading", { field: label }), input);
+      return value ?? empty(input);
+    };
+    control = h("div", { class: "audio-setting" }, player, h("div", { class: "input-row" }, input, remove), status);
   } else if (widget === "color") {
     input = h("input", { ...common, type: "color", value: typeof initial === "string" && /^#[0-9a-fA-F]{6}$/.test(initial) ? initial : "#000000" });
     read = () => {
@@ -249,7 +293,7 @@ function settingField(kind, name, prop, required, settings, revealed) {
 }
 
 /** A kind's settings form, drawn from its `settings_schema`: {el, collect(), revealedNow()}. */
-function settingsForm(kind, schema, settings, revealed, isNew) {
+function settingsForm(kind, schema, settings, revealed, isNew, channelId = null) {
   if (!schema || typeof schema.properties !== "object" || schema.properties === null) {
     // a kind the hub does not describe: its settings as JSON
     const json = h("textarea", { name: "settings", rows: "8", class: "mono", spellcheck: "false", value: JSON.stringify(settings, null, 2) });
@@ -272,7 +316,7 @@ function settingsForm(kind, schema, settings, revealed, isNew) {
   }
   const required = new Set(Array.isArray(schema.required) ? schema.required : []);
   const fields = Object.entries(schema.properties).map(([name, prop]) =>
-    settingField(kind, name, prop && typeof prop === "object" ? prop : {}, required.has(name), settings, revealed));
+    settingField(kind, name, prop && typeof prop === "object" ? prop : {}, required.has(name), settings, revealed, channelId));
   const el = h("div", { class: "fieldset settings-fields", dataset: { kind } },
     !isNew && fields.some((f) => f.secret) ? h("p", { class: "muted small", text: t("admin.hint.secret") }) : null,
     fields.map((f) => f.el));
@@ -324,7 +368,7 @@ function channelDetail(channel, teams, kinds, revealed, onSaved) {
   let settings = null;
   const syncKind = () => {
     const info = kindInfo(kind.value);
-    settings = settingsForm(kind.value, info?.settings_schema, isNew ? {} : channel.settings || {}, isNew ? {} : revealed, isNew);
+    settings = settingsForm(kind.value, info?.settings_schema, isNew ? {} : channel.settings || {}, isNew ? {} : revealed, isNew, isNew ? null : channel.id);
     settingsBox.replaceChildren(settings.el);
     guideBox.replaceChildren(info?.guide ? guideEl(kind.value, info.guide, channel) : "");
   };
