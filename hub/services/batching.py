@@ -78,7 +78,7 @@ class InboundBatcher:
                 # In short steps, for as long as accepts stay congested: those that merely
                 # queued for this batch's own write lock commit within the first step, and
                 # mean a busy hub rather than a burst.
-                while budget > 0 and deps.store.accepts_waiting_peak() >= CONGESTED:
+                while budget > 0 and _pressed(deps):
                     step = min(budget, PAUSE_STEP_S)
                     await self._pause(step)
                     budget -= step
@@ -106,6 +106,12 @@ class InboundBatcher:
             return
         for _, future in batch:
             _settle(future, None)
+
+
+def _pressed(deps: Deps) -> bool:
+    """Whether providers press on this process: accepts waiting for their commit, or
+    callbacks that store nothing themselves (they wake a poller) answered in numbers."""
+    return deps.store.accepts_waiting_peak() >= CONGESTED or deps.pressure.busy()
 
 
 async def _record_failure(deps: Deps, event_id: int, error: BaseException) -> None:

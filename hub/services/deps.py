@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from hub.domain.channels import ChannelState, Connector, Leases, SendContext
 from hub.domain.errors import NotFound
 from hub.domain.ports import BlobStorage, EventBus, JobQueue, Store, Wakes
 from hub.domain.records import Attachment
+from hub.services.pressure import CallbackPressure
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class Deps:
     limits: Limits = Limits()
     #: the hub's address as the outside world calls it (``KEFU_PUBLIC_URL``)
     public_url: str = ""
+    #: providers' callbacks this process answered, for processing to make way in a burst
+    pressure: CallbackPressure = field(default_factory=CallbackPressure)
 
     def connector(self, kind: str) -> Connector:
         try:

@@ -41,6 +41,10 @@ from hub.services.inbound import accept, apply_statuses
 log = logging.getLogger(__name__)
 
 
+#: how long a woken poller waits for more wakes while its process answers a burst of callbacks
+LINGER_S = 0.05
+
+
 def lease_key(poller: str) -> str:
     return f"lease:poller:{poller}"
 
@@ -213,12 +217,22 @@ class PollingSupervisor:
             await apply_statuses(deps, channel, updates)
 
         mailbox = _Mailbox()
+
+        async def woken(timeout_s: float) -> list[str]:
+            hints = await mailbox.take(timeout_s)
+            if hints and deps.pressure.busy():
+                # This process is answering a burst of callbacks: reading less often, and
+                # more at a time, leaves it the CPU to answer them (the embedded mode).
+                await asyncio.sleep(LINGER_S)
+                hints += await mailbox.take(0)
+            return hints
+
         ctx = PollContext(
             state=deps.state_for(channel.id),
             blobs=deps.blobs,
             accept=accept_items,
             apply_statuses=apply,
-            woken=mailbox.take,
+            woken=woken,
         )
         task = asyncio.create_task(poller.run(channel, ctx), name=f"poller:{key[0]}:{key[1]}")
         self._running[key] = _Running(_fingerprint(channel), task, mailbox)

@@ -51,6 +51,7 @@ async def webhook(request: web.Request) -> web.Response:
         await apply_statuses(hub_.deps, channel, result.statuses)
     for wake in result.wake:
         await wake_poller(hub_.deps, channel, wake)
+    hub_.deps.pressure.answered()
     return web.Response(
         status=result.response.status,
         body=result.response.body,

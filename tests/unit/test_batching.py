@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
@@ -10,6 +11,7 @@ from hub.domain.errors import NotFound
 from hub.domain.model import ConversationStatus, EventStatus, Inbound
 from hub.services import batching, conversations, enqueuing, inbound, sweeper
 from hub.services.batching import InboundBatcher
+from hub.services.pressure import CallbackPressure
 from tests.fakes.hub import fake_pipeline
 
 
@@ -159,6 +161,38 @@ async def test_processing_yields_while_accepts_are_congested(
     assert len(p.store.tables.messages) == 250  # everything is processed all the same
     assert len(paused) == pauses
     assert sum(paused) <= 2 * batching.MAX_PAUSE_S + 1e-9
+
+
+async def test_processing_also_yields_to_callbacks_that_only_wake_a_poller(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """WeCom's callbacks store nothing (a poller pulls): answered in numbers, they count as a
+    burst too; a trickle of them does not."""
+    monkeypatch.setattr(batching, "YIELD_FACTOR", 1e9)
+    now = [100.0]
+    p = fake_pipeline()
+    p.deps = replace(p.deps, pressure=CallbackPressure(clock=lambda: now[0]))
+    channel = p.store.add_channel()
+    accepted = await p.store.accept_events(channel.id, [item(n) for n in range(10)])
+    paused: list[float] = []
+    # per 20 ms step: a burst (500/s) for three steps, then a trickle (50/s)
+    per_step = [10, 10, 10, 1, 1]
+
+    async def pause(seconds: float) -> None:
+        paused.append(seconds)
+        count = per_step.pop(0) if per_step else 0
+        for _ in range(count):
+            now[0] += seconds / count
+            p.deps.pressure.answered()
+        if not count:
+            now[0] += seconds
+
+    for _ in range(10):
+        now[0] += 0.002
+        p.deps.pressure.answered()
+    await InboundBatcher(pause=pause).process_many(p.deps, [a.event_id for a in accepted])
+    assert len(p.store.tables.messages) == 10
+    assert len(paused) == 4  # while the burst lasted, and the step that saw it ease
 
 
 async def test_a_busy_hub_gathers_accepts_into_fewer_jobs() -> None:
