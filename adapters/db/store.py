@@ -17,6 +17,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    or_,
     select,
     text,
     tuple_,
@@ -47,9 +48,6 @@ T = tables
 log = logging.getLogger(__name__)
 
 
-#: how long the sweeper keeps retrying a provider-held file that could not be fetched
-
-
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -78,6 +76,29 @@ def _customers() -> Any:
 
 
 _CUSTOMERS = _customers()
+
+
+def _told(column: Any, value: str) -> Any:
+    """The value a customer told, or what is stored when they told none."""
+    return func.coalesce(bindparam(value, type_=column.type), column)
+
+
+_FILL_CONTACT = (
+    update(T.contacts)
+    .where(
+        T.contacts.c.id == bindparam("contact_id"),
+        or_(
+            T.contacts.c.name.is_distinct_from(_told(T.contacts.c.name, "n")),
+            T.contacts.c.email.is_distinct_from(_told(T.contacts.c.email, "e")),
+            T.contacts.c.phone.is_distinct_from(_told(T.contacts.c.phone, "p")),
+        ),
+    )
+    .values(
+        name=_told(T.contacts.c.name, "n"),
+        email=_told(T.contacts.c.email, "e"),
+        phone=_told(T.contacts.c.phone, "p"),
+    )
+)
 
 # The batch statements are built once: building an IN clause from a list per call cost more
 # than running it.
@@ -254,13 +275,14 @@ class SqlUnit:
                 .values(opted_out_at=since)
             )
 
-    async def fill_contact(
-        self, contact_id: int, name: str | None, email: str | None, phone: str | None
-    ) -> None:
-        values = {k: v for k, v in {"name": name, "email": email, "phone": phone}.items() if v}
-        if values:
+    async def fill_contacts(self, told: Mapping[int, NewContact]) -> None:
+        if told:
             await self.conn.execute(
-                update(T.contacts).where(T.contacts.c.id == contact_id).values(**values)
+                _FILL_CONTACT,
+                [
+                    {"contact_id": cid, "n": c.name or None, "e": c.email, "p": c.phone}
+                    for cid, c in told.items()
+                ],
             )
 
     async def create_customers(

@@ -118,9 +118,10 @@ class Unit(Protocol):
         """Per identity id: since when the customer unsubscribed, or ``None`` (subscribed)."""
         ...
 
-    async def fill_contact(
-        self, contact_id: int, name: str | None, email: str | None, phone: str | None
-    ) -> None: ...
+    async def fill_contacts(self, told: Mapping[int, NewContact]) -> None:
+        """What customers told of themselves, per contact id: the non-empty values replace the
+        stored ones; a contact that already holds them is not written."""
+        ...
 
     async def get_conversation(
         self, conversation_id: int, *, lock: bool = False

@@ -171,13 +171,17 @@ async def _add_customers(
 ) -> None:
     """Create the customers met for the first time; fill in what known ones tell of themselves."""
     new: dict[tuple[int, str], NewContact] = {}
+    told: dict[int, NewContact] = {}
     for channel, item in work:
         key = (channel.id, item.sender_id)
         if key in customers:
             if item.sender_name or item.sender_email or item.sender_phone:
-                identity, _ = customers[key]
-                await uow.fill_contact(
-                    identity.contact_id, item.sender_name, item.sender_email, item.sender_phone
+                contact_id = customers[key][0].contact_id
+                before = told.get(contact_id, NewContact(""))
+                told[contact_id] = NewContact(
+                    item.sender_name or before.name,
+                    item.sender_email or before.email,
+                    item.sender_phone or before.phone,
                 )
         elif key not in new:
             new[key] = NewContact(
@@ -185,6 +189,10 @@ async def _add_customers(
                 email=item.sender_email,
                 phone=item.sender_phone,
             )
+    if told:
+        # One statement for the batch, which leaves a contact that already says so untouched:
+        # an SMS brings its sender's number every time.
+        await uow.fill_contacts(told)
     if not new:
         return
     created = await uow.create_customers(new)

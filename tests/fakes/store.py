@@ -141,16 +141,15 @@ class FakeUnit:
             identity = self.t.identities[identity_id]
             self.t.identities[identity_id] = replace(identity, opted_out_at=since)
 
-    async def fill_contact(
-        self, contact_id: int, name: str | None, email: str | None, phone: str | None
-    ) -> None:
-        contact = self.t.contacts[contact_id]
-        self.t.contacts[contact_id] = replace(
-            contact,
-            name=name or contact.name,
-            email=email or contact.email,
-            phone=phone or contact.phone,
-        )
+    async def fill_contacts(self, told: Mapping[int, NewContact]) -> None:
+        for contact_id, c in told.items():
+            contact = self.t.contacts[contact_id]
+            self.t.contacts[contact_id] = replace(
+                contact,
+                name=c.name or contact.name,
+                email=c.email or contact.email,
+                phone=c.phone or contact.phone,
+            )
 
     async def create_customers(
         self, customers: Mapping[tuple[int, str], NewContact]

@@ -94,6 +94,52 @@ async def test_concurrent_accepts_share_commits_and_dedupe(database_url: str) ->
     await engines.dispose()
 
 
+async def test_what_customers_tell_fills_their_contacts_in_one_statement(
+    database_url: str,
+) -> None:
+    await upgrade_async(database_url)
+    engines = create_engines(database_url)
+    box = SecretBox("k")
+    store = SqlStore(engines, box)
+    from adapters.db.directory import SqlDirectory
+    from hub.domain.ports import NewContact
+
+    channel = await SqlDirectory(engines, box).create_channel("webchat", "c", {})
+    keys = [(channel.id, "a"), (channel.id, "b")]
+    async with store.unit() as uow:
+        made = await uow.create_customers(
+            {keys[0]: NewContact("Visitor #a"), keys[1]: NewContact("王芳", phone="+861390000")}
+        )
+        await uow.commit()
+    statements: list[str] = []
+    event.listen(
+        engines.write.sync_engine,
+        "before_cursor_execute",
+        lambda *args: statements.append(str(args[2])),
+    )
+    async with store.unit() as uow:
+        await uow.fill_contacts(
+            {
+                made[keys[0]].contact_id: NewContact("Li Na 李娜", email="li@shop.test"),
+                # already says so: nothing to write
+                made[keys[1]].contact_id: NewContact("", phone="+861390000"),
+            }
+        )
+        await uow.commit()
+    assert len([s for s in statements if s.lstrip().upper().startswith("UPDATE")]) == 1
+    from adapters.db.queries import SqlQueries
+
+    queries = SqlQueries(engines)
+    first = await queries.contact(made[keys[0]].contact_id)
+    second = await queries.contact(made[keys[1]].contact_id)
+    assert first is not None
+    assert second is not None
+    assert (first.name, first.email, first.phone) == ("Li Na 李娜", "li@shop.test", None)
+    assert (second.name, second.email, second.phone) == ("王芳", None, "+861390000")
+    await store.close()
+    await engines.dispose()
+
+
 async def test_two_transactions_creating_one_customer_both_succeed(database_url: str) -> None:
     """Two workers meet a new customer's first two messages at once: one contact, no error."""
     await upgrade_async(database_url)
