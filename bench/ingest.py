@@ -12,7 +12,7 @@ Measures, in one run and the same way (HTTP over loopback from this load-generat
 for the embedded default (SQLite, no Redis, one ``kefu serve``) and PostgreSQL + Redis
 (``kefu serve`` + ``kefu worker``), for each channel asked for with ``--channel``: web chat
 (the default), WeChat Official Account callbacks in plaintext and in safe mode, and WeCom
-微信客服 callbacks (see ``bench/channel_loads.py``). Every rate is printed as a ratio to the
+微信客服 callbacks and Twilio SMS webhooks (see ``bench/channel_loads.py``). Every rate is printed as a ratio to the
 bare handler.
 
     .venv/bin/python bench/ingest.py [--quick] [--only embedded|postgres] [--channel all]
@@ -300,7 +300,7 @@ def reset_postgres_and_redis() -> None:
 WORKERS = 1
 
 
-#: messages per ``kf/sync_msg`` pull from the fake WeCom API (``--kf-page``)
+#: messages each WeCom callback announces in the fake API's queue (``--kf-page``)
 KF_PAGE = 1
 #: web chat channels check their flood limits (``--no-flood-limits`` turns them off)
 FLOOD_LIMITS = True
@@ -1135,13 +1135,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="the channel whose ingest path to measure (repeatable; default webchat):\n"
         "webchat, wechat (Official Account, plaintext), wechat_aes (safe mode),\n"
-        "wecom_kf (WeCom callbacks pulling from a fake API), or all",
+        "wecom_kf (WeCom callbacks, the hub pulling from a fake API), twilio_sms, or all",
     )
     parser.add_argument(
         "--kf-page",
         type=int,
         default=1,
-        help="messages the fake WeCom API answers per kf/sync_msg pull (default 1)",
+        help="messages each WeCom callback announces in the fake API's queue (default 1)",
     )
     parser.add_argument(
         "--no-flood-limits",
