@@ -427,25 +427,21 @@ class SqlUnit:
     async def find_outbound_by_provider_id(
         self, channel_id: int, provider_message_id: str
     ) -> Message | None:
-        row = (
-            await self.conn.execute(
-                select(T.messages).where(
-                    T.messages.c.channel_id == channel_id,
-                    T.messages.c.direction == "out",
-                    T.messages.c.provider_message_id == provider_message_id,
-                )
-            )
-        ).first()
-        return rows.message(row) if row else None
+        return await self._by_provider_id(channel_id, provider_message_id, "out")
 
     async def find_inbound_by_provider_id(
         self, channel_id: int, provider_message_id: str
+    ) -> Message | None:
+        return await self._by_provider_id(channel_id, provider_message_id, "in")
+
+    async def _by_provider_id(
+        self, channel_id: int, provider_message_id: str, direction: str
     ) -> Message | None:
         row = (
             await self.conn.execute(
                 select(T.messages).where(
                     T.messages.c.channel_id == channel_id,
-                    T.messages.c.direction == "in",
+                    T.messages.c.direction == direction,
                     T.messages.c.provider_message_id == provider_message_id,
                 )
             )

@@ -102,6 +102,25 @@ class Twilio:
         assert root.tag == "Response"
         return root
 
+    def channel(self, hub: Hub, name: str, **settings: Any) -> dict[str, Any]:
+        """A Twilio channel of the hub that talks to this fake."""
+        created: dict[str, Any] = hub.api(
+            "POST",
+            "/channels",
+            {
+                "kind": "twilio",
+                "name": name,
+                "settings": {
+                    "account_sid": ACCOUNT_SID,
+                    "auth_token": AUTH_TOKEN,
+                    "phone_number": TWILIO_NUMBER,
+                    "api_base_url": self.fake.base,
+                    **settings,
+                },
+            },
+        )
+        return created
+
     def report(self, message_sid: str, status: str) -> tuple[int, str]:
         async def post() -> tuple[int, str]:
             async with aiohttp.ClientSession() as http:
@@ -130,20 +149,7 @@ def wait_until(check: Callable[[], T | None], what: str, within_s: float = 10) -
 def test_an_sms_thread_counts_segments_shows_delivery_and_a_stop(
     hub: Hub, new_page: Any, twilio: Twilio
 ) -> None:
-    channel = hub.api(
-        "POST",
-        "/channels",
-        {
-            "kind": "twilio",
-            "name": "莲记短信",
-            "settings": {
-                "account_sid": ACCOUNT_SID,
-                "auth_token": AUTH_TOKEN,
-                "phone_number": TWILIO_NUMBER,
-                "api_base_url": twilio.fake.base,
-            },
-        },
-    )
+    channel = twilio.channel(hub, "莲记短信")
     sms_url = channel["webhook_urls"]["sms"]
     assert twilio.text(sms_url, "你好，我的快递到哪了？") == 200
 
@@ -252,21 +258,7 @@ def test_a_call_for_after_sales_rings_the_agent_then_the_voicemail_arrives(
     team = hub.api(
         "POST", "/teams", {"name": f"售后 {uuid.uuid4().hex[:4]}", "agent_ids": [me["id"]]}
     )
-    channel = hub.api(
-        "POST",
-        "/channels",
-        {
-            "kind": "twilio",
-            "name": "客服热线",
-            "settings": {
-                "account_sid": ACCOUNT_SID,
-                "auth_token": AUTH_TOKEN,
-                "phone_number": TWILIO_NUMBER,
-                "api_base_url": twilio.fake.base,
-                "voice_menu": ["1 售前", f"2 {team['name']}"],
-            },
-        },
-    )
+    channel = twilio.channel(hub, "客服热线", voice_menu=["1 售前", f"2 {team['name']}"])
     hooks = channel["webhook_urls"]
     call_sid, recording = sid("CA"), sid("RE")
     root = twilio.call(hooks["voice"], call_fields(call_sid, caller=CUSTOMER))
@@ -321,20 +313,7 @@ def test_a_call_for_after_sales_rings_the_agent_then_the_voicemail_arrives(
 def test_an_admin_uploads_the_call_greeting_in_the_channel_form(
     hub: Hub, new_page: Any, twilio: Twilio
 ) -> None:
-    channel = hub.api(
-        "POST",
-        "/channels",
-        {
-            "kind": "twilio",
-            "name": "热线 greeting e2e",
-            "settings": {
-                "account_sid": ACCOUNT_SID,
-                "auth_token": AUTH_TOKEN,
-                "phone_number": TWILIO_NUMBER,
-                "api_base_url": twilio.fake.base,
-            },
-        },
-    )
+    channel = twilio.channel(hub, "热线 greeting e2e")
     admin = new_page(locale="zh-CN", width=1280, height=1600)
     login(admin, hub)
     admin.goto(f"{hub.base}/#/admin/channels")

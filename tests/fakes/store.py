@@ -259,26 +259,22 @@ class FakeUnit:
     async def find_outbound_by_provider_id(
         self, channel_id: int, provider_message_id: str
     ) -> Message | None:
-        return next(
-            (
-                m
-                for m in self.t.messages.values()
-                if m.channel_id == channel_id
-                and m.direction.value == "out"
-                and m.provider_message_id == provider_message_id
-            ),
-            None,
-        )
+        return self._by_provider_id(channel_id, provider_message_id, "out")
 
     async def find_inbound_by_provider_id(
         self, channel_id: int, provider_message_id: str
+    ) -> Message | None:
+        return self._by_provider_id(channel_id, provider_message_id, "in")
+
+    def _by_provider_id(
+        self, channel_id: int, provider_message_id: str, direction: str
     ) -> Message | None:
         return next(
             (
                 m
                 for m in self.t.messages.values()
                 if m.channel_id == channel_id
-                and m.direction.value == "in"
+                and m.direction.value == direction
                 and m.provider_message_id == provider_message_id
             ),
             None,

@@ -47,6 +47,26 @@ async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
         yield running
 
 
+async def twilio_channel(hub: RunningHub, fake: FakeTwilio, **settings: Any) -> dict[str, Any]:
+    status, channel = await hub.api(
+        "POST",
+        "/channels",
+        json={
+            "kind": "twilio",
+            "name": "热线",
+            "settings": {
+                "account_sid": ACCOUNT_SID,
+                "auth_token": AUTH_TOKEN,
+                "phone_number": TWILIO_NUMBER,
+                "api_base_url": fake.base,
+                **settings,
+            },
+        },
+    )
+    assert status == 201, channel
+    return dict(channel)
+
+
 async def twilio_calls(hub: RunningHub, url: str, fields: list[tuple[str, str]]) -> tuple[int, str]:
     """Post as Twilio does: signed for the public URL, query included."""
     async with hub.http.post(
@@ -72,22 +92,7 @@ async def test_a_call_for_after_sales_rings_its_agent_then_leaves_a_voicemail(
     assert me["phone"] == AGENT_PHONE
     status, team = await hub.api("POST", "/teams", json={"name": "售后", "agent_ids": [me["id"]]})
     assert status == 201, team
-    status, channel = await hub.api(
-        "POST",
-        "/channels",
-        json={
-            "kind": "twilio",
-            "name": "客服热线",
-            "settings": {
-                "account_sid": ACCOUNT_SID,
-                "auth_token": AUTH_TOKEN,
-                "phone_number": TWILIO_NUMBER,
-                "api_base_url": fake.base,
-                "voice_menu": ["1 售前", "2 售后"],
-            },
-        },
-    )
-    assert status == 201, channel
+    channel = await twilio_channel(hub, fake, voice_menu=["1 售前", "2 售后"])
     hooks: dict[str, str] = channel["webhook_urls"]
     assert {"voice", "voice_status", "recording_status"} <= hooks.keys()
     # The agent is online: the inbox is open.
@@ -189,20 +194,7 @@ async def test_a_call_for_after_sales_rings_its_agent_then_leaves_a_voicemail(
 async def test_a_call_nobody_can_take_is_a_missed_call_in_the_inbox(
     hub: RunningHub, fake: FakeTwilio
 ) -> None:
-    status, channel = await hub.api(
-        "POST",
-        "/channels",
-        json={
-            "kind": "twilio",
-            "name": "热线",
-            "settings": {
-                "account_sid": ACCOUNT_SID,
-                "auth_token": AUTH_TOKEN,
-                "phone_number": TWILIO_NUMBER,
-                "api_base_url": fake.base,
-            },
-        },
-    )
+    channel = await twilio_channel(hub, fake)
     hooks = channel["webhook_urls"]
     agent = await AgentSocket.connect(hub.http, hub.base, hub.token)
     call_sid = sid("CA")
@@ -226,20 +218,7 @@ async def test_a_call_nobody_can_take_is_a_missed_call_in_the_inbox(
 
 
 async def test_a_forged_call_is_refused(hub: RunningHub, fake: FakeTwilio) -> None:
-    _status, channel = await hub.api(
-        "POST",
-        "/channels",
-        json={
-            "kind": "twilio",
-            "name": "热线",
-            "settings": {
-                "account_sid": ACCOUNT_SID,
-                "auth_token": AUTH_TOKEN,
-                "phone_number": TWILIO_NUMBER,
-                "api_base_url": fake.base,
-            },
-        },
-    )
+    channel = await twilio_channel(hub, fake)
     url = channel["webhook_urls"]["voice"]
     fields = call_fields(sid("CA"))
     async with hub.http.post(
@@ -287,20 +266,7 @@ async def test_an_uploaded_greeting_is_played_and_served_only_while_a_channel_us
     status, _ = await upload_channel_file(hub, MP3, "mine.mp3", token=login["token"])
     assert status == 403  # only admins set up channels
 
-    status, channel = await hub.api(
-        "POST",
-        "/channels",
-        json={
-            "kind": "twilio",
-            "name": "热线",
-            "settings": {
-                "account_sid": ACCOUNT_SID,
-                "auth_token": AUTH_TOKEN,
-                "phone_number": TWILIO_NUMBER,
-                "api_base_url": fake.base,
-            },
-        },
-    )
+    channel = await twilio_channel(hub, fake)
     public = f"/channel-files/{channel['id']}/{stored['key']}"
     async with hub.http.get(hub.base + public) as response:
         assert response.status == 404  # no setting names it yet
