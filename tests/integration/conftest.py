@@ -33,6 +33,7 @@ from hub.web.api import api
 from hub.web.app import create_app
 from hub.web.auth import hash_password
 from hub.web.keys import HUB
+from tests.fakes.twilio_api import FakeTwilio
 from tests.services import create_pg_database, drop_pg_database, require_redis
 
 KEFU = str(Path(sys.executable).with_name("kefu"))
@@ -386,3 +387,18 @@ async def subprocess_hub_admin(settings: Settings) -> str:
         stdin=b"correct horse battery\n",
     )
     return (await cli(["token", "create", "admin@shop.test"], settings)).strip()
+
+
+@pytest.fixture
+async def twilio() -> AsyncIterator[FakeTwilio]:
+    """Twilio's REST API on loopback (``tests/fakes/twilio_api.py``)."""
+    api = FakeTwilio()
+    async with api.running():
+        yield api
+
+
+@pytest.fixture
+async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
+    """A hub in this process on SQLite (modules that need another define their own)."""
+    async with inprocess_hub(make_settings(tmp_path)) as running:
+        yield running

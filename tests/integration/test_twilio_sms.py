@@ -1,11 +1,10 @@
-"""Twilio SMS through the whole hub: webhooks signed as Twilio signs them, replies to a fake
+"""Twilio SMS through the whole hub: webhooks signed as Twilio signs them, replies to a twilio
 Twilio API, and its signed status callbacks back."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
@@ -28,26 +27,13 @@ from tests.fakes.twilio_api import (
     sid,
     signed_headers,
 )
-from tests.integration.conftest import RunningHub, inprocess_hub, make_settings
+from tests.integration.conftest import RunningHub
 
 T = TypeVar("T")
 PHOTO = b"\xff\xd8\xff\xe0 an MMS photo"
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTwilio]:
-    api = FakeTwilio()
-    async with api.running():
-        yield api
-
-
-@pytest.fixture
-async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
-    async with inprocess_hub(make_settings(tmp_path)) as running:
-        yield running
-
-
-async def sms_channel(hub: RunningHub, fake: FakeTwilio, **settings: Any) -> dict[str, Any]:
+async def sms_channel(hub: RunningHub, twilio: FakeTwilio, **settings: Any) -> dict[str, Any]:
     status, channel = await hub.api(
         "POST",
         "/channels",
@@ -58,7 +44,7 @@ async def sms_channel(hub: RunningHub, fake: FakeTwilio, **settings: Any) -> dic
                 "account_sid": ACCOUNT_SID,
                 "auth_token": AUTH_TOKEN,
                 "phone_number": TWILIO_NUMBER,
-                "api_base_url": fake.base,
+                "api_base_url": twilio.base,
                 **settings,
             },
         },
@@ -134,9 +120,9 @@ def assert_empty_twiml(content_type: str, body: str) -> None:
 
 
 async def test_sms_and_mms_arrive_replies_reach_twilio_and_reports_come_back(
-    hub: RunningHub, fake: FakeTwilio
+    hub: RunningHub, twilio: FakeTwilio
 ) -> None:
-    channel = await sms_channel(hub, fake)
+    channel = await sms_channel(hub, twilio)
     assert channel["settings"]["auth_token"] == "********"
     sms_url = channel["webhook_urls"]["sms"]
     status_url = channel["webhook_urls"]["sms_status"]
@@ -155,7 +141,7 @@ async def test_sms_and_mms_arrive_replies_reach_twilio_and_reports_come_back(
     conversation_id = created["conversation_id"]
 
     mms = sid("MM")
-    media_url = fake.add_media(PHOTO, "image/jpeg", mms)
+    media_url = twilio.add_media(PHOTO, "image/jpeg", mms)
     fields = inbound_fields(mms, CUSTOMER, "", media=[(media_url, "image/jpeg")])
     status, _, body = await twilio_posts(hub, sms_url, fields)
     assert status == 200, body
@@ -170,8 +156,8 @@ async def test_sms_and_mms_arrive_replies_reach_twilio_and_reports_come_back(
         assert await response.read() == PHOTO
         assert response.headers["Content-Type"] == "image/jpeg"
     # fetched with the account's credentials, through Twilio's redirect to its file store
-    assert [authorised for _, authorised in fake.media_requests] == [True]
-    assert len(fake.files_served) == 1
+    assert [authorised for _, authorised in twilio.media_requests] == [True]
+    assert len(twilio.files_served) == 1
 
     status, page = await hub.api("GET", f"/conversations/{conversation_id}/messages")
     assert [m["text"] for m in page["items"]] == [text, ""]
@@ -183,38 +169,38 @@ async def test_sms_and_mms_arrive_replies_reach_twilio_and_reports_come_back(
 
     sent = await reply(hub, conversation_id, "已发货，单号 SF123")
     await reaches(hub, conversation_id, sent["id"], "sent")
-    [form] = fake.sent
+    [form] = twilio.sent
     assert form == {
         "To": CUSTOMER,
         "From": TWILIO_NUMBER,
         "Body": "已发货，单号 SF123",
         "StatusCallback": status_url,
     }
-    [message_sid] = fake.callbacks
+    [message_sid] = twilio.callbacks
 
     def reach(url: str) -> str:
         return local(hub, url)
 
-    assert await fake.report(hub.http, message_sid, "sent", reach=reach) == (200, "")
-    assert await fake.report(hub.http, message_sid, "delivered", reach=reach) == (200, "")
+    assert await twilio.report(hub.http, message_sid, "sent", reach=reach) == (200, "")
+    assert await twilio.report(hub.http, message_sid, "delivered", reach=reach) == (200, "")
     await reaches(hub, conversation_id, sent["id"], "delivered")
     # a late "sent" does not undo "delivered"
-    assert await fake.report(hub.http, message_sid, "sent", reach=reach) == (200, "")
+    assert await twilio.report(hub.http, message_sid, "sent", reach=reach) == (200, "")
     await asyncio.sleep(0.2)
     assert (await message(hub, conversation_id, sent["id"]))["status"] == "delivered"
 
     # a report on a message the hub never sent is harmless
     unknown = sid("SM")
-    fake.callbacks[unknown] = status_url
-    assert await fake.report(hub.http, unknown, "delivered", reach=reach) == (200, "")
+    twilio.callbacks[unknown] = status_url
+    assert await twilio.report(hub.http, unknown, "delivered", reach=reach) == (200, "")
 
-    fake.refuse.append(21610)
+    twilio.refuse.append(21610)
     refused = await reply(hub, conversation_id, "还在吗？")
     failed = await reaches(hub, conversation_id, refused["id"], "failed")
     assert failed["failure"]["code"] == "twilio.21610"
     assert "退订" in failed["failure"]["text"]["zh-CN"]
     assert "STOP" in failed["failure"]["text"]["en"]
-    assert len(fake.sent) == 1
+    assert len(twilio.sent) == 1
 
     _, page = await hub.api("GET", f"/conversations?channel_id={channel['id']}")
     assert [c["id"] for c in page["items"]] == [conversation_id]
@@ -222,10 +208,10 @@ async def test_sms_and_mms_arrive_replies_reach_twilio_and_reports_come_back(
 
 
 async def test_an_agent_s_files_go_out_as_an_mms_twilio_fetches_from_the_hub(
-    hub: RunningHub, fake: FakeTwilio
+    hub: RunningHub, twilio: FakeTwilio
 ) -> None:
-    fake.reach = lambda url: local(hub, url)
-    channel = await sms_channel(hub, fake)
+    twilio.reach = lambda url: local(hub, url)
+    channel = await sms_channel(hub, twilio)
     agent = await AgentSocket.connect(hub.http, hub.base, hub.token)
     await twilio_posts(hub, channel["webhook_urls"]["sms"], inbound_fields(sid("SM"), body="发票?"))
     conversation_id = (await agent.message_created("发票?"))["conversation_id"]
@@ -244,18 +230,18 @@ async def test_an_agent_s_files_go_out_as_an_mms_twilio_fetches_from_the_hub(
     )
     assert status == 201, sent
     await reaches(hub, conversation_id, sent["id"], "sent")
-    [posted] = fake.posted
+    [posted] = twilio.posted
     [media_url] = [value for name, value in posted if name == "MediaUrl"]
     assert ("Body", "这是您的发票 your invoice") in posted
     # An absolute, signed address at the hub's public URL, which Twilio fetched.
     assert media_url.startswith("http://127.0.0.1:8080/files/")  # KEFU_PUBLIC_URL
-    assert fake.fetched == [(media_url, 200, "image/png", photo)]
+    assert twilio.fetched == [(media_url, 200, "image/png", photo)]
 
 
 async def test_stop_unsubscribes_the_customer_and_start_brings_them_back(
-    hub: RunningHub, fake: FakeTwilio
+    hub: RunningHub, twilio: FakeTwilio
 ) -> None:
-    channel = await sms_channel(hub, fake)
+    channel = await sms_channel(hub, twilio)
     sms_url = channel["webhook_urls"]["sms"]
     agent = await AgentSocket.connect(hub.http, hub.base, hub.token)
     await twilio_posts(hub, sms_url, inbound_fields(sid("SM"), body="我想退货"))
@@ -276,7 +262,7 @@ async def test_stop_unsubscribes_the_customer_and_start_brings_them_back(
     failed = await reaches(hub, conversation_id, refused["id"], "failed")
     assert failed["failure"]["code"] == "hub.opted_out"
     assert "退订" in failed["failure"]["text"]["zh-CN"]
-    assert fake.posted == []  # nothing reached Twilio
+    assert twilio.posted == []  # nothing reached Twilio
 
     await twilio_posts(hub, sms_url, inbound_fields(sid("SM"), body="START"))
     await agent.message_created("START")
@@ -285,13 +271,13 @@ async def test_stop_unsubscribes_the_customer_and_start_brings_them_back(
     assert contact["identities"][0]["opted_out_at"] is None
     sent = await reply(hub, conversation_id, "欢迎回来 welcome back")
     await reaches(hub, conversation_id, sent["id"], "sent")
-    assert [form["Body"] for form in fake.sent] == ["欢迎回来 welcome back"]
+    assert [form["Body"] for form in twilio.sent] == ["欢迎回来 welcome back"]
 
 
 async def test_an_undelivered_report_fails_the_message_with_the_reason(
-    hub: RunningHub, fake: FakeTwilio
+    hub: RunningHub, twilio: FakeTwilio
 ) -> None:
-    channel = await sms_channel(hub, fake, phone_number="", messaging_service_sid=SERVICE_SID)
+    channel = await sms_channel(hub, twilio, phone_number="", messaging_service_sid=SERVICE_SID)
     agent = await AgentSocket.connect(hub.http, hub.base, hub.token)
     await twilio_posts(hub, channel["webhook_urls"]["sms"], inbound_fields(sid("SM"), body="hi"))
     conversation_id = (await agent.message_created("hi"))["conversation_id"]
@@ -299,11 +285,11 @@ async def test_an_undelivered_report_fails_the_message_with_the_reason(
 
     sent = await reply(hub, conversation_id, "您好")
     await reaches(hub, conversation_id, sent["id"], "sent")
-    [form] = fake.sent
+    [form] = twilio.sent
     assert form["MessagingServiceSid"] == SERVICE_SID
     assert "From" not in form
-    [message_sid] = fake.callbacks
-    status = await fake.report(
+    [message_sid] = twilio.callbacks
+    status = await twilio.report(
         hub.http, message_sid, "undelivered", 30003, reach=lambda url: local(hub, url)
     )
     assert status == (200, "")
@@ -316,8 +302,8 @@ async def test_an_undelivered_report_fails_the_message_with_the_reason(
     assert "unreachable" in failed["failure"]["text"]["en"]
 
 
-async def test_bad_signatures_store_nothing(hub: RunningHub, fake: FakeTwilio) -> None:
-    channel = await sms_channel(hub, fake)
+async def test_bad_signatures_store_nothing(hub: RunningHub, twilio: FakeTwilio) -> None:
+    channel = await sms_channel(hub, twilio)
     sms_url = channel["webhook_urls"]["sms"]
     fields = inbound_fields(sid("SM"), CUSTOMER, "forged")
     for forged in (
@@ -342,19 +328,19 @@ async def test_bad_signatures_store_nothing(hub: RunningHub, fake: FakeTwilio) -
     assert page["items"] == []
 
 
-async def test_media_downloads_map_twilio_s_answers(fake: FakeTwilio) -> None:
-    settings = {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "api_base_url": fake.base}
-    url = fake.add_media(PHOTO, "image/png")
+async def test_media_downloads_map_twilio_s_answers(twilio: FakeTwilio) -> None:
+    settings = {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "api_base_url": twilio.base}
+    url = twilio.add_media(PHOTO, "image/png")
     ref = AttachmentRef(kind=MessageKind.IMAGE, content_type="image/png", provider_ref=url)
     async with aiohttp.ClientSession() as http:
-        fake.media_failures = 1
+        twilio.media_failures = 1
         with pytest.raises(TransientSendError):
             await fetch_media(http, settings, ref)
         media = await fetch_media(http, settings, ref)
         assert (media.data, media.content_type) == (PHOTO, "image/png")
         assert media.filename == url.rsplit("/", 1)[-1]
 
-        gone = AttachmentRef(provider_ref=fake.media_url(sid("ME")))
+        gone = AttachmentRef(provider_ref=twilio.media_url(sid("ME")))
         with pytest.raises(PermanentSendError) as refused:
             await fetch_media(http, settings, gone)
         assert refused.value.code == "twilio.media_gone"
@@ -365,7 +351,7 @@ async def test_media_downloads_map_twilio_s_answers(fake: FakeTwilio) -> None:
         with pytest.raises(PermanentSendError) as refused:
             await fetch_media(http, settings, elsewhere)
         assert refused.value.code == "twilio.media_refused"
-        assert fake.media_requests[-1][1] is False
+        assert twilio.media_requests[-1][1] is False
 
         fake_down = {**settings, "api_base_url": "http://127.0.0.1:9"}
         closed = AttachmentRef(provider_ref="http://127.0.0.1:9/2010-04-01/Media/ME1")

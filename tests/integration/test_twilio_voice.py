@@ -1,25 +1,20 @@
 """A call to a Twilio number through the whole hub: signed webhooks step by step, the online
-after-sales agent's phone rung, a voicemail with its recording fetched from the fake Twilio API
+after-sales agent's phone rung, a voicemail with its recording fetched from the twilio Twilio API
 and its transcript, and the call in the caller's history."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 from xml.etree.ElementTree import Element
 
 import aiohttp
-import pytest
 from defusedxml import ElementTree
 
 from tests.clients import AgentSocket
 from tests.fakes.twilio_api import (
-    ACCOUNT_SID,
     AUTH_TOKEN,
     CUSTOMER,
-    TWILIO_NUMBER,
     FakeTwilio,
     call_fields,
     recording_fields,
@@ -27,44 +22,11 @@ from tests.fakes.twilio_api import (
     signed_headers,
     transcription_fields,
 )
-from tests.integration.conftest import RunningHub, inprocess_hub, make_settings
-from tests.integration.test_twilio_sms import eventually, local
+from tests.integration.conftest import RunningHub
+from tests.integration.test_twilio_sms import eventually, local, sms_channel
 
 AUDIO = b"ID3\x03\x00 a voicemail in MP3"
 AGENT_PHONE = "+8613900139000"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTwilio]:
-    api = FakeTwilio()
-    async with api.running():
-        yield api
-
-
-@pytest.fixture
-async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
-    async with inprocess_hub(make_settings(tmp_path)) as running:
-        yield running
-
-
-async def twilio_channel(hub: RunningHub, fake: FakeTwilio, **settings: Any) -> dict[str, Any]:
-    status, channel = await hub.api(
-        "POST",
-        "/channels",
-        json={
-            "kind": "twilio",
-            "name": "热线",
-            "settings": {
-                "account_sid": ACCOUNT_SID,
-                "auth_token": AUTH_TOKEN,
-                "phone_number": TWILIO_NUMBER,
-                "api_base_url": fake.base,
-                **settings,
-            },
-        },
-    )
-    assert status == 201, channel
-    return dict(channel)
 
 
 async def twilio_calls(hub: RunningHub, url: str, fields: list[tuple[str, str]]) -> tuple[int, str]:
@@ -84,7 +46,7 @@ def twiml(body: str) -> Element:
 
 
 async def test_a_call_for_after_sales_rings_its_agent_then_leaves_a_voicemail(
-    hub: RunningHub, fake: FakeTwilio
+    hub: RunningHub, twilio: FakeTwilio
 ) -> None:
     status, me = await hub.api("GET", "/me")
     status, me = await hub.api("PATCH", f"/agents/{me['id']}", json={"phone": "+86 139 0013 9000"})
@@ -92,7 +54,7 @@ async def test_a_call_for_after_sales_rings_its_agent_then_leaves_a_voicemail(
     assert me["phone"] == AGENT_PHONE
     status, team = await hub.api("POST", "/teams", json={"name": "售后", "agent_ids": [me["id"]]})
     assert status == 201, team
-    channel = await twilio_channel(hub, fake, voice_menu=["1 售前", "2 售后"])
+    channel = await sms_channel(hub, twilio, voice_menu=["1 售前", "2 售后"])
     hooks: dict[str, str] = channel["webhook_urls"]
     assert {"voice", "voice_status", "recording_status"} <= hooks.keys()
     # The agent is online: the inbox is open.
@@ -120,11 +82,11 @@ async def test_a_call_for_after_sales_rings_its_agent_then_leaves_a_voicemail(
     record = twiml(body).find("Record")
     assert record is not None, body
     recording = sid("RE")
-    fake.recordings[recording] = AUDIO
+    twilio.recordings[recording] = AUDIO
     status, _ = await twilio_calls(
         hub,
         record.get("recordingStatusCallback") or "",
-        recording_fields(call_sid, recording, fake.recording_url(recording), 9),
+        recording_fields(call_sid, recording, twilio.recording_url(recording), 9),
     )
     assert status == 200
     status, body = await twilio_calls(
@@ -133,7 +95,7 @@ async def test_a_call_for_after_sales_rings_its_agent_then_leaves_a_voicemail(
         call_fields(
             call_sid,
             "in-progress",
-            RecordingUrl=fake.recording_url(recording),
+            RecordingUrl=twilio.recording_url(recording),
             RecordingDuration="9",
         ),
     )
@@ -192,9 +154,9 @@ async def test_a_call_for_after_sales_rings_its_agent_then_leaves_a_voicemail(
 
 
 async def test_a_call_nobody_can_take_is_a_missed_call_in_the_inbox(
-    hub: RunningHub, fake: FakeTwilio
+    hub: RunningHub, twilio: FakeTwilio
 ) -> None:
-    channel = await twilio_channel(hub, fake)
+    channel = await sms_channel(hub, twilio)
     hooks = channel["webhook_urls"]
     agent = await AgentSocket.connect(hub.http, hub.base, hub.token)
     call_sid = sid("CA")
@@ -217,8 +179,8 @@ async def test_a_call_nobody_can_take_is_a_missed_call_in_the_inbox(
     assert conversation["status"] == "open"
 
 
-async def test_a_forged_call_is_refused(hub: RunningHub, fake: FakeTwilio) -> None:
-    channel = await twilio_channel(hub, fake)
+async def test_a_forged_call_is_refused(hub: RunningHub, twilio: FakeTwilio) -> None:
+    channel = await sms_channel(hub, twilio)
     url = channel["webhook_urls"]["voice"]
     fields = call_fields(sid("CA"))
     async with hub.http.post(
@@ -245,7 +207,7 @@ async def upload_channel_file(
 
 
 async def test_an_uploaded_greeting_is_played_and_served_only_while_a_channel_uses_it(
-    hub: RunningHub, fake: FakeTwilio
+    hub: RunningHub, twilio: FakeTwilio
 ) -> None:
     status, stored = await upload_channel_file(hub, MP3, "欢迎语.mp3")
     assert status == 201, stored
@@ -266,7 +228,7 @@ async def test_an_uploaded_greeting_is_played_and_served_only_while_a_channel_us
     status, _ = await upload_channel_file(hub, MP3, "mine.mp3", token=login["token"])
     assert status == 403  # only admins set up channels
 
-    channel = await twilio_channel(hub, fake)
+    channel = await sms_channel(hub, twilio)
     public = f"/channel-files/{channel['id']}/{stored['key']}"
     async with hub.http.get(hub.base + public) as response:
         assert response.status == 404  # no setting names it yet
