@@ -32,7 +32,7 @@ from adapters.db.engine import Engines
 from adapters.db.intake import RawEvent, Written, write_events
 from adapters.db.secretbox import SecretBox
 from hub.domain.errors import NotFound
-from hub.domain.model import AttachmentRef, EventStatus, Inbound, MessageStatus
+from hub.domain.model import THREAD_TITLE, AttachmentRef, EventStatus, Inbound, MessageStatus
 from hub.domain.ports import AcceptedEvent, NewContact, NewConversation, NewMessage
 from hub.domain.records import (
     Agent,
@@ -447,6 +447,45 @@ class SqlUnit:
             )
         ).first()
         return rows.message(row) if row else None
+
+    async def conversation_of_messages(
+        self, channel_id: int, provider_message_ids: Sequence[str]
+    ) -> Conversation | None:
+        if not provider_message_ids:
+            return None
+        newest = (
+            select(T.messages.c.conversation_id)
+            .where(
+                T.messages.c.channel_id == channel_id,
+                # Both directions named, so the unique key on (channel, direction, provider id)
+                # serves the lookup instead of a scan of the channel's messages.
+                T.messages.c.direction.in_(("in", "out")),
+                T.messages.c.provider_message_id.in_(list(provider_message_ids)),
+            )
+            .order_by(T.messages.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        row = (
+            await self.conn.execute(select(T.conversations).where(T.conversations.c.id == newest))
+        ).first()
+        return rows.conversation(row) if row else None
+
+    async def thread_facts(self, conversation_id: int, limit: int) -> tuple[list[str], str]:
+        found = await self.conn.execute(
+            select(T.messages.c.provider_message_id, T.messages.c.data)
+            .where(T.messages.c.conversation_id == conversation_id)
+            .order_by(T.messages.c.id)
+            .limit(limit)
+        )
+        ids: list[str] = []
+        title = ""
+        for provider_id, data in found:
+            if provider_id:
+                ids.append(provider_id)
+            if not title and isinstance(data, dict):
+                title = str(data.get(THREAD_TITLE) or "")
+        return ids, title
 
     async def team_ids(self, names: Sequence[str]) -> dict[str, int]:
         if not names:

@@ -130,6 +130,25 @@ def storable(value: Any) -> Any:
     return value
 
 
+#: where a message keeps the thread title its item gave (``Thread.title``)
+THREAD_TITLE = "thread_title"
+
+
+class Thread(_Frozen):
+    """Where an item belongs on a channel whose conversations are threads (email).
+
+    Such an item does not simply join its customer's open conversation: it joins the
+    conversation of a message it answers, else the one its token names, else it starts one.
+    """
+
+    #: provider message ids of earlier messages (the customer's or ours) this one answers
+    replies_to: tuple[str, ...] = Field(default=(), max_length=100)
+    #: a conversation id the customer's client kept (an email subject's "[#1234]")
+    conversation_id: int | None = Field(default=None, ge=1)
+    #: what the thread is about (an email's subject), for replies to quote
+    title: str = Field(default="", max_length=998)
+
+
 class Inbound(_Frozen):
     """One thing a customer did on a channel, as the hub understands it.
 
@@ -161,6 +180,8 @@ class Inbound(_Frozen):
     #: which comes minutes after the recording): its text and ``data`` replace that message's,
     #: and it is stored as a message of its own only if that message is not there
     completes: str | None = Field(default=None, max_length=255)
+    #: set by channels whose conversations are threads (see ``Thread``)
+    thread: Thread | None = None
     data: dict[str, Any] = Field(default_factory=dict)
     occurred_at: datetime | None = None
 
@@ -193,6 +214,13 @@ class Outbound(_Frozen):
     text: str = ""
     attachments: tuple[AttachmentRef, ...] = ()
     data: dict[str, Any] = Field(default_factory=dict)
+    #: the conversation's earlier messages' provider ids, oldest first (at most 50): what a
+    #: threaded channel's reply names to stay in its thread (email's References)
+    references: tuple[str, ...] = ()
+    #: the thread's title, from its first message that had one (an email's subject)
+    title: str = ""
+    #: the agent who wrote it, for channels that show a sender (email's From name)
+    sender_name: str = ""
 
 
 class SendReceipt(_Frozen):

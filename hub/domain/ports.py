@@ -143,6 +143,18 @@ class Unit(Protocol):
     async def find_inbound_by_provider_id(
         self, channel_id: int, provider_message_id: str
     ) -> Message | None: ...
+    async def conversation_of_messages(
+        self, channel_id: int, provider_message_ids: Sequence[str]
+    ) -> Conversation | None:
+        """The conversation of the newest message of the channel with one of these provider
+        ids (inbound or outbound): the thread a reply answers."""
+        ...
+
+    async def thread_facts(self, conversation_id: int, limit: int) -> tuple[list[str], str]:
+        """The provider ids of the conversation's first ``limit`` messages, oldest first, and
+        the thread title its first titled message gave (``""`` when none)."""
+        ...
+
     async def team_ids(self, names: Sequence[str]) -> dict[str, int]:
         """The ids of the teams with these names (those that exist)."""
         ...

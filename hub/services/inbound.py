@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +12,7 @@ from hub.domain.channels import AutoReplies
 from hub.domain.errors import NotFound, PermanentSendError
 from hub.domain.events import AGENTS_TOPIC, HubEvent
 from hub.domain.model import (
+    THREAD_TITLE,
     AttachmentRef,
     ConversationStatus,
     Direction,
@@ -25,6 +26,7 @@ from hub.domain.records import Attachment, Channel, Conversation, Identity, Mess
 from hub.services.deps import Deps
 from hub.services.outbound import FAILURE, send_system_message
 from hub.services.publishing import conversation_event, message_event, publish_message
+from hub.services.threads import thread_sessions
 
 log = logging.getLogger(__name__)
 
@@ -113,17 +115,28 @@ async def process_inbound_batch(deps: Deps, event_ids: Sequence[int]) -> list[_P
         work, completions = await _completions(uow, work)
         customers = await uow.find_customers([(c.id, item.sender_id) for c, item in work])
         await _add_customers(deps, uow, customers, work)
-        await _open_sessions(uow, customers, work)
-        drafts = [(channel, item, _session(customers, channel, item)) for channel, item in work]
+        teams = await uow.team_ids([item.team for _, item in work if item.team])
+        await _open_sessions(uow, customers, [w for w in work if w[1].thread is None], teams)
+        threads = await thread_sessions(
+            uow, work, {key: identity for key, (identity, _) in customers.items()}, teams
+        )
+        drafts = [
+            (channel, item, threads.get(n) or _session(customers, channel, item))
+            for n, (channel, item) in enumerate(work)
+        ]
         messages = await uow.add_inbound_messages(
             [_new_message(item, conversation) for _, item, conversation in drafts]
         )
         touches: dict[int, tuple[datetime, int, bool]] = {}
-        for (_, _, conversation), message in zip(drafts, messages, strict=True):
+        for (_, item, conversation), message in zip(drafts, messages, strict=True):
             if message is None:  # the same provider message under another event id
                 continue
             _, added, reopen = touches.get(conversation.id, (message.created_at, 0, False))
             reopen = reopen or conversation.status in _REOPENED_BY_CUSTOMER
+            # A threaded channel's answer to a resolved thread opens that thread again.
+            reopen = reopen or (
+                item.thread is not None and conversation.status == ConversationStatus.RESOLVED
+            )
             touches[conversation.id] = (message.created_at, added + 1, reopen)
         updated = await uow.touch_inbound_many(touches)
         completed = await _complete(uow, completions)
@@ -246,11 +259,13 @@ async def _complete(uow: Unit, completions: Sequence[tuple[Channel, Inbound]]) -
 
 
 async def _open_sessions(
-    uow: Unit, customers: _Customers, work: Sequence[tuple[Channel, Inbound]]
+    uow: Unit,
+    customers: _Customers,
+    work: Sequence[tuple[Channel, Inbound]],
+    teams: Mapping[str, int],
 ) -> None:
     """Give every customer in ``work`` an open conversation to write into."""
     needed: dict[tuple[int, str], NewConversation] = {}
-    teams = await uow.team_ids([item.team for _, item in work if item.team])
     for channel, item in work:
         key = (channel.id, item.sender_id)
         identity, conversation = customers[key]
@@ -284,6 +299,9 @@ def _session(customers: _Customers, channel: Channel, item: Inbound) -> Conversa
 
 
 def _new_message(item: Inbound, conversation: Conversation) -> NewMessage:
+    data = item.data
+    if item.thread is not None and item.thread.title:
+        data = {**data, THREAD_TITLE: item.thread.title}
     return NewMessage(
         conversation_id=conversation.id,
         channel_id=conversation.channel_id,
@@ -293,7 +311,7 @@ def _new_message(item: Inbound, conversation: Conversation) -> NewMessage:
         text=item.text,
         status=MessageStatus.RECEIVED,
         provider_message_id=item.provider_message_id or item.provider_event_id,
-        data=item.data,
+        data=data,
         attachments=item.attachments,
         created_at=item.occurred_at,
     )

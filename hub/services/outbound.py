@@ -109,6 +109,8 @@ async def reply(
 RESENT_AFTER = "resent_after"
 #: in a failed message's data: ``{"code": "wechat.45015", "text": {"en": …, "zh-CN": …}}``
 FAILURE = "failure"
+#: how many of a conversation's earlier messages a reply names (email's References)
+THREAD_REFERENCES = 50
 #: why a reply to a customer who unsubscribed from the channel is not sent
 OPTED_OUT = text(
     "the customer unsubscribed from messages on this channel; nothing is sent to them until "
@@ -210,6 +212,8 @@ async def deliver(deps: Deps, message_id: int) -> None:
         channel = await uow.get_channel(message.channel_id)
         identity = await uow.get_identity(conversation.identity_id) if conversation else None
         attempt = await uow.count_deliveries(message_id) + 1
+        references, title = await uow.thread_facts(message.conversation_id, THREAD_REFERENCES)
+        agent = await uow.get_agent(message.sender_agent_id) if message.sender_agent_id else None
     # Counted since the agent last sent it again: a resend gets every attempt afresh.
     tries = attempt - int(message.data.get(RESENT_AFTER, 0))
     if conversation is None or channel is None or identity is None:
@@ -248,6 +252,9 @@ async def deliver(deps: Deps, message_id: int) -> None:
             for a in message.attachments
         ),
         data=message.data,
+        references=tuple(references),
+        title=title,
+        sender_name=agent.name if agent else "",
     )
     context = {
         "channel_id": channel.id,

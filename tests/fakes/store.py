@@ -11,7 +11,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hub.domain.errors import NotFound
-from hub.domain.model import ConversationStatus, EventStatus, Inbound, MessageStatus, Role
+from hub.domain.model import (
+    THREAD_TITLE,
+    ConversationStatus,
+    EventStatus,
+    Inbound,
+    MessageStatus,
+    Role,
+)
 from hub.domain.ports import AcceptedEvent, NewContact, NewConversation, NewMessage
 from hub.domain.records import (
     Agent,
@@ -279,6 +286,26 @@ class FakeUnit:
             ),
             None,
         )
+
+    async def conversation_of_messages(
+        self, channel_id: int, provider_message_ids: Sequence[str]
+    ) -> Conversation | None:
+        matching = [
+            m
+            for m in self.t.messages.values()
+            if m.channel_id == channel_id and m.provider_message_id in provider_message_ids
+        ]
+        if not matching:
+            return None
+        return self.t.conversations[max(matching, key=lambda m: m.id).conversation_id]
+
+    async def thread_facts(self, conversation_id: int, limit: int) -> tuple[list[str], str]:
+        mine = sorted(
+            (m for m in self.t.messages.values() if m.conversation_id == conversation_id),
+            key=lambda m: m.id,
+        )[:limit]
+        titles = [str(m.data[THREAD_TITLE]) for m in mine if m.data.get(THREAD_TITLE)]
+        return [m.provider_message_id for m in mine if m.provider_message_id], (titles or [""])[0]
 
     async def team_ids(self, names: Sequence[str]) -> dict[str, int]:
         return {t.name: t.id for t in self.t.teams.values() if t.name in names}

@@ -24,6 +24,7 @@ from hub.domain.model import (
     MessageKind,
     MessageStatus,
     StatusUpdate,
+    Thread,
 )
 from hub.domain.ports import Retrying
 from hub.services import conversations, inbound, outbound, sweeper
@@ -532,3 +533,66 @@ async def test_a_file_still_not_fetched_after_days_is_given_up(p: Pipeline) -> N
     assert "服务商" in failure["text"]["zh-CN"]
     [event] = [e for _, e in p.bus.published if e.type == "message.updated"]
     assert event.data["attachments"][0]["failure"]["code"] == "hub.media_expired"
+
+
+def mail(event_id: str, *, sender: str = "wang@customer.cn", **thread: object) -> Inbound:
+    return Inbound(
+        provider_event_id=event_id,
+        provider_message_id=event_id,
+        sender_id=sender,
+        text=f"mail {event_id}",
+        thread=Thread.model_validate(thread),
+    )
+
+
+async def test_a_threaded_channel_keeps_one_conversation_per_thread(p: Pipeline) -> None:
+    channel = p.store.add_channel()
+    agent = p.store.add_agent("Li Na 李娜")
+
+    async def conversation_of(item: Inbound) -> int:
+        await inbound.accept(p.deps, channel, [item])
+        await run_jobs(p)
+        [message] = [
+            m
+            for m in p.store.tables.messages.values()
+            if m.provider_message_id == item.provider_event_id
+        ]
+        return message.conversation_id
+
+    first = await conversation_of(mail("a@x", title="退货 return"))
+    other = await conversation_of(mail("b@x", title="发票 invoice"))
+    assert other != first  # no reference: a new thread, though the first is open
+    assert await conversation_of(mail("c@x", replies_to=("a@x",))) == first
+
+    # Our reply goes out naming the thread: its messages' ids, its title, the agent.
+    sent = await outbound.reply(p.deps, agent, first, "已为您办理退货")
+    await run_jobs(p)
+    [out] = p.connector.sent
+    assert out.references == ("a@x", "c@x")
+    assert out.title == "退货 return"
+    assert out.sender_name == "Li Na 李娜"
+    p.store.tables.messages[sent.id] = replace(
+        p.store.tables.messages[sent.id], provider_message_id="ours@hub"
+    )
+
+    # The customer answers our reply after the thread was resolved: it opens again.
+    await conversations.update(p.deps, agent, first, status=ConversationStatus.RESOLVED)
+    assert await conversation_of(mail("d@x", replies_to=("unknown@x", "ours@hub"))) == first
+    assert p.store.tables.conversations[first].status == ConversationStatus.OPEN
+
+    # A client that dropped the headers kept the subject's token.
+    assert await conversation_of(mail("e@x", conversation_id=other)) == other
+    # Another customer's token, or their reply into this thread, starts their own.
+    stranger = await conversation_of(mail("f@x", sender="zhao@other.cn", conversation_id=other))
+    assert stranger not in (first, other)
+    cc = await conversation_of(mail("g@x", sender="zhao@other.cn", replies_to=("a@x",)))
+    assert cc not in (first, other)
+
+
+async def test_a_mail_and_its_answer_in_one_batch_share_their_new_thread(p: Pipeline) -> None:
+    channel = p.store.add_channel()
+    await inbound.accept(
+        p.deps, channel, [mail("h@x", title="急"), mail("i@x", replies_to=("h@x",))]
+    )
+    await run_jobs(p)
+    assert len({m.conversation_id for m in p.store.tables.messages.values()}) == 1
