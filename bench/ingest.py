@@ -11,9 +11,9 @@ Measures, in one run and the same way (HTTP over loopback from this load-generat
 
 for the embedded default (SQLite, no Redis, one ``kefu serve``) and PostgreSQL + Redis
 (``kefu serve`` + ``kefu worker``), for each channel asked for with ``--channel``: web chat
-(the default), WeChat Official Account callbacks in plaintext and in safe mode, and WeCom
-微信客服 callbacks and Twilio SMS webhooks (see ``bench/channel_loads.py``). Every rate is printed as a ratio to the
-bare handler.
+(the default), WeChat Official Account callbacks in plaintext and in safe mode, WeCom 微信客服
+callbacks and Twilio SMS webhooks (see ``bench/channel_loads.py``). Every rate is printed as a
+ratio to the bare handler.
 
     .venv/bin/python bench/ingest.py [--quick] [--only embedded|postgres] [--channel all]
 

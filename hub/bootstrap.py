@@ -173,6 +173,7 @@ async def build_hub(settings: Settings, *, listen: bool = False) -> AsyncIterato
                 secret_key=secret,
                 public_url=settings.public_url,
                 phones=HubPhones(directory, presence),
+                allow_private_networks=settings.allow_private_networks,
             )
         )
         deps = Deps(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import secrets
 import sys
@@ -42,6 +43,38 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = _settings()
     logs.configure(settings.log_level, settings.log_format)
     create_worker(settings, burst=args.burst).run()
+    return 0
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    """One connector listener alone (an SMTP receiver), until interrupted."""
+    from hub import logs
+    from hub.bootstrap import build_hub, settle_heap
+    from hub.listening import listener_ports, start_listeners, stop_listeners
+
+    settings = _settings()
+    logs.configure(settings.log_level, settings.log_format)
+    ports = listener_ports(settings)
+    if args.port:
+        ports[args.name] = args.port
+    if args.name not in ports:
+        print(f"no port for {args.name}: set KEFU_{args.name.upper()}_PORT or pass --port")
+        return 2
+
+    async def run() -> None:
+        async with build_hub(settings) as hub_:
+            started = await start_listeners(hub_, ports, only=args.name)
+            if not started:
+                raise SystemExit(f"no installed channel kind listens as {args.name!r}")
+            settle_heap()
+            print(f"{args.name} on {settings.listen_host}:{ports[args.name]}")
+            try:
+                await asyncio.Event().wait()
+            finally:
+                await stop_listeners(started)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
     return 0
 
 
@@ -243,6 +276,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="address to listen on (default: settings)")
     serve.add_argument("--port", type=int, default=None, help="port (default: settings)")
     serve.set_defaults(run=cmd_serve)
+
+    listen = sub.add_parser("listen", help="run one channel listener alone (smtp: receive mail)")
+    listen.add_argument("name", choices=["smtp"], help="which listener")
+    listen.add_argument("--port", type=int, default=None, help="port (default: settings)")
+    listen.set_defaults(run=cmd_listen)
 
     worker = sub.add_parser("worker", help="run background jobs from Redis (production mode)")
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")

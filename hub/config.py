@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8080"
     host: str = "127.0.0.1"
     port: int = 8080
+    #: The port of the built-in SMTP receiver (email channels); none when unset.
+    smtp_port: int | None = None
+    #: Where the connectors' own listeners (the SMTP receiver) listen.
+    listen_host: str = "127.0.0.1"
     #: Where SQLite, the generated secret key and (by default) attachments live.
     data_dir: Path = Path("var")
     #: Attachment storage folder; defaults to ``data_dir/files``.

@@ -52,6 +52,9 @@ class ConnectorEnv:
     public_url: str
     #: whom a phone channel may ring now
     phones: Phones | None = None
+    #: whether providers' servers may be on private networks (tests, on-premises fakes); the
+    #: HTTP session enforces it, a connector with its own sockets (SMTP) checks it itself
+    allow_private_networks: bool = False
 
     def derived_secret(self, purpose: str) -> str:
         """A key for one purpose (signing a widget's tokens), unrelated to the others."""

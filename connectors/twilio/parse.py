@@ -25,6 +25,7 @@ from hub.domain.model import (
     MessageKind,
     MessageStatus,
     StatusUpdate,
+    file_kind,
 )
 
 #: Twilio sends at most 10 media with one MMS
@@ -174,24 +175,13 @@ def _media(fields: Mapping[str, str], sid: str) -> tuple[AttachmentRef, ...]:
         name = parts.path.rstrip("/").rsplit("/", 1)[-1] or f"{sid}-{n}"
         refs.append(
             AttachmentRef(
-                kind=_kind(content_type),
+                kind=file_kind(content_type),
                 filename=name + (mimetypes.guess_extension(content_type) or ""),
                 content_type=content_type,
                 provider_ref=url,
             )
         )
     return tuple(refs)
-
-
-def _kind(content_type: str) -> MessageKind:
-    for prefix, kind in (
-        ("image/", MessageKind.IMAGE),
-        ("audio/", MessageKind.AUDIO),
-        ("video/", MessageKind.VIDEO),
-    ):
-        if content_type.startswith(prefix):
-            return kind
-    return MessageKind.FILE
 
 
 def status_from_fields(fields: Mapping[str, str]) -> StatusUpdate | None:

@@ -41,7 +41,14 @@ def url_problem(url: str, *, allow_private: bool) -> str | None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return "must be an http(s) URL"
-    host = parts.hostname.rstrip(".").lower()
+    return host_problem(parts.hostname, allow_private=allow_private)
+
+
+def host_problem(host: str, *, allow_private: bool) -> str | None:
+    """Why the hub may not send a channel's secrets to this host (a mail server's)."""
+    host = host.strip().rstrip(".").lower()
+    if not host or any(c in host for c in "/@ "):
+        return "must be a host name or an IP address"
     if host in METADATA_HOSTS:
         return f"{host} is a metadata service"
     if host == "localhost" or host.endswith(".localhost"):

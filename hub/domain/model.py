@@ -63,6 +63,16 @@ class MessageKind(StrEnum):
     VOICEMAIL = "voicemail"
 
 
+def file_kind(content_type: str) -> MessageKind:
+    """How the inbox shows a file of this type: an image, a player, or a download."""
+    major = content_type.split("/", 1)[0].lower()
+    return {
+        "image": MessageKind.IMAGE,
+        "audio": MessageKind.AUDIO,
+        "video": MessageKind.VIDEO,
+    }.get(major, MessageKind.FILE)
+
+
 class ConversationStatus(StrEnum):
     OPEN = "open"
     PENDING = "pending"

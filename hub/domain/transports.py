@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from hub.domain.events import HubEvent
-from hub.domain.model import AttachmentRef, Inbound
+from hub.domain.model import AttachmentRef, Inbound, StatusUpdate
 from hub.domain.records import Attachment, Channel, Message
 
 
@@ -120,6 +120,18 @@ class HubAccess(Protocol):
 
     async def publish(self, topic: str, event: HubEvent) -> None: ...
     def file_url(self, attachment: Attachment) -> str | None: ...
+    async def apply_statuses(self, channel: Channel, updates: Sequence[StatusUpdate]) -> None:
+        """Record reports on messages the hub sent (a bounce: the reply failed)."""
+        ...
+
+    async def channels_of_kind(self, kind: str) -> list[Channel]:
+        """Every channel of this kind (a listener routes what arrives to one of them)."""
+        ...
+
+    async def store_file(self, data: bytes, *, filename: str, content_type: str) -> str:
+        """Keep bytes in the hub's file storage (a mail as received); returns their key."""
+        ...
+
     async def throttle(self, rules: Sequence[tuple[str, int, float]]) -> None:
         """Count one event for each ``(key, limit, window_s)`` (shared by every process, in
         one round trip); ``TooManyRequests`` when one is over its limit in its window."""
@@ -131,3 +143,23 @@ class ServesCustomers(Protocol):
     """A connector with its own endpoints for customers (web chat's widget)."""
 
     def transport(self, hub: HubAccess) -> Transport: ...
+
+
+class Listener(Protocol):
+    """A server of a connector's own protocol (an SMTP receiver), started by the hub.
+
+    ``kefu serve`` starts it when the port of its name is set (``KEFU_SMTP_PORT`` for
+    ``smtp``), and ``kefu listen smtp`` runs it alone.
+    """
+
+    name: str
+
+    async def start(self, host: str, port: int) -> None: ...
+    async def stop(self) -> None: ...
+
+
+@runtime_checkable
+class Listens(Protocol):
+    """A connector whose customers reach the hub over a protocol of its own, not HTTP."""
+
+    def listeners(self, hub: HubAccess) -> Sequence[Listener]: ...

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from hub.domain.destinations import url_problem
+from hub.domain.destinations import host_problem, url_problem
 from hub.domain.errors import InvalidInput
 from hub.domain.settings import destination_names, secret_names, validate_settings
 
@@ -37,7 +37,7 @@ def saved_settings(
     destinations = sorted(destination_names(model))
     for name in destinations:
         value = result.get(name)
-        problem = url_problem(str(value), allow_private=allow_private) if value else None
+        problem = destination_problem(str(value), allow_private=allow_private) if value else None
         if problem:
             raise InvalidInput(f"settings.{name}: {problem}")
     changed = [name for name in destinations if stored and result.get(name) != stored.get(name)]
@@ -50,3 +50,10 @@ def saved_settings(
             "sent to the new address"
         )
     return result
+
+
+def destination_problem(value: str, *, allow_private: bool) -> str | None:
+    """An API address (a URL) or a server's host name (a mail server)."""
+    if "://" in value:
+        return url_problem(value, allow_private=allow_private)
+    return host_problem(value, allow_private=allow_private)

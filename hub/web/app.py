@@ -11,6 +11,7 @@ from aiohttp import WSCloseCode, web
 
 from hub.bootstrap import Hub, build_hub, settle_heap
 from hub.config import Settings
+from hub.listening import listener_ports, start_listeners, stop_listeners
 from hub.services.inbound import enqueues_settled
 from hub.services.polling import PollingSupervisor
 from hub.services.sweeper import sweep
@@ -59,7 +60,9 @@ def create_app(settings: Settings) -> web.Application:
                 # Embedded mode has no worker: this process does the background work too.
                 background.append(asyncio.create_task(_embedded_sweeper(hub_)))
                 background.append(asyncio.create_task(pollers(hub_).run()))
+            listeners = await start_listeners(hub_, listener_ports(settings))
             yield
+            await stop_listeners(listeners)
             await enqueues_settled(hub_.deps)  # events accepted a moment ago get their jobs queued
             for task in background:
                 task.cancel()

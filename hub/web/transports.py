@@ -7,20 +7,16 @@ live in a router of their own, consulted by one catch-all route added last.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
-from datetime import datetime
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from hub.access import ProcessHubAccess
 from hub.bootstrap import Hub
-from hub.domain.errors import HubError, NotFound, TooManyRequests
-from hub.domain.events import HubEvent
-from hub.domain.model import AttachmentRef, Inbound
-from hub.domain.records import Attachment, Channel, Message
+from hub.domain.errors import HubError, NotFound
+from hub.domain.model import AttachmentRef
 from hub.domain.transports import Request, Response, Route, ServesCustomers, Transport
-from hub.services.inbound import accept
 from hub.web.bodies import read_limited
 from hub.web.client import client_address
 from hub.web.errors import hub_error_answer
@@ -31,62 +27,6 @@ log = logging.getLogger(__name__)
 
 #: static assets change with each release; a short cache plus revalidation keeps updates quick
 ASSET_CACHE = "public, max-age=300, must-revalidate"
-
-
-class WebHubAccess:
-    """``HubAccess`` for transports, on the hub of this process."""
-
-    def __init__(self, hub: Hub) -> None:
-        self._hub = hub
-        self.max_upload_bytes = hub.settings.max_upload_bytes
-        self.upload_types: Sequence[str] = tuple(hub.settings.upload_types)
-
-    async def channel_by_key(self, key: str) -> Channel:
-        return await self._hub.directory.channel_by_key(key)
-
-    async def accept(self, channel: Channel, items: Sequence[Inbound]) -> None:
-        await accept(self._hub.deps, channel, items)
-
-    async def history(self, channel_id: int, sender_id: str) -> list[Message]:
-        messages, _ = await self._hub.queries.identity_history(channel_id, sender_id)
-        return list(messages)
-
-    async def pending(
-        self, channel_id: int, event_id_prefix: str
-    ) -> list[tuple[datetime, Inbound]]:
-        found = await self._hub.queries.pending_events(channel_id, event_id_prefix)
-        return [(at, Inbound.model_validate(payload)) for at, payload in found]
-
-    async def agent_names(self) -> dict[int, str]:
-        return await self._hub.queries.agent_names()
-
-    async def agents_online(self) -> bool:
-        return bool(await self._hub.presence.online())
-
-    async def latest_conversation_id(self, channel_id: int, sender_id: str) -> int | None:
-        return await self._hub.queries.latest_conversation_id(channel_id, sender_id)
-
-    async def message(self, message_id: int) -> Message | None:
-        return await self._hub.queries.message(message_id)
-
-    def subscribe(self, topic: str) -> AbstractAsyncContextManager[AsyncIterator[HubEvent]]:
-        return self._hub.bus.subscribe(topic)
-
-    async def publish(self, topic: str, event: HubEvent) -> None:
-        await self._hub.bus.publish(topic, event)
-
-    def file_url(self, attachment: Attachment) -> str | None:
-        return self._hub.deps.file_url(attachment)
-
-    async def throttle(self, rules: Sequence[tuple[str, int, float]]) -> None:
-        counted = await self._hub.flood_limiter.count_many(
-            [(key, window) for key, _, window in rules]
-        )
-        for (_, limit, _), (count, left) in zip(rules, counted, strict=True):
-            if count > limit:
-                raise TooManyRequests(
-                    f"too many requests; try again in {max(1, round(left))} s", left
-                )
 
 
 class WebSocket:
@@ -132,7 +72,7 @@ class TransportRouter:
         self._hub = hub
         self._router = web.UrlDispatcher()
         self._routes: dict[int, tuple[Transport, Route]] = {}
-        access = WebHubAccess(hub)
+        access = ProcessHubAccess(hub)
         for connector in hub.deps.connectors.values():
             if isinstance(connector, ServesCustomers):
                 self._mount(connector.transport(access))

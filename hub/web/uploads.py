@@ -9,7 +9,7 @@ from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from hub.domain.errors import InvalidInput, MalformedPayload, PayloadTooLarge
-from hub.domain.model import AttachmentRef, MessageKind
+from hub.domain.model import AttachmentRef, file_kind
 from hub.domain.ports import BlobStorage
 
 
@@ -27,20 +27,11 @@ class StoredUpload:
         return attachment_ref(self.storage_key, self.meta())
 
 
-def kind_of(content_type: str) -> MessageKind:
-    major = content_type.split("/", 1)[0]
-    return {
-        "image": MessageKind.IMAGE,
-        "audio": MessageKind.AUDIO,
-        "video": MessageKind.VIDEO,
-    }.get(major, MessageKind.FILE)
-
-
 def attachment_ref(storage_key: str, meta: dict[str, object]) -> AttachmentRef:
     content_type = str(meta["t"])
     size = meta["s"]
     return AttachmentRef(
-        kind=kind_of(content_type),
+        kind=file_kind(content_type),
         filename=str(meta["f"]),
         content_type=content_type,
         size=size if isinstance(size, int) else None,

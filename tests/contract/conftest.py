@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -147,7 +148,11 @@ async def provider(kit: ContractKit) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
-    async with inprocess_hub(make_settings(tmp_path)) as running:
+    with socket.socket() as sock:  # a free port for the SMTP receiver
+        sock.bind(("127.0.0.1", 0))
+        smtp_port = int(sock.getsockname()[1])
+    async with inprocess_hub(make_settings(tmp_path, smtp_port=smtp_port)) as running:
+        running.extras["smtp_port"] = smtp_port
         yield running
 
 
@@ -166,7 +171,13 @@ async def channel(hub: RunningHub, kind: str, kit: ContractKit, provider: str) -
 
 @pytest.fixture
 def target(hub: RunningHub, channel: dict[str, Any]) -> Target:
-    return Target(hub.base, hub.http, int(channel["id"]), str(channel["public_key"]))
+    return Target(
+        hub.base,
+        hub.http,
+        int(channel["id"]),
+        str(channel["public_key"]),
+        smtp_port=int(hub.extras.get("smtp_port", 0)),
+    )
 
 
 def hub_of(hub: RunningHub) -> Hub:

@@ -20,11 +20,13 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import aiohttp
+import aiosmtplib
 import xmltodict
 from wechatpy.crypto import WeChatCrypto as OACrypto
 from wechatpy.enterprise.crypto import WeChatCrypto as WorkCrypto
@@ -32,6 +34,7 @@ from wechatpy.enterprise.crypto import WeChatCrypto as WorkCrypto
 from tests.clients import VisitorSocket
 from tests.fakes.sample_chat_api import FakeSampleChat, message
 from tests.fakes.sample_chat_api import sign as sample_sign
+from tests.fakes.smtp_sink import SmtpSink
 from tests.fakes.twilio_api import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -66,6 +69,8 @@ class Target:
     http: aiohttp.ClientSession
     channel_id: int
     public_key: str
+    #: the hub's SMTP receiver (email channels)
+    smtp_port: int = 0
 
     def hook(self, name: str) -> str:
         return f"/hooks/{self.channel_id}/{name}"
@@ -694,8 +699,77 @@ class TwilioKit:
         return self._post(to, inbound_fields(self._sid(event_id), _phone(sender), media=media))
 
 
+# -- Email: mail to the hub's SMTP receiver, replies to a real SMTP server ----------------------
+
+
+class EmailKit:
+    kind: str = "email"
+    webhook: str | None = None
+    refusable: bool = True
+    #: a mail's files are stored when it arrives: nothing is fetched later
+    media: Media | None = None
+
+    ADDRESS = "support@contract.test"
+
+    def __init__(self) -> None:
+        self.sink = SmtpSink()
+
+    @asynccontextmanager
+    async def _running(self) -> AsyncIterator[str]:
+        async with self.sink.running():
+            yield f"127.0.0.1:{self.sink.port}"
+
+    def provider(self) -> AbstractAsyncContextManager[str]:
+        return self._running()
+
+    def settings(self, api_base: str) -> dict[str, Any]:
+        return {
+            "address": f" {self.ADDRESS} ",
+            "display_name": "Contract 合同",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": self.sink.port,
+            "smtp_security": "none",
+        }
+
+    def normalised(self, api_base: str) -> dict[str, Any]:
+        return {"address": self.ADDRESS, "smtp_username": "", "smtp_password": ""}
+
+    async def deliver(
+        self, to: Target, event_id: str, sender: str, text: str, *, times: int = 1
+    ) -> None:
+        mail = EmailMessage()
+        mail["From"] = f"{sender}@customer.test"
+        mail["To"] = self.ADDRESS
+        mail["Subject"] = "Contract 合同"
+        mail["Message-ID"] = f"<{event_id}@customer.test>"
+        mail.set_content(text)
+        # A sending server that lost our answer sends the same mail again.
+        for _ in range(times):
+            await aiosmtplib.send(
+                mail, hostname="127.0.0.1", port=to.smtp_port, recipients=[self.ADDRESS]
+            )
+
+    def forged(self, to: Target, event_id: str, sender: str, text: str) -> list[Call]:
+        raise NotApplicable("mail comes by SMTP, which signs nothing")
+
+    async def malformed(self, to: Target) -> list[Call]:
+        # Malformed mail is an SMTP matter (tests/integration/test_email.py): no HTTP request
+        # reaches an email channel.
+        return []
+
+    def refuse_next_send(self) -> None:
+        self.sink.refuse.append("550 5.7.1 Refused by the recipient's policy")
+
+    def fail_media(self, times: int) -> None:
+        raise NotApplicable("a mail's files are stored when it arrives")
+
+    def with_media(self, to: Target, event_id: str, sender: str) -> Call:
+        raise NotApplicable("a mail's files are stored when it arrives")
+
+
 #: the kit of every kind the contract knows how to play
 KITS: dict[str, Callable[[], ContractKit]] = {
+    "email": EmailKit,
     "sample_chat": SampleChatKit,
     "wechat": WeChatKit,
     "wecom_kf": WeComKfKit,

@@ -131,7 +131,7 @@ async def test_channel_kinds_describe_everything_the_page_shows(hub: RunningHub)
     status, body = await hub.api("GET", "/channel-kinds")
     assert status == 200
     kinds = {item["kind"]: item for item in body["items"]}
-    assert set(kinds) == {"webchat", "wechat", "wecom_kf", "twilio"}
+    assert set(kinds) == {"webchat", "wechat", "wecom_kf", "twilio", "email"}
     assert body["problems"] == []
     wechat = kinds["wechat"]
     assert wechat["webhook_names"] == ["callback"]

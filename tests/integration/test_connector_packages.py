@@ -123,7 +123,7 @@ async def test_serve_reports_broken_packages_and_runs_the_installed_one(
         status, kinds = await call(http, "GET", f"{base}/api/v1/channel-kinds", token)
         assert status == 200
         assert [k["kind"] for k in kinds["items"]] == [
-            "webchat", "wechat", "wecom_kf", "twilio", "sample_chat"
+            "webchat", "wechat", "wecom_kf", "twilio", "email", "sample_chat"
         ]  # fmt: skip
         assert {p["source"] for p in kinds["problems"]} == {
             "kefu-broken:broken",

@@ -25,7 +25,7 @@ def ep(name: str, target: str) -> EntryPoint:
 
 def test_the_hubs_own_connectors_are_registered() -> None:
     registry = load_connectors(ENV)
-    assert list(registry.connectors) == ["webchat", "wechat", "wecom_kf", "twilio"]
+    assert list(registry.connectors) == ["webchat", "wechat", "wecom_kf", "twilio", "email"]
     assert registry.problems == ()
     for kind, connector in registry.connectors.items():
         assert connector.info.kind == kind

@@ -1,0 +1,79 @@
+"""What the connectors' own endpoints (transports, listeners) may ask of this process's hub."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+
+from hub.bootstrap import Hub
+from hub.domain.errors import TooManyRequests
+from hub.domain.events import HubEvent
+from hub.domain.model import Inbound, StatusUpdate
+from hub.domain.records import Attachment, Channel, Message
+from hub.services.inbound import accept, apply_statuses
+
+
+class ProcessHubAccess:
+    """``HubAccess`` for the connectors' transports and listeners, on this process's hub."""
+
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
+        self.max_upload_bytes = hub.settings.max_upload_bytes
+        self.upload_types: Sequence[str] = tuple(hub.settings.upload_types)
+
+    async def channel_by_key(self, key: str) -> Channel:
+        return await self._hub.directory.channel_by_key(key)
+
+    async def accept(self, channel: Channel, items: Sequence[Inbound]) -> None:
+        await accept(self._hub.deps, channel, items)
+
+    async def history(self, channel_id: int, sender_id: str) -> list[Message]:
+        messages, _ = await self._hub.queries.identity_history(channel_id, sender_id)
+        return list(messages)
+
+    async def pending(
+        self, channel_id: int, event_id_prefix: str
+    ) -> list[tuple[datetime, Inbound]]:
+        found = await self._hub.queries.pending_events(channel_id, event_id_prefix)
+        return [(at, Inbound.model_validate(payload)) for at, payload in found]
+
+    async def agent_names(self) -> dict[int, str]:
+        return await self._hub.queries.agent_names()
+
+    async def agents_online(self) -> bool:
+        return bool(await self._hub.presence.online())
+
+    async def latest_conversation_id(self, channel_id: int, sender_id: str) -> int | None:
+        return await self._hub.queries.latest_conversation_id(channel_id, sender_id)
+
+    async def message(self, message_id: int) -> Message | None:
+        return await self._hub.queries.message(message_id)
+
+    def subscribe(self, topic: str) -> AbstractAsyncContextManager[AsyncIterator[HubEvent]]:
+        return self._hub.bus.subscribe(topic)
+
+    async def publish(self, topic: str, event: HubEvent) -> None:
+        await self._hub.bus.publish(topic, event)
+
+    def file_url(self, attachment: Attachment) -> str | None:
+        return self._hub.deps.file_url(attachment)
+
+    async def apply_statuses(self, channel: Channel, updates: Sequence[StatusUpdate]) -> None:
+        await apply_statuses(self._hub.deps, channel, updates)
+
+    async def channels_of_kind(self, kind: str) -> list[Channel]:
+        return [c for c in await self._hub.directory.list_channels() if c.kind == kind]
+
+    async def store_file(self, data: bytes, *, filename: str, content_type: str) -> str:
+        return await self._hub.deps.blobs.put(data, filename=filename, content_type=content_type)
+
+    async def throttle(self, rules: Sequence[tuple[str, int, float]]) -> None:
+        counted = await self._hub.flood_limiter.count_many(
+            [(key, window) for key, _, window in rules]
+        )
+        for (_, limit, _), (count, left) in zip(rules, counted, strict=True):
+            if count > limit:
+                raise TooManyRequests(
+                    f"too many requests; try again in {max(1, round(left))} s", left
+                )

@@ -1,0 +1,144 @@
+"""Email in the inbox, in a real browser: a customer's mail arrives over SMTP, an agent replies
+in the page, the reply reaches a real SMTP server threaded under the mail, and the customer's
+answer lands in the same conversation."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from tests.e2e.conftest import Hub, _free_port, login, serving
+from tests.fakes.smtp_sink import SmtpSink
+
+pytestmark = pytest.mark.browser
+
+T = TypeVar("T")
+SUPPORT = "support@lotus.test"
+CUSTOMER = "wang.fang@customer.test"
+
+
+class Sink:
+    """The test's own SMTP server, on a loop of its own in a thread."""
+
+    def __init__(self) -> None:
+        self.sink = SmtpSink()
+        self.loop = asyncio.new_event_loop()
+        self._stop: asyncio.Event | None = None
+        ready = threading.Event()
+
+        async def serve() -> None:
+            self._stop = asyncio.Event()
+            async with self.sink.running():
+                ready.set()
+                await self._stop.wait()
+
+        self._thread = threading.Thread(target=self.loop.run_until_complete, args=(serve(),))
+        self._thread.start()
+        assert ready.wait(10), "the SMTP server did not start"
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=15)
+
+    def close(self) -> None:
+        assert self._stop is not None
+        self.loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    running = Sink()
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def mail_hub(tmp_path: Path) -> Iterator[tuple[Hub, int]]:
+    smtp_port = _free_port()
+    with serving(tmp_path, KEFU_SMTP_PORT=str(smtp_port)) as (base, port, token, _env):
+        yield Hub(base, port, "", 0, token, tmp_path), smtp_port
+
+
+def wait_until(check: Callable[[], T | None], what: str, within_s: float = 10) -> T:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"not within {within_s:g} s: {what}")
+
+
+def send_mail(smtp_port: int, mail: EmailMessage) -> None:
+    with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as client:
+        client.send_message(mail)
+
+
+def test_a_mail_is_answered_in_the_inbox_and_the_answer_threads_back(
+    mail_hub: tuple[Hub, int], sink: Sink, new_page: Any
+) -> None:
+    hub, smtp_port = mail_hub
+    channel = hub.api(
+        "POST",
+        "/channels",
+        {
+            "kind": "email",
+            "name": "客服邮箱",
+            "settings": {
+                "address": SUPPORT,
+                "display_name": "Lotus & Co. 莲记",
+                "smtp_host": "127.0.0.1",
+                "smtp_port": sink.sink.port,
+                "smtp_security": "none",
+            },
+        },
+    )
+    first = EmailMessage()
+    first["From"] = f"王芳 <{CUSTOMER}>"
+    first["To"] = SUPPORT
+    first["Subject"] = "水壶坏了"
+    first["Message-ID"] = "<kettle-1@customer.test>"
+    first.set_content("您好，我上周买的水壶坏了。")
+    send_mail(smtp_port, first)
+
+    def conversation() -> Any:
+        items = hub.api("GET", f"/conversations?channel_id={channel['id']}")["items"]
+        return items[0] if items else None
+
+    conv = wait_until(conversation, "the mail to open a conversation")
+    agent = new_page(locale="zh-CN", width=1440, height=960)
+    login(agent, hub)
+    agent.goto(f"{hub.base}/#/inbox/{conv['id']}")
+    agent.locator(".msg.in", has_text="您好，我上周买的水壶坏了。").wait_for()
+    box = agent.locator(".reply-input")
+    box.fill("很抱歉，我们马上为您换一个新的。")
+    box.press("Enter")
+    agent.locator(".msg.out[data-status=sent]", has_text="马上为您换").wait_for()
+
+    reply = sink.run(sink.sink.next_mail())
+    assert reply["In-Reply-To"] == "<kettle-1@customer.test>"
+    assert reply["Subject"] == f"Re: 水壶坏了 [#{conv['id']}]"
+    assert reply["To"] == CUSTOMER
+    assert reply.get_body(("plain",)).get_content().strip() == "很抱歉，我们马上为您换一个新的。"
+
+    # The customer answers from their mail client: the answer shows in the same thread.
+    answer = EmailMessage()
+    answer["From"] = f"王芳 <{CUSTOMER}>"
+    answer["To"] = SUPPORT
+    answer["Subject"] = str(reply["Subject"])
+    answer["Message-ID"] = "<kettle-2@customer.test>"
+    answer["In-Reply-To"] = str(reply["Message-ID"])
+    answer["References"] = f"<kettle-1@customer.test> {reply['Message-ID']}"
+    answer.set_content("好的，谢谢！\n\n> 很抱歉，我们马上为您换一个新的。")
+    send_mail(smtp_port, answer)
+    agent.locator(".msg.in", has_text="好的，谢谢！").wait_for()
+    assert len(hub.api("GET", f"/conversations?channel_id={channel['id']}")["items"]) == 1
