@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+
+T = TypeVar("T")
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -216,3 +220,32 @@ def open_widget(page: Any, url: str) -> None:
     page.wait_for_selector(f"{WIDGET}[data-state=ready]", state="attached")
     page.click(f"{WIDGET} >> .launcher")
     page.wait_for_selector(f"{WIDGET} >> .panel.open")
+
+
+class LoopThread:
+    """An async fake server (``running()`` context) on an event loop of its own, in a thread,
+    for the browser tests, which are synchronous."""
+
+    def __init__(self, running: Callable[[], AbstractAsyncContextManager[Any]], what: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._stop: asyncio.Event | None = None
+        ready = threading.Event()
+
+        async def serve() -> None:
+            self._stop = asyncio.Event()
+            async with running():
+                ready.set()
+                await self._stop.wait()
+
+        self._thread = threading.Thread(target=self.loop.run_until_complete, args=(serve(),))
+        self._thread.start()
+        assert ready.wait(10), f"{what} did not start"
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=15)
+
+    def close(self) -> None:
+        assert self._stop is not None
+        self.loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+        self.loop.close()

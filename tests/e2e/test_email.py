@@ -4,18 +4,16 @@ answer lands in the same conversation."""
 
 from __future__ import annotations
 
-import asyncio
 import smtplib
-import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
-from tests.e2e.conftest import Hub, _free_port, login, serving
+from tests.e2e.conftest import Hub, LoopThread, _free_port, login, serving
 from tests.fakes.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.browser
@@ -25,33 +23,12 @@ SUPPORT = "support@lotus.test"
 CUSTOMER = "wang.fang@customer.test"
 
 
-class Sink:
+class Sink(LoopThread):
     """The test's own SMTP server, on a loop of its own in a thread."""
 
     def __init__(self) -> None:
         self.sink = SmtpSink()
-        self.loop = asyncio.new_event_loop()
-        self._stop: asyncio.Event | None = None
-        ready = threading.Event()
-
-        async def serve() -> None:
-            self._stop = asyncio.Event()
-            async with self.sink.running():
-                ready.set()
-                await self._stop.wait()
-
-        self._thread = threading.Thread(target=self.loop.run_until_complete, args=(serve(),))
-        self._thread.start()
-        assert ready.wait(10), "the SMTP server did not start"
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=15)
-
-    def close(self) -> None:
-        assert self._stop is not None
-        self.loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-        self.loop.close()
+        super().__init__(self.sink.running, "the SMTP server")
 
 
 @pytest.fixture

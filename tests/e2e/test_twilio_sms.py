@@ -8,12 +8,10 @@ REST API (``tests/fakes/twilio_api.py``), run on its own event loop in a thread.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 from xml.etree.ElementTree import Element
@@ -22,7 +20,7 @@ import aiohttp
 import pytest
 from defusedxml import ElementTree
 
-from tests.e2e.conftest import Hub, login
+from tests.e2e.conftest import Hub, LoopThread, login
 from tests.fakes.twilio_api import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -44,34 +42,12 @@ VOICEMAIL_MP3 = b"ID3\x03\x00 a voicemail"
 GREETING_MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(256)
 
 
-class Twilio:
+class Twilio(LoopThread):
     """The fake REST API on a loop of its own, and the webhooks Twilio would post."""
 
     def __init__(self) -> None:
         self.fake = FakeTwilio()
-        self.loop = asyncio.new_event_loop()
-        self._stop: asyncio.Event | None = None
-        ready = threading.Event()
-
-        async def serve() -> None:
-            self._stop = asyncio.Event()
-            async with self.fake.running():
-                ready.set()
-                await self._stop.wait()
-
-        self._thread = threading.Thread(target=self.loop.run_until_complete, args=(serve(),))
-        self._thread.start()
-        assert ready.wait(10), "the fake Twilio did not start"
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=10)
-
-    def close(self) -> None:
-        stop = self._stop
-        assert stop is not None
-        self.loop.call_soon_threadsafe(stop.set)
-        self._thread.join(10)
-        self.loop.close()
+        super().__init__(self.fake.running, "the fake Twilio")
 
     def text(self, url: str, body: str) -> int:
         """The customer texts the number: Twilio posts the signed webhook."""
