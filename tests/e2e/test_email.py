@@ -95,7 +95,9 @@ def test_a_mail_is_answered_in_the_inbox_and_the_answer_threads_back(
     agent = new_page(locale="zh-CN", width=1440, height=960)
     login(agent, hub)
     agent.goto(f"{hub.base}/#/inbox/{conv['id']}")
-    agent.locator(".msg.in", has_text="您好，我上周买的水壶坏了。").wait_for()
+    first_in = agent.locator(".msg.in", has_text="您好，我上周买的水壶坏了。")
+    first_in.wait_for()
+    assert first_in.locator(".thread-title").inner_text() == "水壶坏了"  # the mail's subject
     box = agent.locator(".reply-input")
     box.fill("很抱歉，我们马上为您换一个新的。")
     box.press("Enter")
@@ -117,5 +119,20 @@ def test_a_mail_is_answered_in_the_inbox_and_the_answer_threads_back(
     answer["References"] = f"<kettle-1@customer.test> {reply['Message-ID']}"
     answer.set_content("好的，谢谢！\n\n> 很抱歉，我们马上为您换一个新的。")
     send_mail(smtp_port, answer)
-    agent.locator(".msg.in", has_text="好的，谢谢！").wait_for()
+    answer_in = agent.locator(".msg.in", has_text="好的，谢谢！")
+    answer_in.wait_for()
+    assert answer_in.locator(".thread-title").count() == 0  # the same thread: not repeated
+
+    # An out-of-office answer is marked as one.
+    away = EmailMessage()
+    away["From"] = f"王芳 <{CUSTOMER}>"
+    away["To"] = SUPPORT
+    away["Subject"] = "自动回复: " + str(reply["Subject"])
+    away["Auto-Submitted"] = "auto-replied"
+    away["In-Reply-To"] = str(reply["Message-ID"])
+    away.set_content("我正在休假，12月1日回来。")
+    send_mail(smtp_port, away)
+    marked = agent.locator(".msg.in", has_text="我正在休假")
+    marked.locator(".note-tag[data-event=auto_reply]").wait_for()
+    assert "自动回复" in marked.locator(".note-tag[data-event=auto_reply]").inner_text()
     assert len(hub.api("GET", f"/conversations?channel_id={channel['id']}")["items"]) == 1

@@ -265,9 +265,12 @@ export class Thread {
       const agent = m.sender_agent_id ? this.state.agents.get(m.sender_agent_id) : null;
       who = agent ? agent.name : system ? "System" : "";
     }
+    // a message that is also an event of its channel (an email's automatic reply) says so
+    const eventLabel = m.data && m.data.event ? (kindInfo(this.kindOf(m))?.events || {})[m.data.event] : null;
     const meta = h("div", { class: "meta" },
       m.private ? h("span", { class: "note-tag", text: t("thread.note") }) : null,
       m.data && m.data.left_offline ? h("span", { class: "note-tag offline", text: t("thread.leftOffline") }) : null,
+      eventLabel ? h("span", { class: "note-tag event", "data-event": m.data.event, text: pick(eventLabel) }) : null,
       h("span", { text: who }),
       h("time", { datetime: m.created_at, title: fmtDateTime(m.created_at), text: fmtTime(m.created_at) }),
       !inbound && !m.private ? this.deliveryEl(m) : null);
@@ -277,8 +280,13 @@ export class Thread {
     else if (m.kind === "call" || m.kind === "voicemail") content = this.callEl(m);
     else content = m.text ? h("div", { class: "text", text: m.text }) : null;
     const failed = !inbound && m.status === "failed";
+    // the title a threaded channel's message gave its thread (an email's subject), where it
+    // starts or changes: every mail of a thread repeats it
+    const titled = m.data && m.data.thread_title && m.data.thread_title !== this.titleBefore(m);
+    const title = titled ? h("div", { class: "thread-title", text: m.data.thread_title }) : null;
     return h("div", { class: cls, dataset: { id: String(m.id), status: m.status, kind: m.kind } },
       h("div", { class: "bubble" },
+        title,
         content,
         (m.attachments || []).map((a) => this.attachmentEl(a))),
       failed ? h("div", { class: "fail-reason", role: "note", title: m.error || "" },
@@ -310,6 +318,16 @@ export class Thread {
   }
 
   /** The kind of the channel a message came through: its conversation's, else its channel's. */
+  /** The thread title of the conversation's latest titled message before `m`. */
+  titleBefore(m) {
+    let found = null;
+    for (const other of this.messages.values()) {
+      if (other.conversation_id !== m.conversation_id || other.id >= m.id || !other.data?.thread_title) continue;
+      if (!found || other.id > found.id) found = other;
+    }
+    return found ? found.data.thread_title : null;
+  }
+
   kindOf(m) {
     if (this.conv && m.conversation_id === this.conv.id) return this.conv.channel.kind;
     const conv = this.contact?.conversations.find((c) => c.id === m.conversation_id);
