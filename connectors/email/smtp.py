@@ -56,29 +56,25 @@ class SmtpListener:
             self._server.close()
             await self._server.wait_closed()
 
-    @property
-    def port(self) -> int:
-        """The port it listens on (useful when started on port 0)."""
-        assert self._server is not None
-        return int(self._server.sockets[0].getsockname()[1])
-
 
 class _Handler:
     def __init__(self, hub: HubAccess, kind: str) -> None:
         self._hub = hub
         self._kind = kind
 
-    async def _channel_for(self, address: str) -> Channel | None:
-        wanted = address.strip().lower()
-        for channel in await self._hub.channels_of_kind(self._kind):
-            if channel.active and str(channel.settings.get("address", "")).lower() == wanted:
-                return channel
-        return None
+    async def _channels_for(self, addresses: list[str]) -> dict[int, Channel]:
+        """The active channels these addresses belong to, in one look at the channels."""
+        wanted = {a.strip().lower() for a in addresses}
+        return {
+            c.id: c
+            for c in await self._hub.channels_of_kind(self._kind)
+            if c.active and str(c.settings.get("address", "")).lower() in wanted
+        }
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
     ) -> str:
-        if await self._channel_for(address) is None:
+        if not await self._channels_for([address]):
             log.info("smtp: unknown recipient refused")
             return "550 5.1.1 No mailbox here by that name"
         envelope.rcpt_tos.append(address)
@@ -104,7 +100,7 @@ class _Handler:
         return "250 2.0.0 Message accepted"
 
     async def _store(self, mail: ParsedMail, raw: bytes, recipients: list[str]) -> None:
-        channels = {c.id: c for c in [await self._channel_for(r) for r in recipients] if c}
+        channels = await self._channels_for(recipients)
         raw_key = await self._hub.store_file(
             raw, filename="message.eml", content_type="message/rfc822"
         )

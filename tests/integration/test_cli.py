@@ -6,6 +6,8 @@ import asyncio
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.integration.conftest import KEFU, cli, hub_env, make_settings
 
 
@@ -62,3 +64,60 @@ async def test_migrate_demo_user_and_token(tmp_path: Path) -> None:
     _, err = await process.communicate()
     assert process.returncode == 1
     assert b"exists" in err
+
+
+async def test_listen_smtp_receives_mail_alone(tmp_path: Path) -> None:
+    """``kefu listen smtp``: the SMTP receiver without the web process."""
+    import socket
+    from email.message import EmailMessage
+
+    import aiosmtplib
+
+    from adapters.db.directory import SqlDirectory
+    from adapters.db.engine import create_engines
+    from adapters.db.secretbox import SecretBox
+
+    settings = make_settings(tmp_path)
+    await cli(["migrate"], settings)
+    engines = create_engines(settings.database_url)
+    directory = SqlDirectory(engines, SecretBox(settings.resolved_secret_key()))
+    channel = await directory.create_channel(
+        "email",
+        "mail",
+        {"address": "support@shop.test", "smtp_host": "127.0.0.1", "smtp_port": 9,
+         "smtp_security": "none"},
+    )  # fmt: skip
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    process = await asyncio.create_subprocess_exec(
+        KEFU, "listen", "smtp", "--port", str(port),
+        env=hub_env(settings), stdout=asyncio.subprocess.PIPE, cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), 30)
+        assert f"smtp on 127.0.0.1:{port}" in line.decode()
+        mail = EmailMessage()
+        mail["From"] = "wang@customer.test"
+        mail["To"] = "support@shop.test"
+        mail["Subject"] = "你好"
+        mail["Message-ID"] = "<cli-1@customer.test>"
+        mail.set_content("从命令行收到的邮件")
+        await aiosmtplib.send(mail, hostname="127.0.0.1", port=port, timeout=10)
+        with pytest.raises(aiosmtplib.SMTPRecipientsRefused):
+            await aiosmtplib.send(
+                mail, hostname="127.0.0.1", port=port, recipients=["x@shop.test"], timeout=10
+            )
+    finally:
+        process.terminate()
+        await process.wait()
+    from adapters.db.queries import SqlQueries
+
+    for _ in range(50):  # stored before the 250; processed by the listener's own queue
+        found, _more = await SqlQueries(engines).identity_history(channel.id, "wang@customer.test")
+        if found:
+            break
+        await asyncio.sleep(0.1)
+    await engines.dispose()
+    assert [m.text for m in found] == ["从命令行收到的邮件"]
