@@ -1,7 +1,8 @@
 """The email connector: a support mailbox's mail in, agents' replies out as threaded mail.
 
-Mail arrives through the SMTP receiver (``connectors.email.smtp``, a ``Listens`` listener);
-there are no webhooks. Replies go out through the channel's SMTP server (``send``). Every file
+Mail arrives through the SMTP receiver (``connectors.email.smtp``, a ``Listens`` listener)
+or is read from the business's mailbox over IMAP (``connectors.email.imap``, a poller); there
+are no webhooks. Replies go out through the channel's SMTP server (``send``). Every file
 of an incoming mail is stored when the mail is, so there is nothing to fetch later.
 """
 
@@ -10,11 +11,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from connectors.email.imap import ImapPoller
 from connectors.email.kind import INFO
 from connectors.email.send import compose, deliver
 from connectors.email.smtp import SmtpListener
 from hub.domain.channels import (
     FetchedMedia,
+    Poller,
     SendContext,
     WebhookRequest,
     WebhookResult,
@@ -37,10 +40,15 @@ class EmailConnector:
     def listeners(self, hub: HubAccess) -> Sequence[Listener]:
         return (SmtpListener(hub, INFO.kind),)
 
+    def pollers(self, channel: Channel) -> Sequence[Poller]:
+        if not channel.settings.get("imap_host"):
+            return ()
+        return (ImapPoller(allow_private=self._allow_private),)
+
     async def handle_webhook(
         self, channel: Channel, name: str, request: WebhookRequest
     ) -> WebhookResult:
-        raise NotFound("email channels have no webhooks: mail comes in by SMTP")
+        raise NotFound("email channels have no webhooks: mail comes in by SMTP or IMAP")
 
     async def send(self, channel: Channel, out: Outbound, ctx: SendContext) -> SendReceipt:
         files = []

@@ -13,12 +13,23 @@ GUIDE = ConsoleGuide(
     title=text("Connect a support mailbox", "接入客服邮箱"),
     steps=(
         text(
-            "Mail comes in through the hub's SMTP receiver: run the hub with KEFU_SMTP_PORT "
-            "(e.g. 2525) and KEFU_LISTEN_HOST set, then have your mail server forward or "
-            "route mail for the support address to that host and port (a forwarding rule, a "
-            "transport map, or the domain's MX record pointing at the hub).",
-            "邮件经由本系统的 SMTP 接收器进入：设置 KEFU_SMTP_PORT（如 2525）和 KEFU_LISTEN_HOST "
-            "运行本系统，再让邮件服务器把发往客服地址的邮件转发或路由到该主机和端口（转发规则、"
+            "There are two ways in; use either or both. **Read a mailbox (IMAP)**: fill in the "
+            "incoming server below and the hub reads new mail from that folder, with IDLE "
+            "where the server offers it (at once), else every minute. It only reads: your own "
+            "mail client sees the mailbox as before. A new channel starts with the mail of the "
+            "last 7 days.",
+            "邮件有两种进入方式，可任选其一或同时使用。**读取邮箱（IMAP）**：在下方填写收信服务器，"
+            "本系统即从该文件夹读取新邮件；服务器支持 IDLE 时即时读取，否则每分钟读取一次。本系统"
+            "只读取，不改动邮箱，您自己的邮件客户端照常使用。新渠道从最近 7 天的邮件开始读取。",
+        ),
+        text(
+            "**Receive by SMTP**: mail comes in through the hub's SMTP receiver: run the hub "
+            "with KEFU_SMTP_PORT (e.g. 2525) and KEFU_LISTEN_HOST set, then have your mail "
+            "server forward or route mail for the support address to that host and port (a "
+            "forwarding rule, a transport map, or the domain's MX record pointing at the hub).",
+            "**SMTP 接收**：邮件经由本系统的 SMTP 接收器进入：设置 KEFU_SMTP_PORT（如 2525）"
+            "和 KEFU_LISTEN_HOST 运行本系统，再让邮件服务器把发往客服地址的邮件转发或路由到"
+            "该主机和端口（转发规则、"
             "transport 映射，或把域名的 MX 记录指向本系统）。",
         ),
         text(
@@ -53,6 +64,7 @@ INFO = ChannelKind(
     guide=GUIDE,
     events={
         "auto_reply": text("Automatic reply (out of office)", "自动回复（外出）"),
+        "too_large": text("Mail too large to bring in", "邮件过大，未能接收"),
     },
     color=BLUE,
     rank=50,

@@ -13,6 +13,10 @@ from hub.domain.texts import text
 _REPLY_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|sv|回复|答复|转发)\s*[:：]\s*)+", re.IGNORECASE)
 _TOKEN = re.compile(r"\s*\[#\d+\]\s*")
 
+#: the largest mail the hub takes in (SMTP refuses a bigger one with 552; IMAP leaves it in
+#: the mailbox and tells the agent)
+MAX_MAIL_BYTES = 25 * 1024 * 1024
+
 #: a mail's ids are at most this long in the database; longer ones are cut (they stay unique
 #: enough: a hash fallback is far shorter)
 MAX_ID = 255
@@ -72,4 +76,22 @@ def bounce_update(mail: ParsedMail) -> StatusUpdate | None:
                 f"客户的邮件服务器退回了这封回复{status}：{reason}"[:500],
             ),
         ),
+    )
+
+
+def too_large_notice(headers: ParsedMail, size: int) -> Inbound:
+    """A mailbox's mail too large to bring in, from its header alone: the agent sees who wrote
+    and what about, in its thread, and reads the rest in the mailbox."""
+    item = inbound_from_mail(headers, "", ())
+    mb, limit = f"{size / 1048576:.1f}", MAX_MAIL_BYTES // 1048576
+    data = {k: v for k, v in item.data.items() if k not in ("raw_key", "full_text", "html")}
+    return item.model_copy(
+        update={
+            "text": (
+                f"This mail ({mb} MB) is larger than the hub takes in ({limit} MB): read it "
+                f"in the mailbox. 该邮件（{mb} MB）超过本系统可接收的大小（{limit} MB），"
+                "请在邮箱中查看。"
+            ),
+            "data": {**data, "event": "too_large", "size": size},
+        }
     )

@@ -20,6 +20,18 @@ def _host(value: str) -> str:
     return value
 
 
+def _optional_host(value: str) -> str:
+    return _host(value) if value.strip() else ""
+
+
+def _folder(value: str) -> str:
+    value = value.strip()
+    # a mailbox name goes into IMAP commands: no line breaks or quotes that would end it early
+    if not value or any(c in '"\\\r\n' or ord(c) < 32 for c in value):
+        raise ValueError("must be a folder name such as INBOX or Support")
+    return value
+
+
 _SECRET_HELP = text(
     "Saved secrets show as ******** and stay as they are unless you type a new value.",
     "已保存的密钥显示为 ********，除非输入新值，否则保持不变。",
@@ -92,4 +104,61 @@ class EmailSettings(BaseModel):
         ),
         secret=True,
         max_length=500,
+    )
+    imap_host: Annotated[str, AfterValidator(_optional_host)] = setting(
+        "",
+        label=text("Incoming mail server (IMAP)", "收信服务器（IMAP）"),
+        help=text(
+            "Optional: the hub reads new mail from this mailbox, e.g. imap.exmail.qq.com or "
+            "imap.gmail.com. Leave empty when mail comes in through the hub's SMTP receiver.",
+            "可选：本系统从该邮箱读取新邮件，如 imap.exmail.qq.com 或 imap.gmail.com。"
+            "邮件经由本系统 SMTP 接收器进入时留空。",
+        ),
+        placeholder="imap.example.com",
+        destination=True,
+        max_length=253,
+    )
+    imap_port: int = setting(
+        993,
+        label=text("IMAP port", "IMAP 端口"),
+        help=text("993 with SSL, 143 with STARTTLS.", "SSL 用 993，STARTTLS 用 143。"),
+        ge=1,
+        le=65535,
+    )
+    imap_security: Security = setting(
+        "ssl",
+        label=text("IMAP security", "IMAP 加密方式"),
+        help=text(
+            "ssl (port 993), starttls (port 143), or none only inside your own network.",
+            "ssl（端口 993）、starttls（端口 143）；none 仅用于自己的内网。",
+        ),
+    )
+    imap_username: str = setting(
+        "",
+        label=text("IMAP user name", "IMAP 用户名"),
+        help=text(
+            "Empty: the support address.",
+            "留空则使用客服邮箱地址。",
+        ),
+        max_length=320,
+    )
+    imap_password: str = setting(
+        "",
+        label=text("IMAP password", "IMAP 密码"),
+        help=text(
+            "The mailbox's password or app password (授权码). " + _SECRET_HELP["en"],
+            "邮箱密码或客户端授权码。" + _SECRET_HELP["zh-CN"],
+        ),
+        secret=True,
+        max_length=500,
+    )
+    imap_folder: Annotated[str, AfterValidator(_folder)] = setting(
+        "INBOX",
+        label=text("IMAP folder", "IMAP 文件夹"),
+        help=text(
+            "The folder the hub reads, usually INBOX. The hub only reads: it marks nothing as "
+            "read and deletes nothing.",
+            "本系统读取的文件夹，通常为 INBOX。本系统只读取，不标记已读，也不删除邮件。",
+        ),
+        max_length=200,
     )

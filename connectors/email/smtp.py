@@ -15,16 +15,14 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from connectors.email.mail import bounce_update, inbound_from_mail
+from connectors.email.keep import keep_mail
+from connectors.email.mail import MAX_MAIL_BYTES
 from connectors.email.parse import MalformedMail, ParsedMail, parse_mail
-from hub.domain.model import AttachmentRef, file_kind
 from hub.domain.records import Channel
 from hub.domain.transports import HubAccess
 
 log = logging.getLogger(__name__)
 
-#: The largest mail accepted; a bigger one is refused with 552 while it is still arriving.
-MAX_MAIL_BYTES = 25 * 1024 * 1024
 LISTENER = "smtp"
 
 
@@ -101,40 +99,21 @@ class _Handler:
 
     async def _store(self, mail: ParsedMail, raw: bytes, recipients: list[str]) -> None:
         channels = await self._channels_for(recipients)
-        raw_key = await self._hub.store_file(
-            raw, filename="message.eml", content_type="message/rfc822"
-        )
-        stored = [
-            (
-                await self._hub.store_file(
-                    f.data, filename=f.filename, content_type=f.content_type
-                ),
-                f,
-            )
-            for f in mail.attachments
-        ]
-        refs = [
-            (
-                key,
-                AttachmentRef(
-                    kind=file_kind(f.content_type),
-                    filename=f.filename,
-                    content_type=f.content_type,
-                    size=len(f.data),
-                    storage_key=key,
-                ),
-            )
-            for key, f in stored
-        ]
+
+        async def store(data: bytes, filename: str, content_type: str) -> str:
+            return await self._hub.store_file(data, filename=filename, content_type=content_type)
+
+        kept = await keep_mail(mail, raw, store)
         for channel in channels.values():
-            report = bounce_update(mail)
-            if report is not None:
+            if kept.status is not None:
                 log.info("smtp: bounce report", extra={"channel_id": channel.id})
-                await self._hub.apply_statuses(channel, [report])
-                continue
-            item = inbound_from_mail(mail, raw_key, refs)
-            await self._hub.accept(channel, [item])
-            log.info(
-                "smtp: mail accepted",
-                extra={"channel_id": channel.id, "provider_message_id": item.provider_message_id},
-            )
+                await self._hub.apply_statuses(channel, [kept.status])
+            if kept.inbound is not None:
+                await self._hub.accept(channel, [kept.inbound])
+                log.info(
+                    "smtp: mail accepted",
+                    extra={
+                        "channel_id": channel.id,
+                        "provider_message_id": kept.inbound.provider_message_id,
+                    },
+                )
