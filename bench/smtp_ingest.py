@@ -171,10 +171,18 @@ def hub(mode: str, work: Path) -> Iterator[tuple[int, str, str, int, dict[str, i
         procs.stop_all()
 
 
-async def stored_messages(base: str, token: str, channel_id: int, expected: int) -> int:
-    """Messages of the channel in the inbox, waiting up to a minute for processing to finish."""
+async def stored_messages(
+    base: str,
+    token: str,
+    channel_id: int,
+    expected: int,
+    *,
+    poll_s: float = 1.0,
+    wait_s: float = 60,
+) -> int:
+    """Messages of the channel in the inbox, waiting up to ``wait_s`` for processing to finish."""
     headers = {"Authorization": f"Bearer {token}"}
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + wait_s
     count = 0
     async with aiohttp.ClientSession(headers=headers) as http:
         while time.monotonic() < deadline:
@@ -191,7 +199,7 @@ async def stored_messages(base: str, token: str, channel_id: int, expected: int)
                     break
             if count >= expected:
                 return count
-            await asyncio.sleep(1)
+            await asyncio.sleep(poll_s)
     return count
 
 

@@ -25,7 +25,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -39,6 +38,8 @@ DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 def require_dovecot() -> None:
     if os.path.exists(DOVECOT):
         return
+    import pytest
+
     message = "Dovecot is not installed (Debian package dovecot-imapd)"
     if os.environ.get("CI"):
         pytest.fail(f"{message}; .ci/run should have installed it")
