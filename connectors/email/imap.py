@@ -23,9 +23,9 @@ from datetime import UTC, date, datetime, timedelta
 from connectors.email.imap_client import Folder, Mailbox, MailboxError, open_mailbox
 from connectors.email.keep import keep_mail
 from connectors.email.mail import MAX_MAIL_BYTES, too_large_notice
-from connectors.email.parse import MalformedMail, parse_mail
+from connectors.email.parse import MalformedMail, ParsedMail, parse_mail
 from hub.domain.channels import PollContext
-from hub.domain.model import Inbound, StatusUpdate
+from hub.domain.model import Inbound
 from hub.domain.records import Channel
 
 log = logging.getLogger(__name__)
@@ -134,11 +134,25 @@ class _Reader:
             uids = await mailbox.uids_from(position.last_uid + 1)
         saved = position
         last = saved.last_uid if saved is not None and _same(saved, folder) else 0
-        for start in range(0, len(uids), BATCH):
-            batch = uids[start : start + BATCH]
-            await self._take(mailbox, batch)
-            last = max(last, *batch)
-            saved = await self._save(Position(folder.uid_validity, last, today))
+        batches = [uids[start : start + BATCH] for start in range(0, len(uids), BATCH)]
+        # the next batch is fetched while this one is stored: the server and the hub's storage
+        # work at the same time
+        coming = asyncio.ensure_future(_fetch(mailbox, batches[0])) if batches else None
+        try:
+            for number, batch in enumerate(batches):
+                assert coming is not None
+                fetched = await coming
+                coming = (
+                    asyncio.ensure_future(_fetch(mailbox, batches[number + 1]))
+                    if number + 1 < len(batches)
+                    else None
+                )
+                await self._keep(fetched)
+                last = max(last, *batch)
+                saved = await self._save(Position(folder.uid_validity, last, today))
+        finally:
+            if coming is not None and not coming.done():
+                coming.cancel()
         # every UID below UIDNEXT existed when the folder was opened: read above, or older
         # than the first read (or than a renumbered folder's last read), never to be read
         settled = Position(folder.uid_validity, max(last, folder.uid_next - 1), today)
@@ -147,60 +161,70 @@ class _Reader:
         if uids:
             log.info("imap: mail read", extra={"channel_id": self._channel.id, "count": len(uids)})
 
-    async def _take(self, mailbox: Mailbox, uids: list[int]) -> None:
-        sizes = await mailbox.sizes(uids)
-        small = [uid for uid in uids if sizes.get(uid, 0) <= MAX_MAIL_BYTES]
-        large = [uid for uid in uids if sizes.get(uid, 0) > MAX_MAIL_BYTES]
-        bodies = await mailbox.bodies(small) if small else {}
-        heads = await mailbox.bodies(large, headers_only=True) if large else {}
-        items: list[Inbound] = []
-        statuses: list[StatusUpdate] = []
-        for uid in uids:
-            # a uid with neither was deleted from the folder since the search: nothing to read
-            if uid in bodies:
-                await self._keep(uid, bodies[uid], items, statuses)
-            elif uid in heads:
-                notice = _large_notice(heads[uid], sizes[uid])
-                if notice is not None:
-                    items.append(notice)
-        if items:
-            await self._ctx.accept(items)
-        if statuses:
-            await self._ctx.apply_statuses(statuses)
-
-    async def _keep(
-        self, uid: int, raw: bytes, items: list[Inbound], statuses: list[StatusUpdate]
-    ) -> None:
-        try:
-            mail = await asyncio.to_thread(parse_mail, raw)
-        except MalformedMail as exc:
+    async def _keep(self, batch: _Fetched) -> None:
+        """Store what a batch held: one thread hop parses it all, files are written together."""
+        parsed = await asyncio.to_thread(_parse_batch, batch)
+        for uid, reason in parsed.unreadable:
             # not a mail at all (no headers): it stays in the mailbox, and the reader goes on
             log.warning(
                 "imap: unreadable mail left in the mailbox",
-                extra={"channel_id": self._channel.id, "uid": uid, "reason": str(exc)[:200]},
+                extra={"channel_id": self._channel.id, "uid": uid, "reason": reason},
             )
-            return
 
         async def store(data: bytes, filename: str, content_type: str) -> str:
             return await self._ctx.blobs.put(data, filename=filename, content_type=content_type)
 
-        kept = await keep_mail(mail, raw, store)
-        if kept.inbound is not None:
-            items.append(kept.inbound)
-        if kept.status is not None:
-            statuses.append(kept.status)
+        kept = await asyncio.gather(*(keep_mail(mail, raw, store) for mail, raw in parsed.mails))
+        items = [*(k.inbound for k in kept if k.inbound is not None), *parsed.notices]
+        statuses = [k.status for k in kept if k.status is not None]
+        if items:
+            await self._ctx.accept(items)
+        if statuses:
+            await self._ctx.apply_statuses(statuses)
 
     async def _save(self, position: Position) -> Position:
         await self._ctx.state.set(position_key(self._folder_name), position.encode())
         return position
 
 
+@dataclass(frozen=True)
+class _Fetched:
+    bodies: dict[int, bytes]
+    #: mails too large to bring in: their header, and their size
+    heads: dict[int, tuple[bytes, int]]
+
+
+async def _fetch(mailbox: Mailbox, uids: list[int]) -> _Fetched:
+    sizes = await mailbox.sizes(uids)
+    small = [uid for uid in uids if sizes.get(uid, 0) <= MAX_MAIL_BYTES]
+    large = [uid for uid in uids if sizes.get(uid, 0) > MAX_MAIL_BYTES]
+    bodies = await mailbox.bodies(small) if small else {}
+    heads = await mailbox.bodies(large, headers_only=True) if large else {}
+    # a UID in neither was deleted from the folder since the search: nothing to read
+    return _Fetched(bodies, {uid: (head, sizes[uid]) for uid, head in heads.items()})
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    mails: list[tuple[ParsedMail, bytes]]
+    notices: list[Inbound]
+    unreadable: list[tuple[int, str]]
+
+
+def _parse_batch(batch: _Fetched) -> _Parsed:
+    parsed = _Parsed([], [], [])
+    for uid, raw in batch.bodies.items():
+        try:
+            parsed.mails.append((parse_mail(raw), raw))
+        except MalformedMail as exc:
+            parsed.unreadable.append((uid, str(exc)[:200]))
+    for uid, (head, size) in batch.heads.items():
+        try:
+            parsed.notices.append(too_large_notice(parse_mail(head), size))
+        except MalformedMail as exc:
+            parsed.unreadable.append((uid, str(exc)[:200]))
+    return parsed
+
+
 def _same(position: Position, folder: Folder) -> bool:
     return position.uid_validity == folder.uid_validity
-
-
-def _large_notice(header: bytes, size: int) -> Inbound | None:
-    try:
-        return too_large_notice(parse_mail(header), size)
-    except MalformedMail:
-        return None

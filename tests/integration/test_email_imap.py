@@ -178,13 +178,13 @@ async def test_a_hub_restart_in_the_middle_of_a_mailbox_reads_every_mail_once(
         dovecot.append(SUPPORT, mail(f"问题 {number}", f"mail number {number}"))
     # small batches, paced, so that the restart falls in the middle of the mailbox
     monkeypatch.setattr(imap, "BATCH", 4)
-    take = imap._Reader._take
+    keep = imap._Reader._keep
 
-    async def paced(self: Any, mailbox: Any, uids: list[int]) -> None:
-        await take(self, mailbox, uids)
+    async def paced(self: Any, batch: Any) -> None:
+        await keep(self, batch)
         await asyncio.sleep(0.1)
 
-    monkeypatch.setattr(imap._Reader, "_take", paced)
+    monkeypatch.setattr(imap._Reader, "_keep", paced)
     settings = make_settings(tmp_path, poll_check_s=0.2)
     database = tmp_path / "kefu.db"
     async with inprocess_hub(settings) as hub:
