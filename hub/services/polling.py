@@ -61,6 +61,15 @@ async def wake_poller(deps: Deps, channel: Channel, wake: Wake) -> None:
         )
 
 
+async def look_at_pollers(deps: Deps, channel: Channel) -> None:
+    """A channel was connected or changed: its pollers start (or restart) now, not at the next
+    look (a mailbox just connected shows its mail at once)."""
+    connector = deps.connectors.get(channel.kind)
+    if isinstance(connector, Polls):
+        for poller in connector.pollers(channel):
+            await wake_poller(deps, channel, Wake(poller.name))
+
+
 class _Mailbox:
     """The wakes a running poller has not taken yet."""
 

@@ -299,3 +299,13 @@ async def test_an_oversized_or_unreadable_mail_never_holds_up_the_good_mail_afte
     settled = position(database, channel["id"])
     assert settled is not None
     assert settled.last_uid == 3
+
+
+async def test_a_mailbox_just_connected_is_read_at_once(dovecot: Dovecot, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, poll_check_s=30.0)  # the hub's own look is far off
+    dovecot.append(SUPPORT, mail("你好", "waiting in the mailbox"))
+    async with inprocess_hub(settings) as hub:
+        started = time.monotonic()
+        channel = await imap_channel(hub, dovecot)
+        await until(lambda: stored_mail(tmp_path / "kefu.db", channel["id"]), timeout_s=10)
+        assert time.monotonic() - started < 5

@@ -19,6 +19,7 @@ from hub.domain.records import Channel
 from hub.domain.settings import settings_schema
 from hub.domain.transports import ServesCustomers
 from hub.services.channel_settings import saved_settings
+from hub.services.polling import look_at_pollers
 from hub.web import schemas as S
 from hub.web.api.common import MASK, api, changes_of, path_id, read_body
 from hub.web.keys import agent_of, hub_of
@@ -85,6 +86,7 @@ async def create_channel(request: web.Request) -> S.ChannelOut:
     )
     await _check_team(request, body.team_id)
     channel = await hub_.directory.create_channel(body.kind, body.name, settings, body.team_id)
+    await look_at_pollers(hub_.deps, channel)
     return channel_out(request, channel)
 
 
@@ -225,4 +227,5 @@ async def patch_channel(request: web.Request) -> S.ChannelOut:
             allow_private=hub_.settings.allow_private_networks,
         )
     channel = await hub_.directory.update_channel(channel.id, **changes)
+    await look_at_pollers(hub_.deps, channel)
     return channel_out(request, channel)
