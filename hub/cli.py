@@ -281,6 +281,9 @@ def parser() -> argparse.ArgumentParser:
     listen.add_argument("name", choices=["smtp"], help="which listener")
     listen.add_argument("--port", type=int, default=None, help="port (default: settings)")
     listen.set_defaults(run=cmd_listen)
+    smtp = sub.add_parser("smtp", help="run the SMTP receiver alone (the same as: listen smtp)")
+    smtp.add_argument("--port", type=int, default=None, help="port (default: KEFU_SMTP_PORT)")
+    smtp.set_defaults(run=cmd_listen, name="smtp")
 
     worker = sub.add_parser("worker", help="run background jobs from Redis (production mode)")
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")

@@ -66,8 +66,9 @@ async def test_migrate_demo_user_and_token(tmp_path: Path) -> None:
     assert b"exists" in err
 
 
-async def test_listen_smtp_receives_mail_alone(tmp_path: Path) -> None:
-    """``kefu listen smtp``: the SMTP receiver without the web process."""
+@pytest.mark.parametrize("command", [("listen", "smtp"), ("smtp",)])
+async def test_listen_smtp_receives_mail_alone(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """``kefu listen smtp`` (or ``kefu smtp``): the SMTP receiver without the web process."""
     import socket
     from email.message import EmailMessage
 
@@ -91,7 +92,7 @@ async def test_listen_smtp_receives_mail_alone(tmp_path: Path) -> None:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
     process = await asyncio.create_subprocess_exec(
-        KEFU, "listen", "smtp", "--port", str(port),
+        KEFU, *command, "--port", str(port),
         env=hub_env(settings), stdout=asyncio.subprocess.PIPE, cwd=tmp_path,
     )  # fmt: skip
     try:
