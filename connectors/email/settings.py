@@ -67,7 +67,7 @@ class EmailSettings(BaseModel):
             "邮件服务商的 SMTP 服务器，如 smtp.exmail.qq.com 或 smtp.gmail.com。",
         ),
         placeholder="smtp.example.com",
-        destination=True,
+        destination=("smtp_password",),
         max_length=253,
     )
     smtp_port: int = setting(
@@ -115,7 +115,7 @@ class EmailSettings(BaseModel):
             "邮件经由本系统 SMTP 接收器进入时留空。",
         ),
         placeholder="imap.example.com",
-        destination=True,
+        destination=("imap_password",),
         max_length=253,
     )
     imap_port: int = setting(

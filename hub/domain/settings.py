@@ -32,7 +32,7 @@ def setting(
     multiline: bool = False,
     placeholder: str | None = None,
     widget: Literal["color", "lines", "audio"] | None = None,
-    destination: bool = False,
+    destination: bool | tuple[str, ...] = False,
     **constraints: Any,
 ) -> Any:
     """A settings field with the metadata the admin form is drawn from.
@@ -42,8 +42,9 @@ def setting(
     ``audio`` for a sound file the admin uploads (``POST /api/v1/channel-files``): the value is
     the stored file's key, served publicly at ``/channel-files/{channel id}/{key}`` (a phone
     greeting the provider plays).
-    ``destination``: a URL the hub sends the channel's secrets to (a provider's API address):
-    checked against ``hub.domain.destinations``, and changing it requires the secrets again.
+    ``destination``: a URL or host the hub sends the channel's secrets to (a provider's API
+    address, a mail server): checked against ``hub.domain.destinations``, and changing it
+    requires the secrets again: all of them, or only those named (a mail server's password).
     ``constraints`` are pydantic's (``max_length``, ``pattern``, ``default_factory``, ...).
     """
     extra: dict[str, Any] = {"x-label": dict(label)}
@@ -60,7 +61,7 @@ def setting(
     if widget is not None:
         extra["x-widget"] = widget
     if destination:
-        extra["x-destination"] = True
+        extra["x-destination"] = list(destination) if isinstance(destination, tuple) else True
     return _Field(default, json_schema_extra=extra, **constraints)
 
 
@@ -90,6 +91,12 @@ def destination_names(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(
         name for name in model.model_fields if _extra(model, name).get("x-destination")
     )
+
+
+def destination_secrets(model: type[BaseModel], name: str) -> frozenset[str]:
+    """The secrets sent to the destination ``name``: to be typed again when it changes."""
+    sent = _extra(model, name).get("x-destination")
+    return frozenset(sent) if isinstance(sent, list) else secret_names(model)
 
 
 def validate_settings(model: type[BaseModel], settings: object) -> dict[str, Any]:

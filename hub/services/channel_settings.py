@@ -15,7 +15,12 @@ from pydantic import BaseModel
 
 from hub.domain.destinations import host_problem, url_problem
 from hub.domain.errors import InvalidInput
-from hub.domain.settings import destination_names, secret_names, validate_settings
+from hub.domain.settings import (
+    destination_names,
+    destination_secrets,
+    secret_names,
+    validate_settings,
+)
 
 #: how the API shows a stored secret; sent back unchanged, it means "keep it"
 MASK = "********"
@@ -40,15 +45,16 @@ def saved_settings(
         problem = destination_problem(str(value), allow_private=allow_private) if value else None
         if problem:
             raise InvalidInput(f"settings.{name}: {problem}")
-    changed = [name for name in destinations if stored and result.get(name) != stored.get(name)]
-    kept = sorted(
-        name for name in secret_names(model) if given.get(name) == MASK and stored.get(name)
-    )
-    if changed and kept:
-        raise InvalidInput(
-            f"settings.{changed[0]} changed: enter {', '.join(kept)} again, or they would be "
-            "sent to the new address"
-        )
+    kept = {name for name in secret_names(model) if given.get(name) == MASK and stored.get(name)}
+    for name in destinations:
+        if not stored or result.get(name) == stored.get(name):
+            continue
+        again = sorted(kept & destination_secrets(model, name))
+        if again:
+            raise InvalidInput(
+                f"settings.{name} changed: enter {', '.join(again)} again, or they would be "
+                "sent to the new address"
+            )
     return result
 
 

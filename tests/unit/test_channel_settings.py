@@ -59,3 +59,45 @@ def test_private_addresses_when_the_operator_allows_them() -> None:
     assert save(given, allow_private=True)["api_base_url"] == "http://127.0.0.1:9000"
     with pytest.raises(InvalidInput):
         save({**STORED, "api_base_url": "http://169.254.169.254"}, allow_private=True)
+
+
+def test_a_mail_server_changed_needs_again_only_the_password_that_goes_to_it() -> None:
+    from connectors.email.settings import EmailSettings
+
+    stored = saved_settings(
+        EmailSettings,
+        {
+            "address": "support@shop.example",
+            "smtp_host": "smtp.shop.example",
+            "smtp_password": "smtp secret",
+        },
+        allow_private=False,
+    )
+    form = {**stored, "smtp_password": MASK, "imap_password": MASK}
+    # adding a mailbox to read sends it the IMAP password only: the SMTP one stays masked
+    saved = saved_settings(
+        EmailSettings,
+        {**form, "imap_host": "imap.shop.example", "imap_password": "imap secret"},
+        stored,
+        allow_private=False,
+    )
+    assert saved["smtp_password"] == "smtp secret"
+    assert saved["imap_password"] == "imap secret"
+    # a new SMTP server would get the SMTP password: it must be typed again
+    with pytest.raises(InvalidInput, match=r"smtp_host changed: enter smtp_password again"):
+        saved_settings(
+            EmailSettings, {**form, "smtp_host": "smtp.evil.example"}, stored, allow_private=False
+        )
+    # a new IMAP server with the IMAP password kept masked: refused the same way
+    with pytest.raises(InvalidInput, match=r"imap_host changed: enter imap_password again"):
+        saved_settings(
+            EmailSettings,
+            {
+                **saved,
+                "smtp_password": MASK,
+                "imap_password": MASK,
+                "imap_host": "imap.evil.example",
+            },
+            saved,
+            allow_private=False,
+        )
