@@ -15,7 +15,7 @@ from hub.listening import listener_ports, start_listeners, stop_listeners
 from hub.services.inbound import enqueues_settled
 from hub.services.polling import PollingSupervisor
 from hub.services.sweeper import sweep
-from hub.web import files, hooks, pages, security, transports
+from hub.web import files, hooks, originals, pages, security, transports
 from hub.web.agent_ws import agent_socket
 from hub.web.api import api
 from hub.web.errors import error_middleware
@@ -84,6 +84,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/healthz", healthz)
     hooks.add_routes(app)
     files.add_routes(app)
+    originals.add_routes(app)
     pages.add_routes(app)
     transports.add_routes(app)  # last: its catch-all route must not hide the others
     return app

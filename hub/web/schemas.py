@@ -343,6 +343,39 @@ class ReplyIn(In):
     )
 
 
+class MailAddressOut(Out):
+    name: str = Field(description="the display name; empty when the mail gives none")
+    address: str
+
+
+class MailOriginalOut(Out):
+    """The whole mail an email message came as, with links to its page and its raw bytes.
+
+    The links are signed and expire like file links (``KEFU_FILE_URL_TTL_S``): a frame or a
+    download link can open them without a token.
+    """
+
+    id: int = Field(description="the message's id")
+    subject: str
+    sender: MailAddressOut = Field(description="the mail's From")
+    to: list[str]
+    cc: list[str]
+    date: str = Field(description="the mail's Date, in its own timezone; else when it arrived")
+    text: str = Field(description="the whole text, quoted history and signature included")
+    html_url: str | None = Field(
+        description="the sanitised HTML as a page for a sandboxed frame, remote images "
+        "blocked; null for a mail without HTML"
+    )
+    html_images_url: str | None = Field(
+        description="the same page with remote images allowed; null for a mail without HTML"
+    )
+    remote_images: int = Field(
+        description="images the HTML loads from other servers (not loaded until asked)"
+    )
+    raw_url: str = Field(description="the mail as received (message/rfc822), to download")
+    raw_size: int = Field(description="the raw mail's size in bytes")
+
+
 class UploadOut(Out):
     token: str
     filename: str

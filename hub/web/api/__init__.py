@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # Importing the resource modules registers their routes.
-from hub.web.api import agents, auth, channels, contacts, conversations, events, meta
+from hub.web.api import agents, auth, channels, contacts, conversations, events, messages, meta
 from hub.web.api.common import api
 
 __all__ = [
@@ -14,5 +14,6 @@ __all__ = [
     "contacts",
     "conversations",
     "events",
+    "messages",
     "meta",
 ]

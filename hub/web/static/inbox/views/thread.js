@@ -273,6 +273,8 @@ export class Thread {
       eventLabel ? h("span", { class: "note-tag event", "data-event": m.data.event, text: pick(eventLabel) }) : null,
       h("span", { text: who }),
       h("time", { datetime: m.created_at, title: fmtDateTime(m.created_at), text: fmtTime(m.created_at) }),
+      // a mail whose raw original is kept (an email's inbound message) opens it whole
+      m.data && m.data.raw_key ? h("button", { class: "original", type: "button", "data-action": "original", title: t("mail.originalHint"), text: t("mail.original"), onclick: () => openOriginal(m.id) }) : null,
       !inbound && !m.private ? this.deliveryEl(m) : null);
     let content;
     if (m.kind === "location") content = this.locationEl(m);
@@ -292,7 +294,8 @@ export class Thread {
       failed ? h("div", { class: "fail-reason", role: "note", title: m.error || "" },
         h("span", { text: this.failReason(m) }),
         m.private ? null : h("button", { class: "resend", type: "button", "data-action": "resend", text: t("thread.resend"), onclick: (e) => this.resend(m, e.currentTarget) })) : null,
-      meta);
+      meta,
+      inbound ? mailAddresses(m) : null);
   }
 
   /** Send a failed reply again (重发); the live message.updated event redraws it. */
@@ -683,4 +686,77 @@ export class Thread {
       this.scroller.scrollTop = this.scroller.scrollHeight;
     });
   }
+}
+
+/** The addresses a mail went to, as stored strings only (stored JSON may hold anything). */
+function addressList(value) {
+  return Array.isArray(value) ? value.filter((a) => typeof a === "string" && a) : [];
+}
+
+/** A mail's To and Cc, on one small line under its sender; null for anything but a mail. */
+function mailAddresses(m) {
+  const to = addressList(m.data?.to);
+  const cc = addressList(m.data?.cc);
+  if (!to.length && !cc.length) return null;
+  return h("div", { class: "mail-addrs", "data-testid": "mail-addrs" },
+    to.length ? h("span", { class: "mail-to", text: t("mail.to", { list: to.join(", ") }) }) : null,
+    cc.length ? h("span", { class: "mail-cc", text: t("mail.cc", { list: cc.join(", ") }) }) : null);
+}
+
+/**
+ * The whole mail a message came as (原邮件), in a dialog: its headers; its HTML in a sandboxed
+ * frame that runs no script and cannot reach this page, whose server-sent policy blocks remote
+ * images until the agent asks; else its text; and its raw .eml to download.
+ */
+async function openOriginal(messageId) {
+  const heading = h("h2", { class: "mail-subject", text: t("mail.title") });
+  const body = h("div", { class: "mail-body" }, h("p", { class: "muted mail-loading", text: t("mail.loading") }));
+  const close = () => dialog.close();
+  const dialog = h("dialog", { class: "mail-dialog", "data-testid": "mail-original", "aria-label": t("mail.title") },
+    h("header", { class: "mail-head" },
+      heading,
+      h("button", { class: "btn icon", type: "button", title: t("mail.close"), "aria-label": t("mail.close"), text: "×", onclick: close })),
+    body);
+  dialog.addEventListener("close", () => dialog.remove());
+  document.body.append(dialog);
+  dialog.showModal();
+  let mail;
+  try {
+    mail = await api.get(`/messages/${messageId}/original`);
+  } catch (err) {
+    body.replaceChildren(h("p", { class: "form-error", role: "alert", text: t("error.generic", { reason: err.message }) }));
+    return;
+  }
+  heading.textContent = mail.subject || t("mail.noSubject");
+  const field = (name, label, value) => (value ? h("div", { class: "mail-field", dataset: { field: name } }, h("dt", { text: label }), h("dd", { text: value })) : null);
+  const from = mail.sender.name ? `${mail.sender.name} <${mail.sender.address}>` : mail.sender.address;
+  const fields = h("dl", { class: "mail-fields" },
+    field("from", t("mail.from"), from),
+    field("to", t("mail.toLabel"), mail.to.join(", ")),
+    field("cc", t("mail.ccLabel"), mail.cc.join(", ")),
+    field("date", t("mail.date"), fmtDateTime(mail.date)));
+  let content;
+  let images = null;
+  if (mail.html_url) {
+    // sandbox before src: the frame never runs a moment without it; no allow-scripts, no
+    // allow-same-origin, no allow-top-navigation; links may open a tab of their own
+    content = h("iframe", { class: "mail-frame", sandbox: "allow-popups allow-popups-to-escape-sandbox", referrerpolicy: "no-referrer", title: mail.subject || t("mail.title"), src: mail.html_url });
+    if (mail.remote_images > 0) {
+      const note = h("span", { class: "grow", text: t("mail.remoteImages", { n: mail.remote_images }) });
+      const show = h("button", { class: "btn small", type: "button", "data-action": "show-images", text: t("mail.showImages"), onclick: () => {
+        content.src = mail.html_images_url;
+        note.textContent = t("mail.imagesShown");
+        show.remove();
+      } });
+      images = h("div", { class: "mail-images", role: "status" }, icon("warn", 16), note, show);
+    }
+  } else {
+    content = h("div", { class: "mail-text", text: mail.text });
+  }
+  const foot = h("footer", { class: "mail-foot" },
+    h("a", { class: "btn", href: mail.raw_url, download: "", "data-action": "download-eml" }, icon("clip", 14), t("mail.download")),
+    h("span", { class: "muted small", text: fmtSize(mail.raw_size) }),
+    h("span", { class: "grow" }),
+    h("button", { class: "btn", type: "button", text: t("mail.close"), onclick: close }));
+  body.replaceChildren(...[fields, images, content, foot].filter(Boolean));
 }
