@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import rows
 from adapters.db import tables as T
@@ -138,40 +139,69 @@ class SqlDirectory:
             )
 
     # -- teams --------------------------------------------------------------------------
-    async def create_team(self, name: str, agent_ids: list[int]) -> Team:
+    async def create_team(self, name: str, agent_ids: list[int], **routing: Any) -> Team:
+        """``routing``: any of ``assignment_mode``, ``agent_capacity``, ``answer_timeout_s`` and
+        ``queue_limit``; those left out take the table's defaults."""
+        values = {k: getattr(v, "value", v) for k, v in routing.items()}
         try:
             async with self._engines.write.begin() as conn:
-                team_id = (
+                row = (
                     await conn.execute(
-                        insert(T.teams).values(name=name, created_at=now()).returning(T.teams.c.id)
+                        insert(T.teams)
+                        .values(name=name, created_at=now(), **values)
+                        .returning(T.teams)
                     )
-                ).scalar_one()
-                for agent_id in agent_ids:
-                    await conn.execute(
-                        insert(T.team_members).values(team_id=team_id, agent_id=agent_id)
-                    )
+                ).one()
+                await self._set_members(conn, row.id, agent_ids)
         except IntegrityError:
             raise Conflict(f"team {name!r} exists or names an unknown agent") from None
-        return Team(team_id, name, tuple(agent_ids))
+        return rows.team(row, tuple(sorted(agent_ids)))
 
-    async def set_team(self, team_id: int, name: str, agent_ids: list[int]) -> Team:
+    async def set_team(
+        self,
+        team_id: int,
+        name: str | None = None,
+        agent_ids: list[int] | None = None,
+        **routing: Any,
+    ) -> Team:
+        """Change what is given (a name, the members, routing settings); the rest stays."""
+        values = {k: getattr(v, "value", v) for k, v in routing.items()}
+        if name is not None:
+            values["name"] = name
         try:
             async with self._engines.write.begin() as conn:
-                found = await conn.execute(
-                    update(T.teams).where(T.teams.c.id == team_id).values(name=name)
-                )
-                if found.rowcount == 0:
-                    raise NotFound(f"team {team_id}")
-                await conn.execute(
-                    delete(T.team_members).where(T.team_members.c.team_id == team_id)
-                )
-                for agent_id in agent_ids:
+                # An UPDATE even when nothing changes: it locks the row and says if it exists.
+                row = (
                     await conn.execute(
-                        insert(T.team_members).values(team_id=team_id, agent_id=agent_id)
+                        update(T.teams)
+                        .where(T.teams.c.id == team_id)
+                        .values(**(values or {"name": T.teams.c.name}))
+                        .returning(T.teams)
                     )
+                ).first()
+                if row is None:
+                    raise NotFound(f"team {team_id}")
+                if agent_ids is not None:
+                    await conn.execute(
+                        delete(T.team_members).where(T.team_members.c.team_id == team_id)
+                    )
+                    await self._set_members(conn, team_id, agent_ids)
+                members = await conn.execute(
+                    select(T.team_members.c.agent_id)
+                    .where(T.team_members.c.team_id == team_id)
+                    .order_by(T.team_members.c.agent_id)
+                )
+                return rows.team(row, tuple(members.scalars()))
         except IntegrityError:
             raise Conflict(f"team {name!r} exists or names an unknown agent") from None
-        return Team(team_id, name, tuple(agent_ids))
+
+    @staticmethod
+    async def _set_members(conn: AsyncConnection, team_id: int, agent_ids: list[int]) -> None:
+        if agent_ids:
+            await conn.execute(
+                insert(T.team_members),
+                [{"team_id": team_id, "agent_id": agent_id} for agent_id in agent_ids],
+            )
 
     async def list_teams(self) -> list[Team]:
         async with self._engines.read.connect() as conn:
@@ -180,7 +210,20 @@ class SqlDirectory:
         by_team: dict[int, list[int]] = {}
         for m in members:
             by_team.setdefault(m.team_id, []).append(m.agent_id)
-        return [Team(t.id, t.name, tuple(sorted(by_team.get(t.id, [])))) for t in teams]
+        return [rows.team(t, tuple(sorted(by_team.get(t.id, [])))) for t in teams]
+
+    async def get_team(self, team_id: int) -> Team:
+        async with self._engines.read.connect() as conn:
+            row = (await conn.execute(select(T.teams).where(T.teams.c.id == team_id))).first()
+            members = await conn.execute(
+                select(T.team_members.c.agent_id)
+                .where(T.team_members.c.team_id == team_id)
+                .order_by(T.team_members.c.agent_id)
+            )
+            agent_ids = tuple(members.scalars())
+        if row is None:
+            raise NotFound(f"team {team_id}")
+        return rows.team(row, agent_ids)
 
     # -- channels -----------------------------------------------------------------------
     async def create_channel(

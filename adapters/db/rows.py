@@ -9,6 +9,7 @@ from sqlalchemy import Row
 
 from adapters.db.secretbox import SecretBox
 from hub.domain.model import (
+    AssignmentMode,
     ConversationStatus,
     Direction,
     EventStatus,
@@ -26,6 +27,7 @@ from hub.domain.records import (
     Identity,
     InboundEvent,
     Message,
+    Team,
 )
 
 
@@ -64,6 +66,19 @@ def agent(row: Row[Any]) -> Agent:
         locale=row.locale,
         created_at=must(row.created_at),
         phone=row.phone,
+        capacity=row.capacity,
+    )
+
+
+def team(row: Row[Any], agent_ids: tuple[int, ...]) -> Team:
+    return Team(
+        id=row.id,
+        name=row.name,
+        agent_ids=agent_ids,
+        assignment_mode=AssignmentMode(row.assignment_mode),
+        agent_capacity=row.agent_capacity,
+        answer_timeout_s=row.answer_timeout_s,
+        queue_limit=row.queue_limit,
     )
 
 

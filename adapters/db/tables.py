@@ -48,6 +48,8 @@ agents = Table(
     _ts("created_at"),
     #: where calls for this agent ring (E.164), e.g. their mobile
     Column("phone", String(40), nullable=True),
+    #: open conversations routing gives this agent at most; null: their teams' agent_capacity
+    Column("capacity", Integer, nullable=True),
 )
 
 api_tokens = Table(
@@ -67,6 +69,12 @@ teams = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("name", String(200), nullable=False, unique=True),
     _ts("created_at"),
+    Column("assignment_mode", String(20), nullable=False, server_default="manual"),
+    Column("agent_capacity", Integer, nullable=False, server_default="10"),
+    #: null: an unanswered conversation is never moved on
+    Column("answer_timeout_s", Integer, nullable=True),
+    #: null: no limit
+    Column("queue_limit", Integer, nullable=True),
 )
 
 team_members = Table(

@@ -94,6 +94,24 @@ class Role(StrEnum):
     AGENT = "agent"
 
 
+class AssignmentMode(StrEnum):
+    """How a team's new conversations find an agent."""
+
+    #: they wait until an agent takes one (接入)
+    MANUAL = "manual"
+    #: 平均分配: to the online agent with room who was assigned least recently
+    ROUND_ROBIN = "round_robin"
+    #: 按能力分配: to the online agent with room with the fewest open conversations
+    LEAST_BUSY = "least_busy"
+
+
+class PresenceStatus(StrEnum):
+    ONLINE = "online"
+    #: busy (忙碌): connected, but given no new conversations
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
 class EventStatus(StrEnum):
     PENDING = "pending"
     DONE = "done"

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from hub.domain.model import (
+    AssignmentMode,
     ConversationStatus,
     Direction,
     EventStatus,
@@ -15,6 +16,7 @@ from hub.domain.model import (
     Role,
     SenderType,
 )
+from hub.domain.routing import DEFAULT_CAPACITY
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Agent:
     created_at: datetime
     #: where phone channels ring this agent (E.164)
     phone: str | None = None
+    #: open conversations routing gives the agent at most; ``None``: their teams' default
+    capacity: int | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,13 @@ class Team:
     id: int
     name: str
     agent_ids: tuple[int, ...]
+    assignment_mode: AssignmentMode = AssignmentMode.MANUAL
+    #: open conversations per agent, for agents without a capacity of their own
+    agent_capacity: int = DEFAULT_CAPACITY
+    #: seconds an assigned conversation may go unanswered; ``None``: it stays where it is
+    answer_timeout_s: int | None = None
+    #: conversations that may wait at once; ``None``: no limit
+    queue_limit: int | None = None
 
 
 @dataclass(frozen=True)

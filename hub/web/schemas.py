@@ -18,7 +18,15 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from adapters.db.queries import MAX_ID
-from hub.domain.model import ConversationStatus, Email, PhoneNumber, Role
+from hub.domain.model import AssignmentMode, ConversationStatus, Email, PhoneNumber, Role
+from hub.domain.routing import (
+    DEFAULT_CAPACITY,
+    MAX_ANSWER_TIMEOUT_S,
+    MAX_CAPACITY,
+    MAX_QUEUE_LIMIT,
+    MIN_ANSWER_TIMEOUT_S,
+    MIN_CAPACITY,
+)
 
 # The records' shapes are shared with the realtime events, so they are defined with the services.
 from hub.services.views import AttachmentOut as AttachmentOut
@@ -91,6 +99,12 @@ class In(BaseModel):
         return _storable(value)
 
 
+#: open conversations an agent carries at once
+Capacity = Annotated[int, Field(ge=MIN_CAPACITY, le=MAX_CAPACITY)]
+AnswerTimeout = Annotated[int, Field(ge=MIN_ANSWER_TIMEOUT_S, le=MAX_ANSWER_TIMEOUT_S)]
+QueueLimit = Annotated[int, Field(ge=0, le=MAX_QUEUE_LIMIT)]
+
+
 class LoginIn(In):
     email: Email
     password: str = Field(min_length=1, max_length=200)
@@ -105,6 +119,11 @@ class AgentOut(Out):
     locale: str
     online: bool = False
     phone: str | None = Field(None, description="where phone channels ring the agent (E.164)")
+    capacity: int | None = Field(
+        None,
+        description="open conversations routing gives the agent at most; null: the "
+        "agent_capacity of their teams",
+    )
 
 
 class AgentList(Out):
@@ -136,24 +155,59 @@ class AgentPatch(In):
         description="where phone channels ring the agent, in E.164 form (+8613800138000); "
         "null for none",
     )
+    capacity: Capacity | None = Field(
+        default=None,
+        description="open conversations routing gives the agent at most (admins only); null "
+        "for their teams' agent_capacity",
+    )
+
+
+_MODE = "how new conversations find an agent: manual (agents take them), round_robin or least_busy"
+_AGENT_CAPACITY = "open conversations per agent, for agents without a capacity of their own"
+_ANSWER_TIMEOUT = "seconds an assigned conversation may go unanswered; null: never moved on"
+_QUEUE_LIMIT = "conversations that may wait at once; null: no limit"
+
+
+def _once_each(ids: list[int] | None) -> list[int] | None:
+    if ids is not None and len(set(ids)) != len(ids):
+        raise ValueError("an agent is listed more than once")
+    return ids
 
 
 class TeamIn(In):
-    name: str = Field(min_length=1, max_length=200)
-    agent_ids: list[DbId] = Field(default_factory=list, max_length=1000)
+    """A team; in a PUT, routing settings left out keep their values."""
 
-    @field_validator("agent_ids")
-    @classmethod
-    def _once_each(cls, ids: list[int]) -> list[int]:
-        if len(set(ids)) != len(ids):
-            raise ValueError("an agent is listed more than once")
-        return ids
+    name: str = Field(min_length=1, max_length=200)
+    agent_ids: Annotated[list[DbId], AfterValidator(_once_each)] = Field(
+        default_factory=list, max_length=1000
+    )
+    assignment_mode: AssignmentMode = Field(default=AssignmentMode.MANUAL, description=_MODE)
+    agent_capacity: Capacity = Field(default=DEFAULT_CAPACITY, description=_AGENT_CAPACITY)
+    answer_timeout_s: AnswerTimeout | None = Field(default=None, description=_ANSWER_TIMEOUT)
+    queue_limit: QueueLimit | None = Field(default=None, description=_QUEUE_LIMIT)
+
+
+class TeamPatch(In):
+    """What to change of a team; what is left out stays as it is."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    agent_ids: Annotated[list[DbId] | None, AfterValidator(_once_each)] = Field(
+        default=None, max_length=1000
+    )
+    assignment_mode: AssignmentMode | None = Field(default=None, description=_MODE)
+    agent_capacity: Capacity | None = Field(default=None, description=_AGENT_CAPACITY)
+    answer_timeout_s: AnswerTimeout | None = Field(default=None, description=_ANSWER_TIMEOUT)
+    queue_limit: QueueLimit | None = Field(default=None, description=_QUEUE_LIMIT)
 
 
 class TeamOut(Out):
     id: int
     name: str
     agent_ids: list[int]
+    assignment_mode: AssignmentMode
+    agent_capacity: int
+    answer_timeout_s: int | None
+    queue_limit: int | None
 
 
 class TeamList(Out):
@@ -221,6 +275,12 @@ class CapabilitiesOut(Out):
     )
 
 
+class OutreachOut(Out):
+    recipient: LocalText = Field(description="the label of the customer's address")
+    placeholder: str
+    titled: bool = Field(description="the conversation needs a title (an email's subject)")
+
+
 class ChannelKindOut(Out):
     kind: str
     title: LocalText
@@ -235,6 +295,11 @@ class ChannelKindOut(Out):
     guide: ConsoleGuideOut | None
     events: dict[str, LocalText] = Field(description="labels of message data.event names")
     capabilities: CapabilitiesOut
+    outreach: OutreachOut | None = Field(
+        default=None,
+        description="agents may start conversations on this kind (POST /conversations): "
+        "what the form asks",
+    )
 
 
 class ConnectorProblemOut(Out):
@@ -333,6 +398,18 @@ class ConversationPatch(In):
         default=None, description="an agent id, or null to unassign (omit to leave as is)"
     )
     read: bool = False
+
+
+class ConversationStart(In):
+    channel_id: int = Field(ge=1, le=2**31 - 1)
+    to: str = Field(
+        min_length=1, max_length=320, description="the customer's address on the channel"
+    )
+    title: str = Field(default="", max_length=300, description="an email's subject")
+    text: str = Field(default="", max_length=20_000)
+    attachments: list[str] = Field(
+        default_factory=list, max_length=10, description="tokens from POST /uploads"
+    )
 
 
 class ReplyIn(In):

@@ -28,6 +28,7 @@ AGENT = {
     "locale": "",
     "online": False,
     "phone": None,
+    "capacity": None,
 }
 
 

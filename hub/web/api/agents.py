@@ -28,11 +28,24 @@ def agent_body(agent: Agent, online: bool = False) -> S.AgentOut:
         locale=agent.locale,
         online=online,
         phone=agent.phone,
+        capacity=agent.capacity,
     )
 
 
 def team_out(team: Team) -> S.TeamOut:
-    return S.TeamOut(id=team.id, name=team.name, agent_ids=list(team.agent_ids))
+    return S.TeamOut(
+        id=team.id,
+        name=team.name,
+        agent_ids=list(team.agent_ids),
+        assignment_mode=team.assignment_mode,
+        agent_capacity=team.agent_capacity,
+        answer_timeout_s=team.answer_timeout_s,
+        queue_limit=team.queue_limit,
+    )
+
+
+#: a team's settings for routing, which a PUT leaves as they are when it does not name them
+ROUTING_FIELDS = ("assignment_mode", "agent_capacity", "answer_timeout_s", "queue_limit")
 
 
 @api.route("GET", "/agents", summary="List agents", tag="agents", response=S.AgentList)
@@ -77,8 +90,8 @@ async def patch_agent(request: web.Request) -> S.AgentOut:
     changes = changes_of(body, not_null=("name", "role", "active", "locale", "password"))
     if actor.id != agent_id and actor.role != Role.ADMIN:
         raise Forbidden("only an admin may change another agent")
-    if actor.role != Role.ADMIN and ({"role", "active"} & changes.keys()):
-        raise Forbidden("only an admin may change roles or deactivate agents")
+    if actor.role != Role.ADMIN and ({"role", "active", "capacity"} & changes.keys()):
+        raise Forbidden("only an admin may change roles or capacities or deactivate agents")
     password = changes.pop("password", None)
     if password is not None and actor.id == agent_id:
         raise InvalidInput(
@@ -117,7 +130,9 @@ async def list_teams(request: web.Request) -> S.TeamList:
 async def create_team(request: web.Request) -> S.TeamOut:
     body = await read_body(request, S.TeamIn)
     await _check_agents(request, body.agent_ids)
-    return team_out(await hub_of(request).directory.create_team(body.name, body.agent_ids))
+    routing = body.model_dump(include=set(ROUTING_FIELDS))
+    team = await hub_of(request).directory.create_team(body.name, body.agent_ids, **routing)
+    return team_out(team)
 
 
 async def _check_agents(request: web.Request, agent_ids: list[int]) -> None:
@@ -131,7 +146,7 @@ async def _check_agents(request: web.Request, agent_ids: list[int]) -> None:
 @api.route(
     "PUT",
     "/teams/{id}",
-    summary="Rename a team and set its members",
+    summary="Rename a team and set its members; routing settings left out stay as they are",
     tag="agents",
     body=S.TeamIn,
     response=S.TeamOut,
@@ -140,5 +155,31 @@ async def _check_agents(request: web.Request, agent_ids: list[int]) -> None:
 async def put_team(request: web.Request) -> S.TeamOut:
     body = await read_body(request, S.TeamIn)
     await _check_agents(request, body.agent_ids)
-    team = await hub_of(request).directory.set_team(path_id(request), body.name, body.agent_ids)
+    # The admin page's team form sends the name and members only: renaming a team there
+    # must not switch its routing back to the defaults.
+    routing = body.model_dump(include=set(ROUTING_FIELDS) & body.model_fields_set)
+    team = await hub_of(request).directory.set_team(
+        path_id(request), body.name, body.agent_ids, **routing
+    )
+    return team_out(team)
+
+
+@api.route(
+    "PATCH",
+    "/teams/{id}",
+    summary="Change some of a team's settings or members",
+    tag="agents",
+    body=S.TeamPatch,
+    response=S.TeamOut,
+    admin=True,
+)
+async def patch_team(request: web.Request) -> S.TeamOut:
+    body = await read_body(request, S.TeamPatch)
+    changes = changes_of(body, not_null=("name", "agent_ids", "assignment_mode", "agent_capacity"))
+    agent_ids = changes.pop("agent_ids", None)
+    if agent_ids is not None:
+        await _check_agents(request, agent_ids)
+    team = await hub_of(request).directory.set_team(
+        path_id(request), changes.pop("name", None), agent_ids, **changes
+    )
     return team_out(team)
