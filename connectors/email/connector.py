@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from email.utils import parseaddr
+
+from pydantic import TypeAdapter, ValidationError
 
 from connectors.email.imap import ImapPoller
 from connectors.email.kind import INFO
@@ -18,17 +21,20 @@ from connectors.email.smtp import SmtpListener
 from hub.domain.channels import (
     FetchedMedia,
     Poller,
+    Recipient,
     SendContext,
     WebhookRequest,
     WebhookResult,
 )
-from hub.domain.errors import NotFound, PermanentSendError
-from hub.domain.model import AttachmentRef, Outbound, SendReceipt
+from hub.domain.errors import InvalidInput, NotFound, PermanentSendError
+from hub.domain.model import AttachmentRef, Email, Outbound, SendReceipt
 from hub.domain.records import Channel
 from hub.domain.texts import text
 from hub.domain.transports import HubAccess, Listener
 
 log = logging.getLogger(__name__)
+
+_ADDRESS: TypeAdapter[str] = TypeAdapter(Email)
 
 
 class EmailConnector:
@@ -39,6 +45,17 @@ class EmailConnector:
 
     def listeners(self, hub: HubAccess) -> Sequence[Listener]:
         return (SmtpListener(hub, INFO.kind),)
+
+    def recipient(self, channel: Channel, address: str) -> Recipient:
+        """A customer's mail address as inbound mail names its sender: bare and lowercase."""
+        _, bare = parseaddr(address.strip())
+        try:
+            bare = _ADDRESS.validate_python(bare).lower()
+        except ValidationError:
+            raise InvalidInput(f"to: {address.strip()[:100]!r} is not an email address") from None
+        if bare == str(channel.settings.get("address", "")).lower():
+            raise InvalidInput("to: that is the channel's own address")
+        return Recipient(external_id=bare, email=bare)
 
     def pollers(self, channel: Channel) -> Sequence[Poller]:
         if not channel.settings.get("imap_host"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from connectors.email.settings import EmailSettings
-from hub.domain.channels import ChannelKind, ConsoleGuide
+from hub.domain.channels import ChannelKind, ConsoleGuide, Outreach
 from hub.domain.texts import text
 
 KIND = "email"
@@ -68,4 +68,9 @@ INFO = ChannelKind(
     },
     color=BLUE,
     rank=50,
+    outreach=Outreach(
+        recipient=text("Customer's email address", "客户邮箱地址"),
+        placeholder="name@example.com",
+        titled=True,
+    ),
 )

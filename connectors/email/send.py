@@ -37,7 +37,7 @@ def compose(
     mail = EmailMessage()
     mail["From"] = formataddr((sender, address))
     mail["To"] = out.recipient_id
-    mail["Subject"] = subject(out.title, out.conversation_id)
+    mail["Subject"] = subject(out.title, out.conversation_id, answering=bool(out.references))
     mail["Date"] = formatdate(localtime=False, usegmt=True)
     mail["Message-ID"] = make_msgid(domain=address.rpartition("@")[2] or None)
     if out.references:
@@ -55,10 +55,13 @@ def compose(
     return mail
 
 
-def subject(title: str, conversation_id: int) -> str:
-    """``Re: <what it is about> [#id]``: the token finds the thread if headers are lost."""
+def subject(title: str, conversation_id: int, *, answering: bool = True) -> str:
+    """``Re: <what it is about> [#id]`` (without ``Re:`` for a thread the hub starts): the
+    token finds the thread if headers are lost."""
     about = thread_title(title)
-    return f"Re: {about} [#{conversation_id}]" if about else f"[#{conversation_id}]"
+    if not about:
+        return f"[#{conversation_id}]"
+    return f"{'Re: ' if answering else ''}{about} [#{conversation_id}]"
 
 
 def _html(body: str) -> str:

@@ -130,6 +130,20 @@ class ConsoleGuide:
 
 
 @dataclass(frozen=True)
+class Outreach:
+    """How an agent writes to a customer first on a kind (a new email): what the form asks.
+
+    A kind that declares it implements ``StartsConversations``.
+    """
+
+    #: the label of the customer's address on the channel ("Email address")
+    recipient: Text
+    placeholder: str = ""
+    #: the conversation has a title the customer sees (an email's subject)
+    titled: bool = False
+
+
+@dataclass(frozen=True)
 class ChannelKind:
     """What a kind of channel is: everything the hub and the admin page know of it."""
 
@@ -154,6 +168,8 @@ class ChannelKind:
     #: replies go out as SMS, split into segments that are each billed: the reply box counts
     #: them as the agent types (GSM-7: 160 characters, 153 when split; else UCS-2: 70 and 67)
     sms_segments: bool = False
+    #: agents may start a conversation on this kind (see ``Outreach``)
+    outreach: Outreach | None = None
 
     @property
     def secret_settings(self) -> frozenset[str]:
@@ -241,6 +257,25 @@ class Embeds(Protocol):
     """A connector whose channel is placed on the business's own pages (a widget)."""
 
     def embed_html(self, channel: Channel, public_url: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A customer an agent writes to first, as the channel knows them."""
+
+    #: the customer's id on the channel, as inbound items name the sender
+    external_id: str
+    email: str | None = None
+    phone: str | None = None
+
+
+@runtime_checkable
+class StartsConversations(Protocol):
+    """A connector on which agents may write first (its kind declares an ``Outreach``)."""
+
+    def recipient(self, channel: Channel, address: str) -> Recipient:
+        """The customer at ``address``, or ``InvalidInput`` saying why it is none."""
+        ...
 
 
 @dataclass(frozen=True)

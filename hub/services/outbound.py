@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,8 +52,10 @@ async def reply(
     *,
     private: bool = False,
     attachments: Sequence[AttachmentRef] = (),
+    data: Mapping[str, Any] | None = None,
 ) -> Message:
-    """Store an agent's reply (or private note) and queue its delivery."""
+    """Store an agent's reply (or private note) and queue its delivery; ``data`` is kept with
+    the message (the title of a thread an agent starts)."""
     text = text.strip()
     if not text and not attachments:
         raise InvalidInput("a reply needs text or an attachment")
@@ -76,6 +78,7 @@ async def reply(
                 private=private,
                 status=MessageStatus.SENT if private else MessageStatus.QUEUED,
                 attachments=tuple(attachments),
+                data=dict(data or {}),
             )
         )
         assert message is not None  # outbound messages have no provider id yet

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 # Importing the resource modules registers their routes.
-from hub.web.api import agents, auth, channels, contacts, conversations, events, messages, meta
+from hub.web.api import (
+    agents,
+    auth,
+    channels,
+    contacts,
+    conversations,
+    events,
+    messages,
+    meta,
+    outreach,
+)
 from hub.web.api.common import api
 
 __all__ = [
@@ -16,4 +26,5 @@ __all__ = [
     "events",
     "messages",
     "meta",
+    "outreach",
 ]

@@ -11,6 +11,7 @@ from hub.domain.channels import (
     EndsSessions,
     LimitsReplies,
     Polls,
+    StartsConversations,
 )
 from hub.domain.errors import InvalidInput
 from hub.domain.model import Role
@@ -187,6 +188,13 @@ def kind_out(connector: Connector) -> S.ChannelKindOut:
             transport=isinstance(connector, ServesCustomers),
             polls=isinstance(connector, Polls),
             sms_segments=info.sms_segments,
+        ),
+        outreach=None
+        if info.outreach is None or not isinstance(connector, StartsConversations)
+        else S.OutreachOut(
+            recipient=dict(info.outreach.recipient),
+            placeholder=info.outreach.placeholder,
+            titled=info.outreach.titled,
         ),
     )
 

@@ -83,6 +83,7 @@ def test_a_first_message_without_a_thread_still_has_its_token() -> None:
 def test_the_thread_title_drops_reply_prefixes_and_the_token(given: str, title: str) -> None:
     assert thread_title(given) == title
     assert subject(given, 7) == f"Re: {title} [#7]"
+    assert subject(given, 7, answering=False) == f"{title} [#7]"
 
 
 def test_settings_are_checked() -> None:

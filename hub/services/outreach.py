@@ -1,0 +1,87 @@
+"""An agent writes to a customer first: a new conversation on a channel whose kind allows it.
+
+The customer is found by their address on the channel (or made a contact), the conversation is
+opened assigned to the agent, and the first message goes out as any reply does. Each start is
+a conversation of its own: on a threaded channel (email) it is a new thread with its title.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from hub.domain.channels import StartsConversations
+from hub.domain.errors import InvalidInput, NotFound
+from hub.domain.model import THREAD_TITLE, AttachmentRef
+from hub.domain.ports import NewContact, NewConversation
+from hub.domain.records import Agent, Conversation, Message
+from hub.services.deps import Deps
+from hub.services.outbound import MAX_TEXT, reply
+
+log = logging.getLogger(__name__)
+
+#: a conversation's title (an email's subject) is at most this long
+MAX_TITLE = 300
+
+
+async def start_conversation(
+    deps: Deps,
+    agent: Agent,
+    channel_id: int,
+    to: str,
+    text: str,
+    *,
+    title: str = "",
+    attachments: Sequence[AttachmentRef] = (),
+) -> tuple[Conversation, Message]:
+    title = " ".join(title.split())
+    if len(title) > MAX_TITLE:
+        raise InvalidInput(f"title: at most {MAX_TITLE} characters")
+    if not text.strip() and not attachments:
+        raise InvalidInput("text: the first message needs text or an attachment")
+    if len(text.strip()) > MAX_TEXT:
+        raise InvalidInput(f"text: at most {MAX_TEXT} characters")
+    async with deps.store.unit() as uow:
+        channel = await uow.get_channel(channel_id)
+    if channel is None:
+        raise NotFound(f"channel {channel_id}")
+    if not channel.active:
+        raise InvalidInput(f"channel_id: channel {channel_id} is switched off")
+    connector = deps.connectors.get(channel.kind)
+    outreach = connector.info.outreach if connector is not None else None
+    if outreach is None or not isinstance(connector, StartsConversations):
+        raise InvalidInput(
+            f"channel_id: on a {channel.kind} channel the customer writes first; agents answer"
+        )
+    if outreach.titled and not title:
+        raise InvalidInput("title: a conversation on this channel needs a title (a subject)")
+    recipient = connector.recipient(channel, to)
+    key = (channel.id, recipient.external_id)
+    async with deps.store.unit() as uow:
+        found = await uow.find_customers([key])
+        if key in found:
+            identity = found[key][0]
+        else:
+            contact = NewContact(name=to.strip(), email=recipient.email, phone=recipient.phone)
+            identity = (await uow.create_customers({key: contact}))[key]
+        (conversation,) = await uow.create_conversations(
+            [NewConversation(channel.id, identity.contact_id, identity.id, channel.team_id)]
+        )
+        await uow.update_conversation(conversation.id, assignee_id=agent.id)
+        await uow.commit()
+    log.info(
+        "conversation started by an agent",
+        extra={"channel_id": channel.id, "conversation_id": conversation.id},
+    )
+    message = await reply(
+        deps,
+        agent,
+        conversation.id,
+        text,
+        attachments=attachments,
+        data={THREAD_TITLE: title} if title else None,
+    )
+    async with deps.store.unit() as uow:
+        started = await uow.get_conversation(conversation.id)
+    assert started is not None
+    return started, message
