@@ -136,3 +136,58 @@ def test_a_mail_is_answered_in_the_inbox_and_the_answer_threads_back(
     marked.locator(".note-tag[data-event=auto_reply]").wait_for()
     assert "自动回复" in marked.locator(".note-tag[data-event=auto_reply]").inner_text()
     assert len(hub.api("GET", f"/conversations?channel_id={channel['id']}")["items"]) == 1
+
+
+def test_an_agent_starts_an_email_conversation_from_the_inbox(
+    mail_hub: tuple[Hub, int], sink: Sink, new_page: Any
+) -> None:
+    hub, smtp_port = mail_hub
+    channel = hub.api(
+        "POST",
+        "/channels",
+        {
+            "kind": "email",
+            "name": "客服邮箱",
+            "settings": {
+                "address": SUPPORT,
+                "smtp_host": "127.0.0.1",
+                "smtp_port": sink.sink.port,
+                "smtp_security": "none",
+            },
+        },
+    )
+    agent = new_page(locale="zh-CN", width=1440, height=960)
+    login(agent, hub)
+    agent.locator(".conv-list").wait_for()
+    agent.keyboard.press("c")  # the shortcut opens the same dialog as the "新会话" button
+    dialog = agent.get_by_test_id("compose-dialog")
+    dialog.wait_for()
+    assert dialog.get_by_text("客户邮箱地址").is_visible()  # the kind's own label, in Chinese
+    dialog.locator("input[name=to]").fill("zhou.jie@customer.test")
+    dialog.locator("textarea[name=text]").fill("您好，您的订单已发货。")
+    dialog.get_by_role("button", name="发送").click()
+    # the subject is required on email: the browser keeps the dialog open until it is given
+    assert dialog.is_visible()
+    dialog.locator("input[name=title]").fill("发货通知")
+    dialog.get_by_role("button", name="发送").click()
+    dialog.wait_for(state="detached")
+
+    sent = agent.locator(".msg.out[data-status=sent]", has_text="您的订单已发货")
+    sent.wait_for()
+    conv = hub.api("GET", f"/conversations?channel_id={channel['id']}")["items"][0]
+    assert f"#/inbox/{conv['id']}" in agent.url
+    assert agent.locator(".conv.selected").count() == 1
+    mail = sink.run(sink.sink.next_mail())
+    assert mail["To"] == "zhou.jie@customer.test"
+    assert mail["Subject"] == f"发货通知 [#{conv['id']}]"
+
+    # the customer answers: it appears in the thread the agent started
+    answer = EmailMessage()
+    answer["From"] = "周杰 <zhou.jie@customer.test>"
+    answer["To"] = SUPPORT
+    answer["Subject"] = f"Re: {mail['Subject']}"
+    answer["Message-ID"] = "<ship-answer@customer.test>"
+    answer["In-Reply-To"] = str(mail["Message-ID"])
+    answer.set_content("收到了，谢谢！")
+    send_mail(smtp_port, answer)
+    agent.locator(".msg.in", has_text="收到了，谢谢！").wait_for()

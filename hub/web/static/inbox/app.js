@@ -251,6 +251,9 @@ document.addEventListener("keydown", (e) => {
     thread?.assignToMe();
   } else if (e.key === "e") {
     thread?.toggleResolved();
+  } else if (e.key === "c" && !document.querySelector("dialog[open]")) {
+    e.preventDefault();
+    list.compose();
   }
 });
 

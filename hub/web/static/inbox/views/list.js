@@ -2,6 +2,7 @@
 import * as api from "../api.js";
 import { h, icon, avatar, kindChip } from "../dom.js";
 import { t, fmtTime, kindName, allKinds } from "../i18n.js";
+import { openCompose, outreachChannels } from "./compose.js";
 
 const FILTERS = "kefu.filters";
 
@@ -21,9 +22,12 @@ export class ConversationList {
       this.search = this.searchInput.value.trim().toLowerCase();
       this.paint();
     } });
+    const compose = outreachChannels(this.state).length
+      ? h("button", { class: "btn small compose", type: "button", "data-action": "compose", title: `${t("compose.title")}  (c)`, text: t("compose.new"), onclick: () => this.compose() })
+      : null;
     this.el = h("section", { class: "list-pane" },
       h("div", { class: "list-head" },
-        h("div", { class: "search-box" }, icon("search", 18), this.searchInput),
+        h("div", { class: "search-row" }, h("div", { class: "search-box" }, icon("search", 18), this.searchInput), compose),
         this.tabs(),
         this.selects()),
       h("div", { class: "list-scroll" }, this.rows, this.more));
@@ -85,6 +89,19 @@ export class ConversationList {
 
   reload() {
     this.load();
+  }
+
+  /** Opens the new-conversation dialog, where some channel allows writing first. */
+  compose() {
+    if (outreachChannels(this.state).length) openCompose(this.state, (conv) => this.started(conv));
+  }
+
+  /** A conversation the agent just started: shown in the list and opened. */
+  started(conv) {
+    this.items.set(conv.id, conv);
+    if (this.filters.status !== conv.status) this.setFilter({ status: conv.status });
+    else this.paint();
+    this.onSelect(conv.id);
   }
 
   matches(conv) {
