@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 
 from connectors.email.parse import ParsedMail, conversation_token
+from hub.domain.message_data import WHOLE_HTML, WHOLE_TEXT
 from hub.domain.model import AttachmentRef, Failure, Inbound, MessageStatus, StatusUpdate, Thread
 from hub.domain.texts import text
 
@@ -49,8 +50,8 @@ def inbound_from_mail(
             "subject": mail.subject,
             "to": list(mail.to),
             "cc": list(mail.cc),
-            "full_text": mail.full_text,
-            "html": mail.html,
+            WHOLE_TEXT: mail.full_text,
+            WHOLE_HTML: mail.html,
             "raw_key": raw_key,
             **({"event": "auto_reply", "auto_reply": True} if mail.auto_reply else {}),
         },
@@ -84,7 +85,7 @@ def too_large_notice(headers: ParsedMail, size: int) -> Inbound:
     and what about, in its thread, and reads the rest in the mailbox."""
     item = inbound_from_mail(headers, "", ())
     mb, limit = f"{size / 1048576:.1f}", MAX_MAIL_BYTES // 1048576
-    data = {k: v for k, v in item.data.items() if k not in ("raw_key", "full_text", "html")}
+    data = {k: v for k, v in item.data.items() if k not in ("raw_key", WHOLE_TEXT, WHOLE_HTML)}
     return item.model_copy(
         update={
             "text": (

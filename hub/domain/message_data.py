@@ -13,6 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.domain.model import MessageKind
 
+#: a received mail's whole text and sanitised HTML (quoted history included), kept in ``data``
+WHOLE_TEXT = "full_text"
+WHOLE_HTML = "html"
+#: ``data`` fields kept with a message but left out of its views (the API's messages, live
+#: events): bulky, and read only where they are shown (``GET /messages/{id}/original``)
+KEPT_ONLY = frozenset({WHOLE_TEXT, WHOLE_HTML})
+
 
 class _Data(BaseModel):
     model_config = ConfigDict(extra="allow")

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.domain.message_data import KEPT_ONLY
 from hub.domain.model import ConversationStatus, Direction, MessageKind, MessageStatus, SenderType
 from hub.domain.records import Attachment, Conversation, Message
 
@@ -118,7 +119,7 @@ def message_out(msg: Message, file_url: FileUrl) -> MessageOut:
         sender_agent_id=msg.sender_agent_id,
         kind=msg.kind,
         text=msg.text,
-        data=msg.data,
+        data={key: value for key, value in msg.data.items() if key not in KEPT_ONLY},
         private=msg.private,
         attachments=[attachment_out(a, file_url) for a in msg.attachments],
         status=msg.status,

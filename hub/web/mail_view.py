@@ -24,6 +24,7 @@ from urllib.parse import unquote
 
 import nh3
 
+from hub.domain.message_data import WHOLE_HTML, WHOLE_TEXT
 from hub.domain.records import Attachment
 
 
@@ -46,13 +47,13 @@ def kept_mail(data: Mapping[str, Any]) -> KeptMail | None:
     raw_key = data.get("raw_key")
     if not isinstance(raw_key, str) or not raw_key:
         return None
-    html = data.get("html")
+    html = data.get(WHOLE_HTML)
     return KeptMail(
         raw_key=raw_key,
         subject=_string(data.get("subject")),
         to=_strings(data.get("to")),
         cc=_strings(data.get("cc")),
-        full_text=_string(data.get("full_text")),
+        full_text=_string(data.get(WHOLE_TEXT)),
         html=html if isinstance(html, str) and html.strip() else None,
     )
 

@@ -133,6 +133,11 @@ async def test_the_original_shows_the_whole_mail_and_blocks_remote_images_until_
     raw = rich_mail()
     message = await arrived(hub, raw, "The mug arrived broken.")
     assert message["data"]["cc"] == ["li.lei@customer.test", "han@customer.test"]
+    # the bulky whole of the mail stays out of the thread's messages and live events
+    assert "html" not in message["data"]
+    assert "full_text" not in message["data"]
+    status, page = await hub.api("GET", f"/conversations/{message['conversation_id']}/messages")
+    assert all("html" not in m["data"] and "full_text" not in m["data"] for m in page["items"])
 
     status, original = await hub.api("GET", f"/messages/{message['id']}/original")
     assert status == 200, original
