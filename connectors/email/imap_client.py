@@ -29,6 +29,8 @@ from hub.domain.destinations import address_problem, host_problem
 
 #: how long one command may take before the session is given up
 COMMAND_TIMEOUT_S = 60.0
+#: how long the server may take to end an IDLE (a reader being stopped waits for it)
+IDLE_DONE_S = 5.0
 _VALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")
 _UIDNEXT = re.compile(rb"\[UIDNEXT (\d+)\]")
 _FETCH_UID = re.compile(rb"\bUID (\d+)")
@@ -193,7 +195,7 @@ class Mailbox:
                 if self._client.has_pending_idle():
                     self._client.idle_done()
                 with contextlib.suppress(TimeoutError, aioimaplib.AioImapException):
-                    await asyncio.wait_for(idle, COMMAND_TIMEOUT_S)
+                    await asyncio.wait_for(idle, IDLE_DONE_S)
             else:
                 idle.cancel()
         if self._lost.is_set():
