@@ -27,6 +27,7 @@ from connectors.email.parse import MalformedMail, ParsedMail, parse_mail
 from hub.domain.channels import PollContext
 from hub.domain.model import Inbound
 from hub.domain.records import Channel
+from hub.domain.texts import Text, text
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class ImapPoller:
                 ) as mailbox:
                     await reader.follow(mailbox)
             except MailboxError as exc:
+                await ctx.report(_problem(exc))
                 # a refused login will not heal by itself soon: wait the longest at once
                 step = len(BACKOFF_S) - 1 if exc.login_refused else failures
                 wait_s = BACKOFF_S[min(step, len(BACKOFF_S) - 1)]
@@ -109,6 +111,7 @@ class _Reader:
         while True:
             await self.read_new(mailbox)
             self.read_any = True
+            await self._ctx.report(None)
             if mailbox.can_idle:
                 await mailbox.wait_for_news(IDLE_FOR_S)
             else:
@@ -224,6 +227,17 @@ def _parse_batch(batch: _Fetched) -> _Parsed:
         except MalformedMail as exc:
             parsed.unreadable.append((uid, str(exc)[:200]))
     return parsed
+
+
+def _problem(exc: MailboxError) -> Text:
+    if exc.login_refused:
+        return text(
+            "The mail server refused the login: check the IMAP user name and password (an "
+            f"app password, 授权码, at QQ Mail and NetEase). The server said: {exc}",
+            "邮件服务器拒绝登录：请检查 IMAP 用户名和密码（QQ 邮箱、网易邮箱需使用授权码）。"
+            f"服务器返回：{exc}",
+        )
+    return text(f"The mailbox cannot be read now: {exc}", f"暂时无法读取邮箱：{exc}")
 
 
 def _same(position: Position, folder: Folder) -> bool:

@@ -30,6 +30,7 @@ from hub.domain.channels import PollContext
 from hub.domain.errors import HubError
 from hub.domain.model import Inbound, MessageKind, StatusUpdate
 from hub.domain.records import Channel
+from hub.domain.texts import text
 
 if TYPE_CHECKING:
     from connectors.wecom_kf.connector import WeComKfConnector
@@ -80,7 +81,15 @@ class KfSyncPoller:
             except (ApiError, HubError) as exc:
                 wait_s = BACKOFF_S[min(failures, len(BACKOFF_S) - 1)]
                 failures += 1
-                reason = str(KF_PRODUCT.refused(exc)) if isinstance(exc, ApiError) else str(exc)
+                refused = KF_PRODUCT.refused(exc) if isinstance(exc, ApiError) else exc
+                reason = str(refused)
+                said = getattr(refused, "texts", None) or text(reason, reason)
+                await ctx.report(
+                    text(
+                        f"Pulling messages from WeCom failed: {said['en']}",
+                        f"从企业微信拉取消息失败：{said.get('zh-CN', said['en'])}",
+                    )
+                )
                 log.warning(
                     "kf sync_msg failed; reading again later",
                     extra={"channel_id": channel.id, "error": reason, "retry_in_s": wait_s},
@@ -88,6 +97,7 @@ class KfSyncPoller:
                 await asyncio.sleep(wait_s)
                 hints = await ctx.woken(0)
                 continue
+            await ctx.report(None)
             hints = await ctx.woken(READ_EVERY_S)
 
 

@@ -278,6 +278,10 @@ class StartsConversations(Protocol):
         ...
 
 
+async def _unreported(problem: Text | None) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class PollContext:
     """What a poller may do: keep state, store files, and hand what it read to the hub."""
@@ -292,6 +296,9 @@ class PollContext:
     #: merged, keeping the newest hint). A wake is a hint, not a promise: one can be lost
     #: (another process, a cut connection), so a poller also reads on its own every so often.
     woken: Callable[[float], Awaitable[list[str]]]
+    #: say what keeps the poller from reading now (a refused login), for the admin's channel
+    #: page, or ``None`` once it reads again; cheap to call after every read
+    report: Callable[[Text | None], Awaitable[None]] = _unreported
 
 
 class Poller(Protocol):

@@ -31,15 +31,19 @@ import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from hub.domain.channels import PollContext, Poller, Polls, Wake
 from hub.domain.model import Inbound, StatusUpdate
 from hub.domain.records import Channel
+from hub.domain.texts import Text
 from hub.services.deps import Deps
 from hub.services.inbound import accept, apply_statuses
 
 log = logging.getLogger(__name__)
 
+
+_UNKNOWN = object()
 
 #: how long a woken poller waits for more wakes while its process answers a burst of callbacks
 LINGER_S = 0.05
@@ -47,6 +51,43 @@ LINGER_S = 0.05
 
 def lease_key(poller: str) -> str:
     return f"lease:poller:{poller}"
+
+
+def problem_key(poller: str) -> str:
+    return f"poller_problem:{poller}"
+
+
+@dataclass(frozen=True)
+class ReaderProblem:
+    """What keeps a channel's poller from reading, as it last said, and since when."""
+
+    poller: str
+    text: Text
+    since: datetime
+
+
+async def reader_problems(deps: Deps, channel: Channel) -> list[ReaderProblem]:
+    """The problems the channel's pollers report now (none when they read as they should)."""
+    connector = deps.connectors.get(channel.kind)
+    if not channel.active or not isinstance(connector, Polls):
+        return []
+    state = deps.state_for(channel.id)
+    found = []
+    for poller in connector.pollers(channel):
+        stored = await state.get(problem_key(poller.name))
+        try:
+            said = json.loads(stored) if stored else None
+            if said:
+                found.append(
+                    ReaderProblem(
+                        poller.name,
+                        {lang: str(v) for lang, v in dict(said["text"]).items()},
+                        datetime.fromisoformat(str(said["since"])),
+                    )
+                )
+        except (ValueError, TypeError, KeyError):
+            continue  # a value this version cannot read says nothing useful
+    return found
 
 
 async def wake_poller(deps: Deps, channel: Channel, wake: Wake) -> None:
@@ -226,6 +267,27 @@ class PollingSupervisor:
             await apply_statuses(deps, channel, updates)
 
         mailbox = _Mailbox()
+        #: what was last written; the first report always writes (a problem an earlier
+        #: process stored may be over)
+        reported: list[object] = [_UNKNOWN]
+
+        async def report(problem: Text | None) -> None:
+            said = None if problem is None else dict(problem)
+            if said == reported[0]:
+                return  # pollers report after every read: written only when it changes
+            value = (
+                ""
+                if said is None
+                else json.dumps(
+                    {"text": said, "since": datetime.now(UTC).isoformat()}, ensure_ascii=False
+                )
+            )
+            try:
+                await deps.state_for(channel.id).set(problem_key(poller.name), value)
+            except Exception:
+                log.warning("poller problem not saved", extra={"channel_id": channel.id})
+                return
+            reported[0] = said
 
         async def woken(timeout_s: float) -> list[str]:
             hints = await mailbox.take(timeout_s)
@@ -242,6 +304,7 @@ class PollingSupervisor:
             accept=accept_items,
             apply_statuses=apply,
             woken=woken,
+            report=report,
         )
         task = asyncio.create_task(poller.run(channel, ctx), name=f"poller:{key[0]}:{key[1]}")
         self._running[key] = _Running(_fingerprint(channel), task, mailbox)

@@ -229,6 +229,12 @@ class ChannelPatch(In):
     team_id: DbId | None = Field(default=None, description="a team, or null for none")
 
 
+class ReaderProblemOut(Out):
+    reader: str = Field(description="the background reader, e.g. imap or kf_sync")
+    text: dict[str, str] = Field(description='by language: {"en": …, "zh-CN": …}')
+    since: str
+
+
 class ChannelOut(Out):
     id: int
     kind: str
@@ -245,6 +251,11 @@ class ChannelOut(Out):
         description="for kinds that embed (web chat): the snippet to paste into the pages",
     )
     created_at: str
+    problems: list[ReaderProblemOut] = Field(
+        default_factory=list,
+        description="what keeps the hub from reading the channel now (a mailbox's refused "
+        "login), as its background reader last said; empty when it reads",
+    )
 
 
 class ChannelList(Out):

@@ -191,3 +191,40 @@ def test_an_agent_starts_an_email_conversation_from_the_inbox(
     answer.set_content("收到了，谢谢！")
     send_mail(smtp_port, answer)
     agent.locator(".msg.in", has_text="收到了，谢谢！").wait_for()
+
+
+def test_the_admin_sees_why_a_mailbox_cannot_be_read(
+    mail_hub: tuple[Hub, int], new_page: Any
+) -> None:
+    hub, _ = mail_hub
+    closed = _free_port()  # nothing listens there: the reader cannot connect
+    channel = hub.api(
+        "POST",
+        "/channels",
+        {
+            "kind": "email",
+            "name": "售后邮箱",
+            "settings": {
+                "address": SUPPORT,
+                "smtp_host": "127.0.0.1",
+                "imap_host": "127.0.0.1",
+                "imap_port": closed,
+                "imap_security": "none",
+                "imap_password": "secret",
+            },
+        },
+    )
+    wait_until(
+        lambda: hub.api("GET", f"/channels/{channel['id']}")["problems"], "the reader's problem"
+    )
+    admin = new_page(locale="zh-CN", width=1440, height=960)
+    login(admin, hub)
+    admin.goto(f"{hub.base}/#/admin/channels")
+    card = admin.locator(".card", has_text="售后邮箱")
+    card.locator(".reader-warn").wait_for()
+    card.click()
+    notice = admin.get_by_test_id("reader-problems")
+    notice.wait_for()
+    assert "本系统暂时无法读取该渠道" in notice.inner_text()
+    assert "暂时无法读取邮箱" in notice.inner_text()
+    assert f"127.0.0.1:{closed}" in notice.inner_text()

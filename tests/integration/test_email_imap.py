@@ -309,3 +309,55 @@ async def test_a_mailbox_just_connected_is_read_at_once(dovecot: Dovecot, tmp_pa
         channel = await imap_channel(hub, dovecot)
         await until(lambda: stored_mail(tmp_path / "kefu.db", channel["id"]), timeout_s=10)
         assert time.monotonic() - started < 5
+
+
+async def test_a_refused_login_shows_on_the_channel_until_the_password_is_right(
+    hub: RunningHub, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(imap, "BACKOFF_S", (0.2, 0.5))
+    status, channel = await hub.api(
+        "POST",
+        "/channels",
+        json={
+            "kind": "email",
+            "name": "客服邮箱",
+            "settings": {
+                "address": SUPPORT,
+                "smtp_host": "127.0.0.1",
+                "smtp_security": "none",
+                "imap_host": "127.0.0.1",
+                "imap_port": dovecot.imaps_port,
+                "imap_password": "wrong password",
+            },
+        },
+    )
+    assert status == 201, channel
+
+    async def problems() -> list[dict[str, Any]]:
+        status, now = await hub.api("GET", f"/channels/{channel['id']}")
+        assert status == 200
+        return list(now["problems"])
+
+    deadline = time.monotonic() + 20
+    while not (found := await problems()):
+        assert time.monotonic() < deadline, "no problem reported"
+        await asyncio.sleep(0.1)
+    [problem] = found
+    assert problem["reader"] == "imap"
+    assert problem["text"]["en"].startswith("The mail server refused the login")
+    assert "授权码" in problem["text"]["zh-CN"]
+    status, listed = await hub.api("GET", "/channels")
+    assert [c["problems"] for c in listed["items"] if c["id"] == channel["id"]] == [found]
+
+    dovecot.append(SUPPORT, mail("密码改好了", "read at last"))
+    status, fixed = await hub.api(
+        "PATCH",
+        f"/channels/{channel['id']}",
+        json={"settings": {**channel["settings"], "imap_password": PASSWORD}},
+    )
+    assert status == 200, fixed
+    await until(lambda: stored_mail(tmp_path / "kefu.db", channel["id"]))
+    deadline = time.monotonic() + 10
+    while await problems():
+        assert time.monotonic() < deadline, "the problem stayed after a good read"
+        await asyncio.sleep(0.1)

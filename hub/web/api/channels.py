@@ -20,15 +20,16 @@ from hub.domain.records import Channel
 from hub.domain.settings import settings_schema
 from hub.domain.transports import ServesCustomers
 from hub.services.channel_settings import saved_settings
-from hub.services.polling import look_at_pollers
+from hub.services.polling import look_at_pollers, reader_problems
 from hub.web import schemas as S
 from hub.web.api.common import MASK, api, changes_of, path_id, read_body
 from hub.web.keys import agent_of, hub_of
 from hub.web.uploads import CHANNEL_AUDIO_TYPES, audio_type, receive_upload
 
 
-def channel_out(request: web.Request, channel: Channel) -> S.ChannelOut:
+async def channel_out(request: web.Request, channel: Channel) -> S.ChannelOut:
     hub_ = hub_of(request)
+    problems = await reader_problems(hub_.deps, channel)
     base = hub_.settings.public_url.rstrip("/")
     connector = hub_.deps.connectors.get(channel.kind)
     if connector is None:
@@ -56,13 +57,17 @@ def channel_out(request: web.Request, channel: Channel) -> S.ChannelOut:
         webhook_urls={name: f"{base}/hooks/{channel.id}/{name}" for name in webhook_names},
         embed_html=embed_html,
         created_at=channel.created_at.isoformat(),
+        problems=[
+            S.ReaderProblemOut(reader=p.poller, text=dict(p.text), since=p.since.isoformat())
+            for p in problems
+        ],
     )
 
 
 @api.route("GET", "/channels", summary="List channels", tag="channels", response=S.ChannelList)
 async def list_channels(request: web.Request) -> S.ChannelList:
     channels = await hub_of(request).directory.list_channels()
-    return S.ChannelList(items=[channel_out(request, c) for c in channels])
+    return S.ChannelList(items=[await channel_out(request, c) for c in channels])
 
 
 @api.route(
@@ -88,7 +93,7 @@ async def create_channel(request: web.Request) -> S.ChannelOut:
     await _check_team(request, body.team_id)
     channel = await hub_.directory.create_channel(body.kind, body.name, settings, body.team_id)
     await look_at_pollers(hub_.deps, channel)
-    return channel_out(request, channel)
+    return await channel_out(request, channel)
 
 
 async def _check_team(request: web.Request, team_id: int | None) -> None:
@@ -208,7 +213,7 @@ def kind_out(connector: Connector) -> S.ChannelKindOut:
 )
 async def get_channel(request: web.Request) -> S.ChannelOut:
     channel = await hub_of(request).directory.get_channel(path_id(request))
-    return channel_out(request, channel)
+    return await channel_out(request, channel)
 
 
 @api.route(
@@ -236,4 +241,4 @@ async def patch_channel(request: web.Request) -> S.ChannelOut:
         )
     channel = await hub_.directory.update_channel(channel.id, **changes)
     await look_at_pollers(hub_.deps, channel)
-    return channel_out(request, channel)
+    return await channel_out(request, channel)

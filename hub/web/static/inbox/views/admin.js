@@ -62,6 +62,16 @@ function compilePattern(pattern) {
 }
 
 /** Connector packages the hub left out at start, with the reason: the admin should know. */
+/** What keeps the hub from reading this channel now (a mailbox's refused login), if anything. */
+function readerProblems(channel) {
+  if (!channel?.problems?.length) return null;
+  return h("section", { class: "notice warn", role: "status", "data-testid": "reader-problems" },
+    h("strong", { text: t("admin.readerProblem") }),
+    h("ul", {}, channel.problems.map((p) => h("li", {},
+      h("span", { text: pick(p.text) }), " ",
+      h("span", { class: "muted small", text: t("admin.readerSince", { when: fmtDateTime(p.since) }) })))));
+}
+
 function problemsBox(problems) {
   return h("section", { class: "notice warn", role: "status", "data-testid": "kind-problems" },
     h("div", { class: "notice-head" }, icon("warn", 18), h("strong", { text: t("admin.kindProblems") })),
@@ -89,16 +99,17 @@ async function channelsPage(body, ctx, focus = null) {
   const detail = h("div", { class: "detail" });
   const select = (channel, revealed = {}) => {
     for (const c of listEl.children) c.classList.toggle("active", Number(c.dataset.id) === channel?.id);
-    detail.replaceChildren(...channelDetail(channel, teams, kinds, revealed, async (saved, shown) => {
+    detail.replaceChildren(...[readerProblems(channel), ...channelDetail(channel, teams, kinds, revealed, async (saved, shown) => {
       await ctx.reloadDirectory();
       await channelsPage(body, ctx, { id: saved.id, revealed: shown });
-    }));
+    })].filter(Boolean));
   };
   for (const c of items) {
     listEl.append(h("button", { type: "button", class: "card", dataset: { id: String(c.id) }, onclick: () => select(c) },
       kindChip(c.kind),
       h("strong", { text: c.name }),
-      h("span", { class: c.active ? "muted small" : "muted small inactive", text: c.active ? t("admin.active") : t("admin.inactive") })));
+      h("span", { class: c.active ? "muted small" : "muted small inactive", text: c.active ? t("admin.active") : t("admin.inactive") }),
+      c.problems?.length ? h("span", { class: "reader-warn", title: pick(c.problems[0].text), "aria-label": t("admin.readerProblem"), text: "⚠" }) : null));
   }
   if (!items.length) listEl.append(h("p", { class: "muted", text: t("admin.empty") }));
   body.replaceChildren(...[
