@@ -188,10 +188,12 @@ async def build_hub(settings: Settings, *, listen: bool = False) -> AsyncIterato
             inbound=InboundBatcher(),
             enqueues=EnqueueCoalescer(),
             wakes=wakes,
+            presence=presence,
             public_url=settings.public_url,
             limits=Limits(
                 max_delivery_attempts=settings.max_delivery_attempts,
                 sweep_after_s=settings.sweep_after_s,
+                presence_grace_s=settings.presence_grace_s,
             ),
         )
         if inprocess is not None:

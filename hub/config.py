@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     #: How old unfinished work must be before the sweeper enqueues it again.
     sweep_after_s: float = 30.0
     sweep_every_s: float = 15.0
+    #: How long an agent whose last inbox page (or API websocket) closed still counts as
+    #: connected: a page that reloads within it changes nothing.
+    presence_grace_s: float = 30.0
     #: Channel pollers (a mailbox, a provider's sync API): how often a process looks after
     #: them, and how long its claim on one lasts before another process may take it over.
     poll_check_s: float = 5.0

@@ -15,6 +15,7 @@ from hub.domain.model import (
     EventStatus,
     MessageKind,
     MessageStatus,
+    PresenceStatus,
     Role,
     SenderType,
 )
@@ -67,6 +68,8 @@ def agent(row: Row[Any]) -> Agent:
         created_at=must(row.created_at),
         phone=row.phone,
         capacity=row.capacity,
+        presence=PresenceStatus(row.presence),
+        chosen_presence=PresenceStatus(row.chosen_presence),
     )
 
 

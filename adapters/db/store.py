@@ -32,7 +32,14 @@ from adapters.db.engine import Engines
 from adapters.db.intake import RawEvent, Written, write_events
 from adapters.db.secretbox import SecretBox
 from hub.domain.errors import NotFound
-from hub.domain.model import THREAD_TITLE, AttachmentRef, EventStatus, Inbound, MessageStatus
+from hub.domain.model import (
+    THREAD_TITLE,
+    AttachmentRef,
+    EventStatus,
+    Inbound,
+    MessageStatus,
+    PresenceStatus,
+)
 from hub.domain.ports import AcceptedEvent, NewContact, NewConversation, NewMessage
 from hub.domain.records import (
     Agent,
@@ -185,6 +192,42 @@ class SqlUnit:
     async def get_agent(self, agent_id: int) -> Agent | None:
         row = (await self.conn.execute(select(T.agents).where(T.agents.c.id == agent_id))).first()
         return rows.agent(row) if row else None
+
+    async def lock_agent(self, agent_id: int) -> Agent | None:
+        row = (
+            await self.conn.execute(
+                select(T.agents).where(T.agents.c.id == agent_id).with_for_update()
+            )
+        ).first()
+        return rows.agent(row) if row else None
+
+    async def list_agents(self) -> list[Agent]:
+        found = await self.conn.execute(select(T.agents).order_by(T.agents.c.id))
+        return [rows.agent(row) for row in found]
+
+    async def update_agent(self, agent_id: int, **changes: Any) -> Agent:
+        values = {k: getattr(v, "value", v) for k, v in changes.items()}
+        row = (
+            await self.conn.execute(
+                update(T.agents)
+                .where(T.agents.c.id == agent_id)
+                .values(**values)
+                .returning(T.agents)
+            )
+        ).first()
+        if row is None:
+            raise NotFound(f"agent {agent_id}")
+        return rows.agent(row)
+
+    async def set_presence(self, agent_id: int, status: PresenceStatus, at: datetime) -> Agent:
+        p = T.presence_intervals
+        await self.conn.execute(
+            update(p).where(p.c.agent_id == agent_id, p.c.ended_at.is_(None)).values(ended_at=at)
+        )
+        await self.conn.execute(
+            insert(p).values(agent_id=agent_id, status=status.value, started_at=at)
+        )
+        return await self.update_agent(agent_id, presence=status)
 
     async def claim_pending_events(self, event_ids: Sequence[int]) -> list[InboundEvent]:
         if not event_ids:

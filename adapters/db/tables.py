@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -50,6 +51,30 @@ agents = Table(
     Column("phone", String(40), nullable=True),
     #: open conversations routing gives this agent at most; null: their teams' agent_capacity
     Column("capacity", Integer, nullable=True),
+    #: what the agent counts as now: the status of their open presence interval
+    Column("presence", String(10), nullable=False, server_default="offline"),
+    #: what the agent chose to be while connected: online, away or offline
+    Column("chosen_presence", String(10), nullable=False, server_default="online"),
+)
+
+#: every change of an agent's presence, for reports of online time: the open one (no end) is
+#: the agent's presence now
+presence_intervals = Table(
+    "presence_intervals",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("agent_id", Id, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(10), nullable=False),
+    _ts("started_at"),
+    _ts("ended_at", nullable=True),
+    Index("ix_presence_intervals_agent", "agent_id", "started_at"),
+    Index(
+        "uq_presence_intervals_open",
+        "agent_id",
+        unique=True,
+        sqlite_where=text("ended_at IS NULL"),
+        postgresql_where=text("ended_at IS NULL"),
+    ),
 )
 
 api_tokens = Table(

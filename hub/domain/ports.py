@@ -15,6 +15,7 @@ from hub.domain.model import (
     Inbound,
     MessageKind,
     MessageStatus,
+    PresenceStatus,
     SenderType,
 )
 from hub.domain.records import (
@@ -74,6 +75,16 @@ class Unit(Protocol):
     async def get_channel(self, channel_id: int) -> Channel | None: ...
     async def active_channels(self) -> list[Channel]: ...
     async def get_agent(self, agent_id: int) -> Agent | None: ...
+    async def lock_agent(self, agent_id: int) -> Agent | None:
+        """The agent, with their row locked until this transaction ends."""
+        ...
+
+    async def list_agents(self) -> list[Agent]: ...
+    async def update_agent(self, agent_id: int, **changes: Any) -> Agent: ...
+    async def set_presence(self, agent_id: int, status: PresenceStatus, at: datetime) -> Agent:
+        """Store the agent's presence from ``at`` on: their open interval ends and one with
+        ``status`` starts."""
+        ...
 
     async def claim_pending_events(self, event_ids: Sequence[int]) -> list[InboundEvent]:
         """Mark the events among these still pending as done, by id, and return them.
@@ -252,11 +263,15 @@ class RateLimiter(Protocol):
 
 
 class Presence(Protocol):
-    """Which agents have the inbox open, across every web process."""
+    """Which agents are connected (an inbox page or an API websocket), across every web
+    process: each connection has its own heartbeat, and counts until it leaves or its
+    heartbeat stops."""
 
-    async def touch(self, agent_id: int) -> None: ...
-    async def leave(self, agent_id: int) -> None: ...
-    async def online(self) -> set[int]: ...
+    async def touch(self, agent_id: int, connection: str) -> None: ...
+    async def leave(self, agent_id: int, connection: str) -> None: ...
+    async def online(self) -> set[int]:
+        """The agents with at least one connection."""
+        ...
 
 
 class BlobStorage(Protocol):

@@ -13,6 +13,7 @@ from hub.domain.model import (
     EventStatus,
     MessageKind,
     MessageStatus,
+    PresenceStatus,
     Role,
     SenderType,
 )
@@ -44,6 +45,10 @@ class Agent:
     phone: str | None = None
     #: open conversations routing gives the agent at most; ``None``: their teams' default
     capacity: int | None = None
+    #: what the agent counts as now (see ``hub.services.presence``)
+    presence: PresenceStatus = PresenceStatus.OFFLINE
+    #: what the agent chose to be while connected
+    chosen_presence: PresenceStatus = PresenceStatus.ONLINE
 
 
 @dataclass(frozen=True)

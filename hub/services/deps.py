@@ -8,7 +8,7 @@ from typing import Protocol
 
 from hub.domain.channels import ChannelState, Connector, Leases, SendContext
 from hub.domain.errors import NotFound
-from hub.domain.ports import BlobStorage, EventBus, JobQueue, Store, Wakes
+from hub.domain.ports import BlobStorage, EventBus, JobQueue, Presence, Store, Wakes
 from hub.domain.records import Attachment
 from hub.services.pressure import CallbackPressure
 
@@ -17,6 +17,8 @@ from hub.services.pressure import CallbackPressure
 class Limits:
     max_delivery_attempts: int = 8
     sweep_after_s: float = 30.0
+    #: how long an agent whose last websocket closed still counts as connected (a reload)
+    presence_grace_s: float = 30.0
 
 
 class InboundProcessing(Protocol):
@@ -49,6 +51,8 @@ class Deps:
     enqueues: Enqueuing
     #: carries callbacks' wakes to the process that runs the channel's poller
     wakes: Wakes
+    #: which agents have a websocket open, in every process
+    presence: Presence
     limits: Limits = Limits()
     #: the hub's address as the outside world calls it (``KEFU_PUBLIC_URL``)
     public_url: str = ""

@@ -7,7 +7,7 @@ from typing import Any
 
 from hub.domain.errors import PermanentSendError, TransientSendError
 from hub.domain.ports import Retrying
-from hub.services import inbound, outbound, sweeper
+from hub.services import inbound, outbound, presence, sweeper
 from hub.services.deps import Deps
 
 
@@ -43,6 +43,10 @@ async def _end_session(deps: Deps, conversation_id: int) -> None:
     await outbound.end_session(deps, conversation_id)
 
 
+async def _refresh_presence(deps: Deps, agent_id: int) -> None:
+    await presence.refresh(deps, agent_id)
+
+
 async def _sweep(deps: Deps) -> None:
     await sweeper.sweep(deps)
 
@@ -55,5 +59,6 @@ JOBS: dict[str, JobFunction] = {
     "deliver": _deliver,
     "fetch_media": _fetch_media,
     "end_session": _end_session,
+    "refresh_presence": _refresh_presence,
     "sweep": _sweep,
 }

@@ -1,10 +1,12 @@
-"""Whom a phone channel rings: agents online in the inbox, with a number, of the chosen team."""
+"""Whom a phone channel rings: agents online in the inbox (not away), with a number, of the
+chosen team."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
 from hub.domain.channels import AgentPhone
+from hub.domain.model import PresenceStatus
 from hub.domain.ports import Presence
 from hub.domain.records import Agent, Channel, Team
 
@@ -34,5 +36,7 @@ class HubPhones:
             if agent.active
             and agent.phone
             and agent.id in online
+            # away (busy) or offline by choice: not rung, as they are given no conversations
+            and agent.chosen_presence == PresenceStatus.ONLINE
             and (members is None or agent.id in members)
         ]

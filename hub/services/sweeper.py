@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from hub.domain.texts import text
+from hub.services import presence
 from hub.services.deps import Deps
 from hub.services.enqueuing import process_job_id
 from hub.services.outbound import deliver_job_id
@@ -61,4 +62,9 @@ async def sweep(deps: Deps, *, older_than_s: float | None = None, limit: int = 1
             "sweep re-enqueued unfinished work",
             extra={"events": len(events), "deliveries": len(messages), "media": len(files)},
         )
+    # Agents whose web process died never said goodbye: their connections stopped counting,
+    # and here their stored presence follows.
+    reaped = await presence.reap(deps)
+    if reaped:
+        log.info("presence brought in line with connections", extra={"agents": reaped})
     return SweepResult(len(events), len(messages), len(files))

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import uuid
 from datetime import UTC, datetime
 
 from aiohttp import WSMsgType, web
@@ -14,6 +15,7 @@ from hub.domain.errors import HubError
 from hub.domain.events import AGENTS_TOPIC, HubEvent, visitor_topic
 from hub.domain.ports import SubscriberOverflow
 from hub.domain.records import Agent
+from hub.services import presence
 from hub.web.api.agents import agent_body
 from hub.web.auth import authenticate, bearer_token
 from hub.web.keys import AGENT_SOCKETS, hub_of, track
@@ -35,22 +37,49 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
     agent = await _authenticate(request, ws)
     if agent is None:
         return ws
-    await hub_.presence.touch(agent.id)
+    connection = uuid.uuid4().hex
+    try:
+        agent = await presence.connected(hub_.deps, agent.id, connection) or agent
+    except Exception:
+        # The live channel matters more than the presence row: the sweeper sets it right.
+        log.warning("presence not updated on connect", extra={"agent_id": agent.id}, exc_info=True)
     sockets = request.app[AGENT_SOCKETS]
     sockets[agent.id] = sockets.get(agent.id, 0) + 1
+    # Also for API clients that send no pings: the connection counts while it is open.
+    heartbeat = asyncio.create_task(_stay_present(request, agent.id, connection))
     try:
-        await _serve(request, ws, agent)
+        await _serve(request, ws, agent, connection)
     finally:
+        heartbeat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await heartbeat
         sockets[agent.id] -= 1
         if not sockets[agent.id]:
             del sockets[agent.id]
-            # The agent's last page here closed: visitors see "leave a message" at once. A page
-            # open in another process touches presence again on its next ping.
-            await hub_.presence.leave(agent.id)
+        try:
+            # Without another connection the agent goes offline after a grace period; visitors
+            # see "leave a message" at once.
+            await presence.disconnected(hub_.deps, agent.id, connection)
+        except Exception:
+            log.warning(
+                "presence not updated on close", extra={"agent_id": agent.id}, exc_info=True
+            )
     return ws
 
 
-async def _serve(request: web.Request, ws: web.WebSocketResponse, agent: Agent) -> None:
+async def _stay_present(request: web.Request, agent_id: int, connection: str) -> None:
+    hub_ = hub_of(request)
+    while True:
+        await asyncio.sleep(HEARTBEAT_S)
+        try:
+            await hub_.presence.touch(agent_id, connection)
+        except Exception:
+            log.warning("presence heartbeat failed", extra={"agent_id": agent_id}, exc_info=True)
+
+
+async def _serve(
+    request: web.Request, ws: web.WebSocketResponse, agent: Agent, connection: str
+) -> None:
     hub_ = hub_of(request)
     async with hub_.bus.subscribe(AGENTS_TOPIC) as events:
         await ws.send_json(
@@ -62,7 +91,7 @@ async def _serve(request: web.Request, ws: web.WebSocketResponse, agent: Agent) 
         )
         writer = asyncio.create_task(_forward(ws, events))
         try:
-            await _read(request, ws, agent)
+            await _read(request, ws, agent, connection)
         finally:
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -93,7 +122,9 @@ async def _forward(ws: web.WebSocketResponse, events: object) -> None:
         pass
 
 
-async def _read(request: web.Request, ws: web.WebSocketResponse, agent: Agent) -> None:
+async def _read(
+    request: web.Request, ws: web.WebSocketResponse, agent: Agent, connection: str
+) -> None:
     hub_ = hub_of(request)
     async for msg in ws:
         if msg.type != WSMsgType.TEXT:
@@ -105,7 +136,7 @@ async def _read(request: web.Request, ws: web.WebSocketResponse, agent: Agent) -
             continue
         kind = frame.get("type") if isinstance(frame, dict) else None
         if kind == "ping":
-            await hub_.presence.touch(agent.id)
+            await hub_.presence.touch(agent.id, connection)
             await ws.send_json({"type": "pong"})
         elif kind == "typing":
             await _typing(request, agent, frame)

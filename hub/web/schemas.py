@@ -18,7 +18,14 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from adapters.db.queries import MAX_ID
-from hub.domain.model import AssignmentMode, ConversationStatus, Email, PhoneNumber, Role
+from hub.domain.model import (
+    AssignmentMode,
+    ConversationStatus,
+    Email,
+    PhoneNumber,
+    PresenceStatus,
+    Role,
+)
 from hub.domain.routing import (
     DEFAULT_CAPACITY,
     MAX_ANSWER_TIMEOUT_S,
@@ -117,12 +124,22 @@ class AgentOut(Out):
     role: Role
     active: bool
     locale: str
-    online: bool = False
+    online: bool = Field(
+        False, description="a websocket of the agent (an inbox page, an API client) is open"
+    )
     phone: str | None = Field(None, description="where phone channels ring the agent (E.164)")
     capacity: int | None = Field(
         None,
         description="open conversations routing gives the agent at most; null: the "
         "agent_capacity of their teams",
+    )
+    presence: PresenceStatus = Field(
+        PresenceStatus.OFFLINE,
+        description="what the agent counts as: their chosen presence while a websocket of "
+        "theirs is open, else offline (after a grace period)",
+    )
+    chosen_presence: PresenceStatus = Field(
+        PresenceStatus.ONLINE, description="what the agent chose to be while connected"
     )
 
 

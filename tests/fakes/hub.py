@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from adapters.realtime.presence import LocalPresence
 from adapters.realtime.wakes import LocalWakes
 from hub.domain.channels import (
     ChannelKind,
@@ -141,6 +142,9 @@ def fake_pipeline(max_delivery_attempts: int = 3) -> Pipeline:
         inbound=InboundBatcher(),
         enqueues=EnqueueCoalescer(),
         wakes=LocalWakes(),
-        limits=Limits(max_delivery_attempts=max_delivery_attempts, sweep_after_s=0),
+        presence=LocalPresence(),
+        limits=Limits(
+            max_delivery_attempts=max_delivery_attempts, sweep_after_s=0, presence_grace_s=0
+        ),
     )
     return Pipeline(deps, store, queue, bus, connector, blobs)

@@ -17,6 +17,7 @@ from hub.domain.model import (
     EventStatus,
     Inbound,
     MessageStatus,
+    PresenceStatus,
     Role,
 )
 from hub.domain.ports import AcceptedEvent, NewContact, NewConversation, NewMessage
@@ -49,6 +50,15 @@ class _Tables:
     attachments: dict[int, Attachment] = field(default_factory=dict)
     deliveries: list[tuple[int, int, MessageStatus, str | None]] = field(default_factory=list)
     teams: dict[int, Team] = field(default_factory=dict)
+    presence_intervals: list[PresenceInterval] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PresenceInterval:
+    agent_id: int
+    status: PresenceStatus
+    started_at: datetime
+    ended_at: datetime | None = None
 
 
 class FakeUnit:
@@ -69,6 +79,28 @@ class FakeUnit:
 
     async def get_agent(self, agent_id: int) -> Agent | None:
         return self.t.agents.get(agent_id)
+
+    async def lock_agent(self, agent_id: int) -> Agent | None:
+        return self.t.agents.get(agent_id)
+
+    async def list_agents(self) -> list[Agent]:
+        return [agent for _, agent in sorted(self.t.agents.items())]
+
+    async def update_agent(self, agent_id: int, **changes: Any) -> Agent:
+        agent = self.t.agents.get(agent_id)
+        if agent is None:
+            raise NotFound(f"agent {agent_id}")
+        agent = replace(agent, **changes)
+        self.t.agents[agent_id] = agent
+        return agent
+
+    async def set_presence(self, agent_id: int, status: PresenceStatus, at: datetime) -> Agent:
+        self.t.presence_intervals = [
+            replace(i, ended_at=at) if i.agent_id == agent_id and i.ended_at is None else i
+            for i in self.t.presence_intervals
+        ]
+        self.t.presence_intervals.append(PresenceInterval(agent_id, status, at))
+        return await self.update_agent(agent_id, presence=status)
 
     async def claim_pending_events(self, event_ids: Sequence[int]) -> list[InboundEvent]:
         claimed = []

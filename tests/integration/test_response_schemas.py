@@ -29,6 +29,8 @@ AGENT = {
     "online": False,
     "phone": None,
     "capacity": None,
+    "presence": "offline",
+    "chosen_presence": "online",
 }
 
 

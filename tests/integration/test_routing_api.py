@@ -3,12 +3,17 @@ on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
+from hub.web.keys import HUB
+from tests.clients import AgentSocket
 from tests.integration.conftest import RunningHub, inprocess_hub, make_settings
 from tests.services import create_pg_database, drop_pg_database
 
@@ -25,7 +30,8 @@ async def database_url(request: pytest.FixtureRequest) -> AsyncIterator[str | No
 
 @pytest.fixture
 async def hub(tmp_path: Path, database_url: str | None) -> AsyncIterator[RunningHub]:
-    async with inprocess_hub(make_settings(tmp_path, database_url)) as running:
+    settings = make_settings(tmp_path, database_url, presence_grace_s=0.3)
+    async with inprocess_hub(settings) as running:
         yield running
 
 
@@ -45,6 +51,33 @@ async def login(hub: RunningHub, agent: dict[str, Any]) -> dict[str, str]:
     ) as response:
         assert response.status == 200
         return {"Authorization": f"Bearer {(await response.json())['token']}"}
+
+
+def token_of(headers: dict[str, str]) -> str:
+    return headers["Authorization"].removeprefix("Bearer ")
+
+
+async def as_agent(
+    hub: RunningHub, headers: dict[str, str], method: str, path: str, **kwargs: Any
+) -> tuple[int, Any]:
+    async with hub.http.request(
+        method, hub.base + "/api/v1" + path, headers=headers, **kwargs
+    ) as response:
+        return response.status, await response.json()
+
+
+async def listed_agent(hub: RunningHub, agent_id: int) -> dict[str, Any]:
+    _, listed = await hub.api("GET", "/agents")
+    [found] = [a for a in listed["items"] if a["id"] == agent_id]
+    return dict(found)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within_s: float = 10) -> None:
+    async with asyncio.timeout(within_s):
+        while True:
+            if await check():
+                return
+            await asyncio.sleep(0.05)
 
 
 async def refused(
@@ -154,3 +187,52 @@ async def test_only_an_admin_sets_an_agents_capacity_from_1_to_100(hub: RunningH
     assert (status, changed["capacity"]) == (200, None)
     _, listed = await hub.api("GET", "/agents")
     assert [a["capacity"] for a in listed["items"] if a["id"] == li["id"]] == [None]
+
+
+async def test_an_agent_counts_as_online_only_while_connected_and_every_change_is_kept(
+    hub: RunningHub,
+) -> None:
+    li = await add_agent(hub, "Li Na")
+    assert (li["presence"], li["chosen_presence"], li["online"]) == ("offline", "online", False)
+    headers = await login(hub, li)
+    # chosen without a page open: it counts once connected
+    status, me = await as_agent(hub, headers, "PUT", "/me/presence", json={"status": "away"})
+    assert status == 200, me
+    assert (me["presence"], me["chosen_presence"], me["online"]) == ("offline", "away", False)
+    socket = await AgentSocket.connect(hub.http, hub.base, token_of(headers))
+    seen = await listed_agent(hub, li["id"])
+    assert (seen["presence"], seen["online"]) == ("away", True)
+    status, me = await as_agent(hub, headers, "PUT", "/me/presence", json={"status": "online"})
+    assert (status, me["presence"], me["online"]) == (200, "online", True)
+    event = await socket.next("agent.presence", lambda f: f["data"]["presence"] == "online")
+    assert event["data"]["agent_id"] == li["id"]
+    await socket.close()
+
+    async def offline() -> bool:
+        return (await listed_agent(hub, li["id"]))["presence"] == "offline"
+
+    await eventually(offline)  # after the grace period
+    engines = hub.extras["server"].app[HUB].engines
+    async with engines.read.connect() as conn:
+        stored = (
+            await conn.execute(
+                text(
+                    "SELECT status, started_at, ended_at FROM presence_intervals "
+                    "WHERE agent_id = :agent ORDER BY started_at"
+                ),
+                {"agent": li["id"]},
+            )
+        ).all()
+    assert [row.status for row in stored] == ["away", "online", "offline"]
+    assert stored[-1].ended_at is None
+    for before, after in pairwise(stored):
+        assert before.ended_at == after.started_at
+    for body, reason in [
+        ({"status": "busy"}, "status: Input should be 'online', 'away' or 'offline'"),
+        ({}, "status: Field required"),
+        ({"status": "online", "agent_id": 1}, "agent_id: Extra inputs are not permitted"),
+    ]:
+        status, refused_ = await as_agent(hub, headers, "PUT", "/me/presence", json=body)
+        assert status == 422
+        assert reason in refused_["error"]["reason"]
+    assert (await listed_agent(hub, li["id"]))["chosen_presence"] == "online"

@@ -10,6 +10,7 @@ from aiohttp import web
 from hub.domain.errors import Forbidden, InvalidInput
 from hub.domain.model import Role
 from hub.domain.records import Agent, Team
+from hub.services import presence
 from hub.web import schemas as S
 from hub.web.api.common import api, changes_of, path_id, read_body
 from hub.web.auth import hash_password
@@ -29,6 +30,8 @@ def agent_body(agent: Agent, online: bool = False) -> S.AgentOut:
         online=online,
         phone=agent.phone,
         capacity=agent.capacity,
+        presence=agent.presence,
+        chosen_presence=agent.chosen_presence,
     )
 
 
@@ -101,6 +104,9 @@ async def patch_agent(request: web.Request) -> S.AgentOut:
     if password is not None:
         changes["password_hash"] = await asyncio.to_thread(hash_password, password)
     agent = await hub_.directory.update_agent(agent_id, **changes)
+    if "active" in changes:
+        # A deactivated agent counts as offline at once; one activated again as connected.
+        agent = await presence.refresh(hub_.deps, agent_id) or agent
     if password is not None:
         # An admin's reset: whoever knew the old password is signed out everywhere.
         revoked = await hub_.tokens.revoke_all(agent_id)

@@ -10,6 +10,8 @@ from aiohttp import web
 from pydantic import Field
 
 from hub.domain.errors import Forbidden, Unauthorized
+from hub.domain.model import PresenceStatus
+from hub.services import presence
 from hub.web import schemas as S
 from hub.web.api.agents import agent_body
 from hub.web.api.common import api, read_body
@@ -66,6 +68,28 @@ async def logout(request: web.Request) -> None:
 @api.route("GET", "/me", summary="The agent this token belongs to", tag="auth", response=S.AgentOut)
 async def me(request: web.Request) -> S.AgentOut:
     return agent_body(agent_of(request))
+
+
+class PresenceIn(S.In):
+    status: PresenceStatus = Field(
+        description="online: give me conversations; away: busy, give me none for now; "
+        "offline. It counts while a websocket of mine is open; without one I am offline."
+    )
+
+
+@api.route(
+    "PUT",
+    "/me/presence",
+    summary="Choose one's presence: online, away (busy) or offline",
+    tag="auth",
+    body=PresenceIn,
+    response=S.AgentOut,
+)
+async def put_presence(request: web.Request) -> S.AgentOut:
+    body = await read_body(request, PresenceIn)
+    hub_ = hub_of(request)
+    agent = await presence.choose(hub_.deps, agent_of(request).id, body.status)
+    return agent_body(agent, agent.id in await hub_.presence.online())
 
 
 class PasswordChangeIn(S.In):
