@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -177,6 +177,12 @@ class Thread(_Frozen):
     title: str = Field(default="", max_length=998)
 
 
+def _in_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 class Inbound(_Frozen):
     """One thing a customer did on a channel, as the hub understands it.
 
@@ -211,7 +217,9 @@ class Inbound(_Frozen):
     #: set by channels whose conversations are threads (see ``Thread``)
     thread: Thread | None = None
     data: dict[str, Any] = Field(default_factory=dict)
-    occurred_at: datetime | None = None
+    #: when it happened, in UTC (a time in another zone is converted; one without a zone is
+    #: taken as UTC): stored times are compared as UTC everywhere
+    occurred_at: Annotated[datetime | None, AfterValidator(_in_utc)] = None
 
 
 class Failure(_Frozen):

@@ -133,6 +133,8 @@ async def test_the_original_shows_the_whole_mail_and_blocks_remote_images_until_
     raw = rich_mail()
     message = await arrived(hub, raw, "The mug arrived broken.")
     assert message["data"]["cc"] == ["li.lei@customer.test", "han@customer.test"]
+    # the mail's own time, 09:30 in Beijing, is stored and given as the same moment in UTC
+    assert message["created_at"] == "2026-01-12T01:30:00+00:00"
     # the bulky whole of the mail stays out of the thread's messages and live events
     assert "html" not in message["data"]
     assert "full_text" not in message["data"]
