@@ -27,6 +27,7 @@ from typing import Any
 import nh3
 
 from connectors.email.quotes import new_part
+from hub.domain import mail_html
 
 
 class MalformedMail(ValueError):
@@ -461,59 +462,16 @@ def _safe_filename(name: str | None, number: int) -> str:
 
 # --- HTML ---------------------------------------------------------------------------------
 
-#: tags removed with everything inside them: code, frames and what only a browser shows
-_DROP_WITH_CONTENT = frozenset(
-    {"script", "style", "title", "template", "iframe", "object", "applet", "noscript"}
-    | {"noframes", "noembed", "frameset", "xmp"}
-)
-_TAGS = frozenset((nh3.ALLOWED_TAGS | {"font"}) - _DROP_WITH_CONTENT)
-_EXTRA_ATTRIBUTES = {
-    "*": {"style", "dir", "lang", "title", "align"},
-    "img": {"src", "alt", "width", "height"},
-    "font": {"color", "face", "size"},
-    "table": {"width", "border", "cellpadding", "cellspacing", "bgcolor"},
-    "td": {"width", "valign", "bgcolor"},
-    "th": {"width", "valign", "bgcolor"},
-}
-_ATTRIBUTES = {
-    tag: set(nh3.ALLOWED_ATTRIBUTES.get(tag, set())) | _EXTRA_ATTRIBUTES.get(tag, set())
-    for tag in {*nh3.ALLOWED_ATTRIBUTES, *_EXTRA_ATTRIBUTES}
-}
-#: inline images come as cid: (and some clients inline data: images)
-_URL_SCHEMES = frozenset(nh3.ALLOWED_URL_SCHEMES | {"cid", "data"})
-#: layout and typography only: nothing that loads a URL or positions over the page
-_STYLE_PROPERTIES = frozenset(
-    {"color", "background-color", "font", "font-family", "font-size", "font-style"}
-    | {"font-weight", "text-align", "text-decoration", "text-indent", "line-height"}
-    | {"vertical-align", "white-space", "width", "height", "max-width", "direction"}
-    | {"margin", "margin-top", "margin-right", "margin-bottom", "margin-left"}
-    | {"padding", "padding-top", "padding-right", "padding-bottom", "padding-left"}
-    | {"border", "border-top", "border-right", "border-bottom", "border-left"}
-    | {"border-color", "border-style", "border-width", "border-collapse", "list-style-type"}
-)
-#: old IE ran style expressions and bindings; none belong in a mail
-_STYLE_HAZARD = re.compile(r"expression|url\s*\(|javascript|vbscript|behavior|binding|\\", re.I)
-
-
-def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
-    if attribute == "style" and _STYLE_HAZARD.search(value):
-        return None
-    # data: is allowed for inline images only; a data: link opens a page of the sender's making
-    scheme = value.strip().lower()
-    if scheme.startswith("data:") and not (tag == "img" and scheme.startswith("data:image/")):
-        return None
-    return value
-
 
 def _sanitised(html: str) -> str:
     return nh3.clean(
         html,
-        tags=_TAGS,
-        clean_content_tags=_DROP_WITH_CONTENT,
-        attributes=_ATTRIBUTES,
-        attribute_filter=_attribute_filter,
-        url_schemes=_URL_SCHEMES,
-        filter_style_properties=_STYLE_PROPERTIES,
+        tags=set(mail_html.TAGS),
+        clean_content_tags=set(mail_html.DROP_WITH_CONTENT),
+        attributes=mail_html.ATTRIBUTES,
+        attribute_filter=mail_html.kept_value,
+        url_schemes=set(mail_html.URL_SCHEMES),
+        filter_style_properties=set(mail_html.STYLE_PROPERTIES),
     ).strip()
 
 

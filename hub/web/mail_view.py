@@ -24,6 +24,7 @@ from urllib.parse import unquote
 
 import nh3
 
+from hub.domain import mail_html
 from hub.domain.message_data import WHOLE_HTML, WHOLE_TEXT
 from hub.domain.records import Attachment
 
@@ -81,24 +82,8 @@ class ServedHtml:
     inline_images: int
 
 
-#: the allow-list the email channel sanitised the HTML with when it arrived (nh3's defaults,
-#: ``font`` and presentational attributes): cleaning again as it is served keeps what that
-#: kept, and is a second lock should a stored row hold anything else
-_TAGS = frozenset(nh3.ALLOWED_TAGS | {"font"})
-_EXTRA_ATTRIBUTES = {
-    "*": {"style", "dir", "lang", "title", "align"},
-    "img": {"src", "alt", "width", "height"},
-    "font": {"color", "face", "size"},
-    "table": {"width", "border", "cellpadding", "cellspacing", "bgcolor"},
-    "td": {"width", "valign", "bgcolor"},
-    "th": {"width", "valign", "bgcolor"},
-}
-_ATTRIBUTES = {
-    tag: set(nh3.ALLOWED_ATTRIBUTES.get(tag, set())) | _EXTRA_ATTRIBUTES.get(tag, set())
-    for tag in {*nh3.ALLOWED_ATTRIBUTES, *_EXTRA_ATTRIBUTES}
-}
-_URL_SCHEMES = frozenset(nh3.ALLOWED_URL_SCHEMES | {"cid", "data"})
-_STYLE_HAZARD = re.compile(r"expression|url\s*\(|javascript|vbscript|behavior|binding|\\", re.I)
+#: cleaned again as it is served with the allow-list the email channel cleaned it with when
+#: it arrived: a second lock should a stored row hold anything else
 _REMOTE = re.compile(r"(?:https?:)?//", re.I)
 
 
@@ -114,12 +99,10 @@ def serve_html(html: str, inline_urls: Mapping[str, str]) -> ServedHtml:
 
     def attribute(tag: str, name: str, value: str) -> str | None:
         nonlocal remote, inline
-        if name == "style":
-            return None if _STYLE_HAZARD.search(value) else value
+        if mail_html.kept_value(tag, name, value) is None:
+            return None
         url = value.strip()
         lowered = url.lower()
-        if lowered.startswith("data:") and not (tag == "img" and lowered.startswith("data:image/")):
-            return None  # a data: link opens a page of the sender's making
         if tag != "img" or name != "src":
             return value
         if lowered.startswith("cid:"):
@@ -135,10 +118,12 @@ def serve_html(html: str, inline_urls: Mapping[str, str]) -> ServedHtml:
 
     cleaned = nh3.clean(
         html,
-        tags=set(_TAGS),
-        attributes=_ATTRIBUTES,
+        tags=set(mail_html.TAGS),
+        clean_content_tags=set(mail_html.DROP_WITH_CONTENT),
+        attributes=mail_html.ATTRIBUTES,
         attribute_filter=attribute,
-        url_schemes=set(_URL_SCHEMES),
+        url_schemes=set(mail_html.URL_SCHEMES),
+        filter_style_properties=set(mail_html.STYLE_PROPERTIES),
         # Sandboxed without allow-top-navigation, a link could not open in the frame's
         # parent anyway; a new tab is where the agent expects it.
         set_tag_attribute_values={"a": {"target": "_blank"}},

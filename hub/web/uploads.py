@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from hub.domain.errors import InvalidInput, MalformedPayload, PayloadTooLarge
 from hub.domain.model import AttachmentRef, file_kind
@@ -37,6 +39,20 @@ def attachment_ref(storage_key: str, meta: dict[str, object]) -> AttachmentRef:
         size=size if isinstance(size, int) else None,
         storage_key=storage_key,
     )
+
+
+def signed_attachments(
+    signer: URLSafeTimedSerializer, tokens: Sequence[str]
+) -> list[AttachmentRef]:
+    """The files an agent uploaded for a message, from the tokens ``POST /uploads`` gave."""
+    files = []
+    for token in tokens:
+        try:
+            data = signer.loads(token, max_age=24 * 3600)
+        except BadSignature:
+            raise InvalidInput("an attachment token is invalid or expired; upload again") from None
+        files.append(attachment_ref(data["k"], data["m"]))
+    return files
 
 
 async def receive_upload(

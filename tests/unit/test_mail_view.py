@@ -94,7 +94,7 @@ def test_what_the_sanitiser_missed_is_cleaned_again() -> None:
         '<div style="background: url(https://t.example/px)">bg</div><iframe src="x"></iframe>',
         {},
     )
-    assert served.html == '<p style="color: red">ok</p><div>bg</div>'
+    assert served.html == '<p style="color:red">ok</p><div>bg</div>'
 
 
 def test_the_policy_allows_remote_images_only_when_asked() -> None:

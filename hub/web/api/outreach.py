@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from aiohttp import web
-from itsdangerous import BadSignature
 
-from hub.domain.errors import InvalidInput, NotFound
-from hub.domain.model import AttachmentRef
+from hub.domain.errors import NotFound
 from hub.services.outreach import start_conversation
 from hub.web import schemas as S
 from hub.web.api.common import api, read_body
 from hub.web.api.conversations import conversation_out, upload_tokens
 from hub.web.keys import agent_of, hub_of
-from hub.web.uploads import attachment_ref
+from hub.web.uploads import signed_attachments
 
 
 @api.route(
@@ -27,14 +25,7 @@ from hub.web.uploads import attachment_ref
 async def start(request: web.Request) -> S.ConversationOut:
     body = await read_body(request, S.ConversationStart)
     hub_ = hub_of(request)
-    files: list[AttachmentRef] = []
-    signer = upload_tokens(request)
-    for token in body.attachments:
-        try:
-            data = signer.loads(token, max_age=24 * 3600)
-        except BadSignature:
-            raise InvalidInput("an attachment token is invalid or expired; upload again") from None
-        files.append(attachment_ref(data["k"], data["m"]))
+    files = signed_attachments(upload_tokens(request), body.attachments)
     conversation, _ = await start_conversation(
         hub_.deps,
         agent_of(request),
