@@ -32,8 +32,6 @@ from typing import Any
 
 import aioimaplib
 from ingest import (
-    ADMIN_EMAIL,
-    ADMIN_ROLE_AND_PASSWORD,
     BENCH,
     KEFU,
     CpuMeter,
@@ -41,8 +39,7 @@ from ingest import (
     create_channel,
     free_port,
     hub_env,
-    reset_postgres_and_redis,
-    run_cmd,
+    prepare_hub,
     wait_healthy,
 )
 from smtp_ingest import SUPPORT, mails, stored_messages
@@ -98,15 +95,7 @@ def hub(mode: str, work: Path) -> Iterator[tuple[str, str, dict[str, int], Proce
     env = hub_env(mode, data_dir, port, "WARNING")
     procs = Processes(data_dir)
     try:
-        if mode == "postgres":
-            reset_postgres_and_redis()
-        run_cmd([KEFU, "migrate"], env, data_dir)
-        run_cmd(
-            [KEFU, "user", "add", ADMIN_EMAIL, "--name", "Bench", *ADMIN_ROLE_AND_PASSWORD],
-            env,
-            data_dir,
-        )
-        token = run_cmd([KEFU, "token", "create", ADMIN_EMAIL], env, data_dir).strip().split()[-1]
+        token = prepare_hub(mode, env, data_dir)
         procs.start("serve", [KEFU, "serve", "--port", str(port)], env, data_dir)
         if mode == "postgres":
             procs.start("worker", [KEFU, "worker"], env, data_dir)

@@ -290,6 +290,20 @@ def hub_env(mode: str, data_dir: Path, port: int, log_level: str) -> dict[str, s
     return env
 
 
+def prepare_hub(mode: str, env: dict[str, str], data_dir: Path) -> str:
+    """A new database (PostgreSQL and Redis emptied first), migrated, with an admin; gives
+    the admin's API token."""
+    if mode == "postgres":
+        reset_postgres_and_redis()
+    run_cmd([KEFU, "migrate"], env, data_dir)
+    run_cmd(
+        [KEFU, "user", "add", ADMIN_EMAIL, "--name", "Bench", *ADMIN_ROLE_AND_PASSWORD],
+        env,
+        data_dir,
+    )
+    return run_cmd([KEFU, "token", "create", ADMIN_EMAIL], env, data_dir).strip().split()[-1]
+
+
 def reset_postgres_and_redis() -> None:
     run_cmd([*PG_ADMIN, f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)"])
     run_cmd([*PG_ADMIN, f"CREATE DATABASE {PG_DB}"])
@@ -328,15 +342,7 @@ def fresh_hub(
     env = hub_env(mode, data_dir, port, log_level)
     procs = Processes(data_dir)
     try:
-        if mode == "postgres":
-            reset_postgres_and_redis()
-        run_cmd([KEFU, "migrate"], env, data_dir)
-        run_cmd(
-            [KEFU, "user", "add", ADMIN_EMAIL, "--name", "Bench", *ADMIN_ROLE_AND_PASSWORD],
-            env,
-            data_dir,
-        )
-        token = run_cmd([KEFU, "token", "create", ADMIN_EMAIL], env, data_dir).strip().split()[-1]
+        token = prepare_hub(mode, env, data_dir)
 
         def wrap(name: str, argv: list[str]) -> list[str]:
             if profile is None:

@@ -34,8 +34,6 @@ from typing import Any
 import aiohttp
 import aiosmtplib
 from ingest import (
-    ADMIN_EMAIL,
-    ADMIN_ROLE_AND_PASSWORD,
     BENCH,
     KEFU,
     CpuMeter,
@@ -44,8 +42,7 @@ from ingest import (
     free_port,
     hub_env,
     percentile,
-    reset_postgres_and_redis,
-    run_cmd,
+    prepare_hub,
     wait_healthy,
 )
 
@@ -140,15 +137,7 @@ def hub(mode: str, work: Path) -> Iterator[tuple[int, str, str, int, dict[str, i
     env["KEFU_SMTP_PORT"] = str(smtp_port)
     procs = Processes(data_dir)
     try:
-        if mode == "postgres":
-            reset_postgres_and_redis()
-        run_cmd([KEFU, "migrate"], env, data_dir)
-        run_cmd(
-            [KEFU, "user", "add", ADMIN_EMAIL, "--name", "Bench", *ADMIN_ROLE_AND_PASSWORD],
-            env,
-            data_dir,
-        )
-        token = run_cmd([KEFU, "token", "create", ADMIN_EMAIL], env, data_dir).strip().split()[-1]
+        token = prepare_hub(mode, env, data_dir)
         procs.start("serve", [KEFU, "serve", "--port", str(port)], env, data_dir)
         if mode == "postgres":
             procs.start("worker", [KEFU, "worker"], env, data_dir)

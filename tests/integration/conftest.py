@@ -33,6 +33,7 @@ from hub.web.api import api
 from hub.web.app import create_app
 from hub.web.auth import hash_password
 from hub.web.keys import HUB
+from tests.fakes.smtp_sink import SmtpSink
 from tests.fakes.twilio_api import FakeTwilio
 from tests.services import create_pg_database, drop_pg_database, require_redis
 
@@ -402,3 +403,46 @@ async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
     """A hub in this process on SQLite (modules that need another define their own)."""
     async with inprocess_hub(make_settings(tmp_path)) as running:
         yield running
+
+
+#: the support address of the email channels the tests make
+SUPPORT = "support@shop.test"
+
+
+@pytest.fixture
+async def sink() -> AsyncIterator[SmtpSink]:
+    """A real SMTP server on the loopback that the hub's replies reach."""
+    async with SmtpSink().running() as running:
+        yield running
+
+
+@pytest.fixture
+async def mail_hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
+    """A hub in this process whose SMTP receiver listens on ``extras["smtp_port"]``."""
+    port = free_port()
+    async with inprocess_hub(make_settings(tmp_path, smtp_port=port, poll_check_s=0.2)) as hub:
+        hub.extras["smtp_port"] = port
+        yield hub
+
+
+async def email_channel(hub: RunningHub, smtp_port: int, **settings: Any) -> dict[str, Any]:
+    """An email channel for ``SUPPORT`` whose replies go to ``smtp_port`` on the loopback;
+    ``settings`` add to or replace the defaults (an IMAP mailbox to read)."""
+    status, channel = await hub.api(
+        "POST",
+        "/channels",
+        json={
+            "kind": "email",
+            "name": "客服邮箱",
+            "settings": {
+                "address": SUPPORT,
+                "display_name": "Lotus & Co. 莲记",
+                "smtp_host": "127.0.0.1",
+                "smtp_port": smtp_port,
+                "smtp_security": "none",
+                **settings,
+            },
+        },
+    )
+    assert status == 201, channel
+    return dict(channel)

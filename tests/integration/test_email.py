@@ -3,64 +3,19 @@ hub's replies reach a real aiosmtpd server in the test, checked header by header
 
 from __future__ import annotations
 
-import socket
-from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
-from typing import Any
 
 import aiosmtplib
 import pytest
 
 from tests.clients import AgentSocket
 from tests.fakes.smtp_sink import SmtpSink
-from tests.integration.conftest import RunningHub, inprocess_hub, make_settings
+from tests.integration.conftest import SUPPORT, RunningHub, email_channel
 
-SUPPORT = "support@shop.test"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "email"
 CUSTOMER = "wang.fang@customer.test"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@pytest.fixture
-async def sink() -> AsyncIterator[SmtpSink]:
-    async with SmtpSink().running() as running:
-        yield running
-
-
-@pytest.fixture
-async def mail_hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
-    port = free_port()
-    async with inprocess_hub(make_settings(tmp_path, smtp_port=port)) as running:
-        running.extras["smtp_port"] = port
-        yield running
-
-
-async def email_channel(hub: RunningHub, sink: SmtpSink) -> dict[str, Any]:
-    status, channel = await hub.api(
-        "POST",
-        "/channels",
-        json={
-            "kind": "email",
-            "name": "客服邮箱",
-            "settings": {
-                "address": SUPPORT,
-                "display_name": "Lotus & Co. 莲记",
-                "smtp_host": "127.0.0.1",
-                "smtp_port": sink.port,
-                "smtp_security": "none",
-            },
-        },
-    )
-    assert status == 201, channel
-    return dict(channel)
 
 
 def customer_mail(subject: str, body: str, **headers: str) -> EmailMessage:
@@ -85,7 +40,7 @@ async def test_a_mail_a_reply_and_the_customer_s_answer_stay_in_one_thread(
     mail_hub: RunningHub, sink: SmtpSink
 ) -> None:
     hub = mail_hub
-    await email_channel(hub, sink)
+    await email_channel(hub, sink.port)
     agent = await AgentSocket.connect(hub.http, hub.base, hub.token)
     first = customer_mail(
         "退货申请 Return request", "您好，水壶坏了，想退货。\n王芳", message_id="<m1@customer.test>"
@@ -141,7 +96,7 @@ async def test_the_receiver_refuses_what_it_cannot_take(
     mail_hub: RunningHub, sink: SmtpSink
 ) -> None:
     hub = mail_hub
-    await email_channel(hub, sink)
+    await email_channel(hub, sink.port)
     with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as refused:
         await send_to_hub(hub, customer_mail("hi", "hi"), to="nobody@shop.test")
     assert next(iter(refused.value.recipients)).code == 550
@@ -163,7 +118,7 @@ async def test_a_refused_reply_fails_with_the_server_s_reason_and_a_bounce_fails
     mail_hub: RunningHub, sink: SmtpSink
 ) -> None:
     hub = mail_hub
-    await email_channel(hub, sink)
+    await email_channel(hub, sink.port)
     agent = await AgentSocket.connect(hub.http, hub.base, hub.token)
     await send_to_hub(hub, customer_mail("问题", "有个问题"))
     conversation_id = (await agent.message_created("有个问题"))["conversation_id"]
@@ -183,7 +138,7 @@ async def test_a_refused_reply_fails_with_the_server_s_reason_and_a_bounce_fails
 
 async def test_a_bounce_fails_the_reply_it_reports_on(mail_hub: RunningHub, sink: SmtpSink) -> None:
     hub = mail_hub
-    await email_channel(hub, sink)
+    await email_channel(hub, sink.port)
     agent = await AgentSocket.connect(hub.http, hub.base, hub.token)
     await send_to_hub(hub, customer_mail("地址", "请寄到新地址"))
     conversation_id = (await agent.message_created("请寄到新地址"))["conversation_id"]

@@ -7,7 +7,7 @@ import asyncio
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -19,13 +19,14 @@ from connectors.email import imap
 from connectors.email.imap_client import folder_name
 from tests.dovecot import Dovecot, running_dovecot
 from tests.integration.conftest import (
+    SUPPORT,
     RunningHub,
+    email_channel,
     inprocess_hub,
     inprocess_hub_again,
     make_settings,
 )
 
-SUPPORT = "support@shop.test"
 PASSWORD = "mailbox secret"
 CUSTOMER = "li.lei@customer.test"
 
@@ -39,9 +40,8 @@ def dovecot(monkeypatch: pytest.MonkeyPatch) -> Iterator[Dovecot]:
 
 
 @pytest.fixture
-async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
-    async with inprocess_hub(make_settings(tmp_path, poll_check_s=0.2)) as running:
-        yield running
+def hub(mail_hub: RunningHub) -> RunningHub:
+    return mail_hub
 
 
 def mail(subject: str, body: str, *, days_ago: int = 0, **headers: str) -> bytes:
@@ -66,28 +66,15 @@ def time_ago(days: int) -> Any:
 async def imap_channel(
     hub: RunningHub, server: Dovecot, security: str = "ssl", folder: str = "INBOX"
 ) -> dict[str, Any]:
-    port = server.imaps_port if security == "ssl" else server.imap_port
-    status, channel = await hub.api(
-        "POST",
-        "/channels",
-        json={
-            "kind": "email",
-            "name": "客服邮箱",
-            "settings": {
-                "address": SUPPORT,
-                "smtp_host": "127.0.0.1",
-                "smtp_port": 25,
-                "smtp_security": "none",
-                "imap_host": "127.0.0.1",
-                "imap_port": port,
-                "imap_security": security,
-                "imap_password": PASSWORD,
-                "imap_folder": folder,
-            },
-        },
+    return await email_channel(
+        hub,
+        25,
+        imap_host="127.0.0.1",
+        imap_port=server.imaps_port if security == "ssl" else server.imap_port,
+        imap_security=security,
+        imap_password=PASSWORD,
+        imap_folder=folder,
     )
-    assert status == 201, channel
-    return dict(channel)
 
 
 def stored_mail(database: Path, channel_id: int) -> list[tuple[int, str, str]]:

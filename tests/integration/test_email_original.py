@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -21,9 +20,8 @@ from hub.web.auth import hash_password
 from hub.web.keys import HUB
 from hub.web.originals import HTML_SALT, RAW_SALT
 from tests.clients import AgentSocket, VisitorSocket
-from tests.integration.conftest import RunningHub, free_port, inprocess_hub, make_settings
+from tests.integration.conftest import SUPPORT, RunningHub, email_channel
 
-SUPPORT = "support@shop.test"
 CUSTOMER = "wang.fang@customer.test"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "email"
 #: a 1×1 PNG
@@ -35,27 +33,9 @@ SECRET = "integration-test-secret-key"  # make_settings' secret_key
 
 
 @pytest.fixture
-async def mail_hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
-    port = free_port()
-    async with inprocess_hub(make_settings(tmp_path, smtp_port=port)) as hub:
-        hub.extras["smtp_port"] = port
-        status, channel = await hub.api(
-            "POST",
-            "/channels",
-            json={
-                "kind": "email",
-                "name": "客服邮箱",
-                # replies are not sent in these tests: the server is never called
-                "settings": {
-                    "address": SUPPORT,
-                    "smtp_host": "127.0.0.1",
-                    "smtp_port": 2,
-                    "smtp_security": "none",
-                },
-            },
-        )
-        assert status == 201, channel
-        yield hub
+async def mail_hub(mail_hub: RunningHub) -> RunningHub:
+    await email_channel(mail_hub, 2)  # replies are not sent in these tests: never called
+    return mail_hub
 
 
 def rich_mail() -> bytes:

@@ -3,43 +3,19 @@ server as a new thread, and the customer's answer lands back in it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from tests.clients import AgentSocket
 from tests.fakes.smtp_sink import SmtpSink
-from tests.integration.conftest import RunningHub, inprocess_hub, make_settings
-from tests.integration.test_email import (
-    SUPPORT,
-    customer_mail,
-    email_channel,
-    free_port,
-    send_to_hub,
-)
+from tests.integration.conftest import SUPPORT, RunningHub, email_channel
+from tests.integration.test_email import customer_mail, send_to_hub
 
 NEW_CUSTOMER = "zhao.min@customer.test"
 
 
-@pytest.fixture
-async def sink() -> AsyncIterator[SmtpSink]:
-    async with SmtpSink().running() as running:
-        yield running
-
-
-@pytest.fixture
-async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
-    port = free_port()
-    async with inprocess_hub(make_settings(tmp_path, smtp_port=port)) as running:
-        running.extras["smtp_port"] = port
-        yield running
-
-
 async def test_an_agent_starts_an_email_thread_and_the_answer_joins_it(
-    hub: RunningHub, sink: SmtpSink
+    mail_hub: RunningHub, sink: SmtpSink
 ) -> None:
-    channel = await email_channel(hub, sink)
+    hub = mail_hub
+    channel = await email_channel(hub, sink.port)
     status, kinds = await hub.api("GET", "/channel-kinds")
     outreach = {k["kind"]: k["outreach"] for k in kinds["items"]}
     assert outreach["email"]["titled"] is True
@@ -89,9 +65,10 @@ async def test_an_agent_starts_an_email_thread_and_the_answer_joins_it(
 
 
 async def test_starting_a_conversation_refuses_what_cannot_be_sent(
-    hub: RunningHub, sink: SmtpSink
+    mail_hub: RunningHub, sink: SmtpSink
 ) -> None:
-    channel = await email_channel(hub, sink)
+    hub = mail_hub
+    channel = await email_channel(hub, sink.port)
     base = {"channel_id": channel["id"], "to": NEW_CUSTOMER, "title": "问候", "text": "您好"}
     refusals = [
         ({**base, "to": "not an address"}, "not an email address"),
