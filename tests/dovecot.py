@@ -188,6 +188,13 @@ service anvil {{
                 self._process.kill()
                 self._process.wait(5)
 
+    def logins(self, *, secured: bool) -> int:
+        """How many sessions logged in so far: over TLS (a mail client of the tests') or not
+        (the hub's reader, set to plain IMAP)."""
+        path = self.folder / "dovecot.log"
+        lines = path.read_text().splitlines() if path.exists() else []
+        return sum(1 for line in lines if "Login:" in line and (", TLS" in line) == secured)
+
     def _log(self) -> str:
         path = self.folder / "dovecot.log"
         return path.read_text()[-2000:] if path.exists() else ""

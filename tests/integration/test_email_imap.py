@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import signal
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -13,18 +14,24 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+import asyncpg
 import pytest
 
 from connectors.email import imap
 from connectors.email.imap_client import folder_name
+from hub.services.polling import lease_key
 from tests.dovecot import Dovecot, running_dovecot
 from tests.integration.conftest import (
     SUPPORT,
+    Processes,
     RunningHub,
     email_channel,
+    hub_env,
     inprocess_hub,
     inprocess_hub_again,
     make_settings,
+    subprocess_hub_admin,
 )
 
 PASSWORD = "mailbox secret"
@@ -348,3 +355,70 @@ async def test_a_refused_login_shows_on_the_channel_until_the_password_is_right(
     while await problems():
         assert time.monotonic() < deadline, "the problem stayed after a good read"
         await asyncio.sleep(0.1)
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+async def test_with_two_workers_one_reads_the_mailbox_and_the_other_takes_over(
+    dovecot: Dovecot, tmp_path: Path, pg_url: str, redis_url: str, processes: Processes
+) -> None:
+    settings = make_settings(tmp_path, pg_url, redis_url=redis_url)
+    token = await subprocess_hub_admin(settings)
+    env = {**hub_env(settings), "KEFU_POLL_CHECK_S": "0.3", "KEFU_POLL_LEASE_S": "3"}
+    workers = {name: processes.start(name, ["worker"], env) for name in ("worker-1", "worker-2")}
+    base = await processes.serve("serve", settings)
+    for number in range(5):
+        dovecot.append(SUPPORT, mail(f"问题 {number}", f"before {number}"))
+    headers = {"Authorization": f"Bearer {token}"}
+    async with (
+        aiohttp.ClientSession(headers=headers) as http,
+        http.post(
+            f"{base}/api/v1/channels",
+            json={
+                "kind": "email",
+                "name": "客服邮箱",
+                "settings": {
+                    "address": SUPPORT,
+                    "smtp_host": "127.0.0.1",
+                    "smtp_security": "none",
+                    "imap_host": "127.0.0.1",
+                    "imap_port": dovecot.imap_port,
+                    "imap_security": "none",
+                    "imap_password": PASSWORD,
+                },
+            },
+        ) as response,
+    ):
+        assert response.status == 201, await response.text()
+    db = await asyncpg.connect(pg_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+
+        async def stored() -> list[str]:
+            rows = await db.fetch("SELECT text FROM messages WHERE direction = 'in' ORDER BY id")
+            return [str(row["text"]) for row in rows]
+
+        deadline = time.monotonic() + 30
+        while len(await stored()) < 5:
+            assert time.monotonic() < deadline, "the mailbox was not read"
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.5)  # several looks of both workers: still one reader
+        assert dovecot.logins(secured=False) == 1
+
+        # the worker that reads dies: the other takes the mailbox over once the lease runs out
+        owner = await db.fetchval(
+            "SELECT value FROM channel_state WHERE key = $1", lease_key(imap.POLLER)
+        )
+        reader_pid = int(str(owner).split(":")[1])
+        [reader] = [p for p in workers.values() if p.pid == reader_pid]
+        reader.send_signal(signal.SIGKILL)
+        reader.wait(timeout=10)
+        dovecot.append(SUPPORT, mail("后来的邮件", "after the crash"))
+        deadline = time.monotonic() + 30
+        while len(await stored()) < 6:
+            assert time.monotonic() < deadline, "nobody took the mailbox over"
+            await asyncio.sleep(0.1)
+        texts = await stored()
+        assert sorted(texts) == sorted([*(f"before {n}" for n in range(5)), "after the crash"])
+        assert dovecot.logins(secured=False) == 2
+    finally:
+        await db.close()
