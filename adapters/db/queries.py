@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 
 from adapters.db import rows
 from adapters.db import tables as T
 from adapters.db.engine import Engines
 from hub.domain.errors import InvalidInput
+from hub.domain.model import ConversationStatus
 from hub.domain.records import Attachment, Contact, Conversation, InboundEvent, Message
 
 
@@ -36,6 +37,9 @@ class ConversationItem:
     channel_name: str
     last_text: str | None
     last_kind: str | None
+    #: 1 for the oldest conversation waiting in its team, 2 for the next...; ``None`` when it
+    #: is not waiting (someone has it, it is not open, or it has no team)
+    queue_position: int | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,7 @@ class SqlQueries:
                 latest(m.c.text).label("last_text"),
                 latest(m.c.kind).label("last_kind"),
                 activity.label("activity"),
+                _queue_position(c).label("queue_position"),
             )
             .join(T.contacts, T.contacts.c.id == c.c.contact_id)
             .join(T.channels, T.channels.c.id == c.c.channel_id)
@@ -162,6 +167,7 @@ class SqlQueries:
                 channel_name=r.channel_name,
                 last_text=r.last_text,
                 last_kind=r.last_kind,
+                queue_position=r.queue_position,
             )
             for r in result[:limit]
         ]
@@ -384,6 +390,31 @@ class SqlQueries:
             .limit(1)
         )
         return int(found[0].id) if found else None
+
+
+def _queue_position(c: Any) -> Any:
+    """Computed, never stored: a stored position would go stale with every assignment.
+
+    Arrival order is id order, as routing assigns them.
+    """
+    ahead = T.conversations.alias("ahead")
+    counted = (
+        select(func.count())
+        .where(
+            ahead.c.team_id == c.c.team_id,
+            ahead.c.assignee_id.is_(None),
+            ahead.c.status == ConversationStatus.OPEN.value,
+            ahead.c.id <= c.c.id,
+        )
+        .correlate(c)
+        .scalar_subquery()
+    )
+    in_queue = and_(
+        c.c.team_id.is_not(None),
+        c.c.assignee_id.is_(None),
+        c.c.status == ConversationStatus.OPEN.value,
+    )
+    return case((in_queue, counted), else_=None)
 
 
 def _identity_conversations(channel_id: int, external_id: str) -> Select[tuple[int]]:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
     func,
     insert,
     or_,
@@ -34,7 +35,9 @@ from adapters.db.secretbox import SecretBox
 from hub.domain.errors import NotFound
 from hub.domain.model import (
     THREAD_TITLE,
+    AssignmentMode,
     AttachmentRef,
+    ConversationStatus,
     EventStatus,
     Inbound,
     MessageStatus,
@@ -50,6 +53,7 @@ from hub.domain.records import (
     InboundEvent,
     Message,
 )
+from hub.domain.routing import Assignment, Board, Seat, TeamRule, Waiting, capacity_of
 
 T = tables
 log = logging.getLogger(__name__)
@@ -228,6 +232,153 @@ class SqlUnit:
             insert(p).values(agent_id=agent_id, status=status.value, started_at=at)
         )
         return await self.update_agent(agent_id, presence=status)
+
+    async def routing_board(self, team_ids: Sequence[int]) -> Board:
+        t, a = T.teams, T.agents
+        teams = (
+            await self.conn.execute(
+                select(t.c.id, t.c.assignment_mode, t.c.agent_capacity)
+                .where(t.c.id.in_(list(team_ids)))
+                .order_by(t.c.id)
+                .with_for_update()
+            )
+        ).all()
+        auto = {r.id: r for r in teams if r.assignment_mode != AssignmentMode.MANUAL.value}
+        if not auto:
+            return Board({}, {})
+        members = (
+            await self.conn.execute(
+                select(T.team_members.c.team_id, T.team_members.c.agent_id).where(
+                    T.team_members.c.team_id.in_(list(auto))
+                )
+            )
+        ).all()
+        agents = (
+            await self.conn.execute(
+                select(a.c.id, a.c.capacity, a.c.last_assigned_at)
+                .where(
+                    a.c.id.in_(sorted({m.agent_id for m in members})),
+                    a.c.active.is_(True),
+                    a.c.presence == PresenceStatus.ONLINE.value,
+                )
+                .order_by(a.c.id)
+                .with_for_update()
+            )
+        ).all()
+        # Counted after the locks: this reads what every routing before this one committed.
+        loads = await self._loads([r.id for r in agents])
+        seats = {
+            r.id: Seat(r.id, r.capacity, loads.get(r.id, 0), rows.aware(r.last_assigned_at))
+            for r in agents
+        }
+        seated: dict[int, list[int]] = {}
+        for m in members:
+            if m.agent_id in seats:
+                seated.setdefault(m.team_id, []).append(m.agent_id)
+        rules = {
+            team_id: TeamRule(
+                team_id,
+                AssignmentMode(r.assignment_mode),
+                r.agent_capacity,
+                tuple(sorted(seated.get(team_id, ()))),
+            )
+            for team_id, r in auto.items()
+        }
+        waiting: list[Waiting] = []
+        for rule in rules.values():
+            room = sum(max(0, capacity_of(seats[i], rule) - seats[i].load) for i in rule.agent_ids)
+            if room:
+                found = await self.conn.execute(
+                    _waiting_in(rule.id).with_only_columns(T.conversations.c.id).limit(room)
+                )
+                waiting += [
+                    Waiting(conversation_id, rule.id) for conversation_id in found.scalars()
+                ]
+        waiting.sort(key=lambda w: w.conversation_id)
+        return Board(rules, seats, waiting)
+
+    async def _loads(self, agent_ids: Sequence[int]) -> dict[int, int]:
+        if not agent_ids:
+            return {}
+        c = T.conversations
+        found = await self.conn.execute(
+            select(c.c.assignee_id, func.count())
+            .where(c.c.assignee_id.in_(list(agent_ids)), c.c.status == OPEN)
+            .group_by(c.c.assignee_id)
+        )
+        return {agent_id: int(count) for agent_id, count in found}
+
+    async def assign_waiting(self, assignments: Sequence[Assignment]) -> list[Conversation]:
+        if not assignments:
+            return []
+        c = T.conversations
+        agent_for = {x.conversation_id: x.agent_id for x in assignments}
+        team_for = {x.conversation_id: x.team_id for x in assignments}
+        # One statement, and conditional: a conversation an agent took by hand meanwhile, or
+        # that moved to another team, is left out.
+        found = await self.conn.execute(
+            update(c)
+            .where(
+                c.c.id.in_(list(agent_for)),
+                c.c.assignee_id.is_(None),
+                c.c.status == OPEN,
+                c.c.team_id == case(team_for, value=c.c.id),
+            )
+            .values(assignee_id=case(agent_for, value=c.c.id), updated_at=now())
+            .returning(c)
+        )
+        done = sorted((rows.conversation(r) for r in found), key=lambda conv: conv.id)
+        assigned = {conv.id for conv in done}
+        latest: dict[int, datetime] = {}
+        for x in assignments:
+            if x.conversation_id in assigned:
+                latest[x.agent_id] = max(x.at, latest.get(x.agent_id, x.at))
+        for agent_id, at in sorted(latest.items()):
+            await self.conn.execute(
+                update(T.agents).where(T.agents.c.id == agent_id).values(last_assigned_at=at)
+            )
+        return done
+
+    async def take_conversation(
+        self, conversation_id: int, agent_id: int, at: datetime
+    ) -> Conversation | None:
+        c = T.conversations
+        row = (
+            await self.conn.execute(
+                update(c)
+                .where(
+                    c.c.id == conversation_id,
+                    or_(c.c.assignee_id.is_(None), c.c.assignee_id == agent_id),
+                )
+                .values(assignee_id=agent_id, updated_at=at)
+                .returning(c)
+            )
+        ).first()
+        if row is None:
+            return None
+        await self.conn.execute(
+            update(T.agents).where(T.agents.c.id == agent_id).values(last_assigned_at=at)
+        )
+        return rows.conversation(row)
+
+    async def agent_team_ids(self, agent_id: int) -> list[int]:
+        m = T.team_members
+        found = await self.conn.execute(
+            select(m.c.team_id).where(m.c.agent_id == agent_id).order_by(m.c.team_id)
+        )
+        return list(found.scalars())
+
+    async def waiting_team_ids(self) -> list[int]:
+        t = T.teams
+        found = await self.conn.execute(
+            select(t.c.id)
+            .where(
+                t.c.assignment_mode != AssignmentMode.MANUAL.value,
+                exists(_waiting_in(t.c.id).with_only_columns(T.conversations.c.id)),
+            )
+            .order_by(t.c.id)
+        )
+        return list(found.scalars())
 
     async def claim_pending_events(self, event_ids: Sequence[int]) -> list[InboundEvent]:
         if not event_ids:
@@ -700,6 +851,19 @@ class SqlUnit:
             .limit(limit)
         )
         return list(result.scalars())
+
+
+OPEN = ConversationStatus.OPEN.value
+
+
+def _waiting_in(team_id: Any) -> Any:
+    """A team's waiting conversations, oldest first: nobody has them and they are open."""
+    c = T.conversations
+    return (
+        select(c)
+        .where(c.c.team_id == team_id, c.c.assignee_id.is_(None), c.c.status == OPEN)
+        .order_by(c.c.id)
+    )
 
 
 _INSERT_IDENTITY = {

@@ -55,6 +55,8 @@ agents = Table(
     Column("presence", String(10), nullable=False, server_default="offline"),
     #: what the agent chose to be while connected: online, away or offline
     Column("chosen_presence", String(10), nullable=False, server_default="online"),
+    #: when routing last gave the agent a conversation (or they took one): round robin's turn
+    _ts("last_assigned_at", nullable=True),
 )
 
 #: every change of an agent's presence, for reports of online time: the open one (no end) is
@@ -153,6 +155,9 @@ channel_identities = Table(
     UniqueConstraint("channel_id", "external_id", name="uq_identity_channel_external"),
 )
 
+#: a conversation in its team's queue: nobody has it and it is open
+WAITING = "assignee_id IS NULL AND status = 'open'"
+
 conversations = Table(
     "conversations",
     metadata,
@@ -174,6 +179,16 @@ conversations = Table(
     _ts("updated_at", index=True),
     Index("ix_conversations_identity", "identity_id", "id"),
     Index("ix_conversations_activity", "last_message_at", "id"),
+    # A team's queue in arrival order, and the count of those ahead of one: queue positions.
+    Index(
+        "ix_conversations_waiting",
+        "team_id",
+        "id",
+        sqlite_where=text(WAITING),
+        postgresql_where=text(WAITING),
+    ),
+    # An agent's open conversations: their load, which capacity bounds.
+    Index("ix_conversations_assignee", "assignee_id", "status"),
 )
 
 messages = Table(

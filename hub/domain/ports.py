@@ -27,6 +27,7 @@ from hub.domain.records import (
     InboundEvent,
     Message,
 )
+from hub.domain.routing import Assignment, Board
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,32 @@ class Unit(Protocol):
     async def set_presence(self, agent_id: int, status: PresenceStatus, at: datetime) -> Agent:
         """Store the agent's presence from ``at`` on: their open interval ends and one with
         ``status`` starts."""
+        ...
+
+    async def routing_board(self, team_ids: Sequence[int]) -> Board:
+        """Lock the teams' rows, then their agents' (each in id order, so that routings of
+        overlapping teams never deadlock), and read what routing decides on: the teams in an
+        automatic mode, those of their agents who may be given conversations now (active and
+        online) with their loads, and each team's oldest waiting conversations, as many as
+        its agents have room for."""
+        ...
+
+    async def assign_waiting(self, assignments: Sequence[Assignment]) -> list[Conversation]:
+        """Assign each conversation that still waits in its team (nobody has it, it is open);
+        the others are left out. The agents' ``last_assigned_at`` follow."""
+        ...
+
+    async def take_conversation(
+        self, conversation_id: int, agent_id: int, at: datetime
+    ) -> Conversation | None:
+        """Assign the conversation to the agent unless another agent has it, in one
+        conditional update: of two agents taking it at once, one gets it, the other
+        ``None``."""
+        ...
+
+    async def agent_team_ids(self, agent_id: int) -> list[int]: ...
+    async def waiting_team_ids(self) -> list[int]:
+        """The teams in an automatic mode that have conversations waiting."""
         ...
 
     async def claim_pending_events(self, event_ids: Sequence[int]) -> list[InboundEvent]:

@@ -26,6 +26,7 @@ from hub.domain.records import Attachment, Channel, Conversation, Identity, Mess
 from hub.services.deps import Deps
 from hub.services.outbound import FAILURE, send_system_message
 from hub.services.publishing import conversation_event, message_event, publish_message
+from hub.services.routing import route_safely
 from hub.services.threads import thread_sessions
 
 log = logging.getLogger(__name__)
@@ -165,6 +166,7 @@ async def process_inbound_batch(deps: Deps, event_ids: Sequence[int]) -> list[_P
     outgoing += [(AGENTS_TOPIC, conversation_event(c)) for c in updated.values()]
     if outgoing:
         await deps.bus.publish_many(outgoing)
+    await route_safely(deps, _started_waiting(drafts, updated))
     for result in done:
         for file in result.message.attachments:
             if file.storage_key is None and file.provider_ref:
@@ -174,6 +176,25 @@ async def process_inbound_batch(deps: Deps, event_ids: Sequence[int]) -> list[_P
 
 
 _REOPENED_BY_CUSTOMER = (ConversationStatus.PENDING, ConversationStatus.SNOOZED)
+
+
+def _started_waiting(
+    drafts: Sequence[tuple[Channel, Inbound, Conversation]], updated: Mapping[int, Conversation]
+) -> set[int | None]:
+    """The teams of the conversations this batch put in a queue: new ones (no message before
+    this batch) and reopened ones, that nobody has."""
+    teams: set[int | None] = set()
+    for _, _, before in drafts:
+        after = updated.get(before.id)
+        if (
+            after is None
+            or after.assignee_id is not None
+            or after.status != ConversationStatus.OPEN
+        ):
+            continue
+        if before.last_message_at is None or before.status != ConversationStatus.OPEN:
+            teams.add(after.team_id)
+    return teams
 
 
 _Customers = dict[tuple[int, str], tuple[Identity, Conversation | None]]

@@ -2,7 +2,8 @@
 
 An agent is online only while a websocket of theirs (an inbox page, an API client) is
 connected and they chose online; away while connected and they chose away; offline otherwise.
-Every change is stored as an interval, for reports of online time.
+Every change is stored as an interval, for reports of online time; an agent who comes online
+is given waiting conversations at once.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from hub.domain.events import AGENTS_TOPIC, HubEvent
 from hub.domain.model import PresenceStatus
 from hub.domain.records import Agent
+from hub.services import routing
 from hub.services.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -91,6 +93,8 @@ async def refresh(deps: Deps, agent_id: int) -> Agent | None:
             },
         ),
     )
+    if status == PresenceStatus.ONLINE:
+        await routing.route_safely(deps, agents=[agent_id])
     return agent
 
 

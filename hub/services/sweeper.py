@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from hub.domain.texts import text
-from hub.services import presence
+from hub.services import presence, routing
 from hub.services.deps import Deps
 from hub.services.enqueuing import process_job_id
 from hub.services.outbound import deliver_job_id
@@ -67,4 +67,9 @@ async def sweep(deps: Deps, *, older_than_s: float | None = None, limit: int = 1
     reaped = await presence.reap(deps)
     if reaped:
         log.info("presence brought in line with connections", extra={"agents": reaped})
+    # Routing runs after the commits that need it; one that failed, or a process that stopped
+    # in between, left conversations waiting that agents have room for.
+    late = await routing.route_all(deps)
+    if late:
+        log.info("waiting conversations assigned by the sweeper", extra={"assigned": late})
     return SweepResult(len(events), len(messages), len(files))

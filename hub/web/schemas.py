@@ -377,6 +377,11 @@ class ConversationOut(ConversationFields):
         default=None,
         description="channels whose provider limits replies only: how many are left, until when",
     )
+    queue_position: int | None = Field(
+        default=None,
+        description="while the conversation waits in its team's queue (nobody has it, it is "
+        "open): 1 for the oldest waiting, 2 for the next...; else null",
+    )
 
 
 class ConversationList(Out):

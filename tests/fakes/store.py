@@ -13,6 +13,7 @@ from typing import Any
 from hub.domain.errors import NotFound
 from hub.domain.model import (
     THREAD_TITLE,
+    AssignmentMode,
     ConversationStatus,
     EventStatus,
     Inbound,
@@ -32,6 +33,7 @@ from hub.domain.records import (
     Message,
     Team,
 )
+from hub.domain.routing import Assignment, Board, Seat, TeamRule, Waiting, capacity_of
 
 
 def now() -> datetime:
@@ -51,6 +53,8 @@ class _Tables:
     deliveries: list[tuple[int, int, MessageStatus, str | None]] = field(default_factory=list)
     teams: dict[int, Team] = field(default_factory=dict)
     presence_intervals: list[PresenceInterval] = field(default_factory=list)
+    #: when each agent was last given a conversation (the agents table's last_assigned_at)
+    last_assigned: dict[int, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,83 @@ class FakeUnit:
         ]
         self.t.presence_intervals.append(PresenceInterval(agent_id, status, at))
         return await self.update_agent(agent_id, presence=status)
+
+    def _waiting(self, team_id: int) -> list[Conversation]:
+        return sorted(
+            (
+                c
+                for c in self.t.conversations.values()
+                if c.team_id == team_id
+                and c.assignee_id is None
+                and c.status == ConversationStatus.OPEN
+            ),
+            key=lambda c: c.id,
+        )
+
+    def _load(self, agent_id: int) -> int:
+        return sum(
+            1
+            for c in self.t.conversations.values()
+            if c.assignee_id == agent_id and c.status == ConversationStatus.OPEN
+        )
+
+    async def routing_board(self, team_ids: Sequence[int]) -> Board:
+        auto = [
+            self.t.teams[i]
+            for i in sorted(set(team_ids))
+            if i in self.t.teams and self.t.teams[i].assignment_mode != AssignmentMode.MANUAL
+        ]
+        seats = {
+            agent.id: Seat(
+                agent.id, agent.capacity, self._load(agent.id), self.t.last_assigned.get(agent.id)
+            )
+            for team in auto
+            for agent in (self.t.agents.get(i) for i in team.agent_ids)
+            if agent is not None and agent.active and agent.presence == PresenceStatus.ONLINE
+        }
+        rules = {
+            team.id: TeamRule(
+                team.id,
+                team.assignment_mode,
+                team.agent_capacity,
+                tuple(sorted(i for i in team.agent_ids if i in seats)),
+            )
+            for team in auto
+        }
+        waiting: list[Waiting] = []
+        for rule in rules.values():
+            room = sum(max(0, capacity_of(seats[i], rule) - seats[i].load) for i in rule.agent_ids)
+            waiting += [Waiting(c.id, rule.id) for c in self._waiting(rule.id)[:room]]
+        return Board(rules, seats, sorted(waiting, key=lambda w: w.conversation_id))
+
+    async def assign_waiting(self, assignments: Sequence[Assignment]) -> list[Conversation]:
+        done = []
+        for x in assignments:
+            conv = self.t.conversations.get(x.conversation_id)
+            if conv is None or conv not in self._waiting(x.team_id):
+                continue
+            done.append(await self.update_conversation(conv.id, assignee_id=x.agent_id))
+            self.t.last_assigned[x.agent_id] = max(x.at, self.t.last_assigned.get(x.agent_id, x.at))
+        return sorted(done, key=lambda c: c.id)
+
+    async def take_conversation(
+        self, conversation_id: int, agent_id: int, at: datetime
+    ) -> Conversation | None:
+        conv = self.t.conversations.get(conversation_id)
+        if conv is None or conv.assignee_id not in (None, agent_id):
+            return None
+        self.t.last_assigned[agent_id] = at
+        return await self.update_conversation(conversation_id, assignee_id=agent_id)
+
+    async def agent_team_ids(self, agent_id: int) -> list[int]:
+        return sorted(t.id for t in self.t.teams.values() if agent_id in t.agent_ids)
+
+    async def waiting_team_ids(self) -> list[int]:
+        return sorted(
+            t.id
+            for t in self.t.teams.values()
+            if t.assignment_mode != AssignmentMode.MANUAL and self._waiting(t.id)
+        )
 
     async def claim_pending_events(self, event_ids: Sequence[int]) -> list[InboundEvent]:
         claimed = []
@@ -481,8 +562,8 @@ class FakeStore:
         self.tables.channels[channel.id] = channel
         return channel
 
-    def add_team(self, name: str, agent_ids: tuple[int, ...] = ()) -> Team:
-        team = Team(self.next_id(), name, agent_ids)
+    def add_team(self, name: str, agent_ids: tuple[int, ...] = (), **routing: Any) -> Team:
+        team = Team(self.next_id(), name, agent_ids, **routing)
         self.tables.teams[team.id] = team
         return team
 

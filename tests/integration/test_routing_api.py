@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from hub.domain.model import Role
 from hub.web.keys import HUB
-from tests.clients import AgentSocket
+from tests.clients import AgentSocket, VisitorSocket
 from tests.integration.conftest import RunningHub, inprocess_hub, make_settings
 from tests.services import create_pg_database, drop_pg_database
 
@@ -236,3 +237,130 @@ async def test_an_agent_counts_as_online_only_while_connected_and_every_change_i
         assert status == 422
         assert reason in refused_["error"]["reason"]
     assert (await listed_agent(hub, li["id"]))["chosen_presence"] == "online"
+
+
+async def seated(hub: RunningHub, names: list[str]) -> list[tuple[int, dict[str, str]]]:
+    """Agents made directly in the directory (a password hash each would take seconds):
+    their ids and API headers."""
+    directory = hub.extras["server"].app[HUB].directory
+    made = []
+    for name in names:
+        agent = await directory.create_agent(f"{name}@shop.test", name, Role.AGENT, "x")
+        token = await directory.create_token(agent.id, "test", None)
+        made.append((agent.id, {"Authorization": f"Bearer {token}"}))
+    return made
+
+
+async def team_channel(hub: RunningHub, team: dict[str, Any]) -> str:
+    status, team_ = await hub.api("POST", "/teams", json=team)
+    assert status == 201, team_
+    status, channel = await hub.api(
+        "POST", "/channels", json={"kind": "webchat", "name": team["name"], "team_id": team_["id"]}
+    )
+    assert status == 201, channel
+    return str(channel["public_key"])
+
+
+async def visitors_write(hub: RunningHub, key: str, count: int) -> list[dict[str, Any]]:
+    """``count`` visitors write one after another: their conversations, oldest first."""
+    for n in range(count):
+        visitor = await VisitorSocket.connect(hub.http, hub.base, key)
+        await visitor.say(f"第 {n} 位访客")
+        await visitor.close()
+
+    async def all_there() -> bool:
+        _, page = await hub.api("GET", "/conversations?limit=100")
+        return len([c for c in page["items"] if c["channel"]["id"] != hub.channel_id]) == count
+
+    await eventually(all_there)
+    _, page = await hub.api("GET", "/conversations?limit=100")
+    return sorted(
+        (c for c in page["items"] if c["channel"]["id"] != hub.channel_id), key=lambda c: c["id"]
+    )
+
+
+async def conversation(hub: RunningHub, conversation_id: int) -> dict[str, Any]:
+    status, found = await hub.api("GET", f"/conversations/{conversation_id}")
+    assert status == 200
+    return dict(found)
+
+
+async def test_take_assigns_to_the_first_and_tells_the_others_who_has_it(hub: RunningHub) -> None:
+    key = await team_channel(hub, {"name": "售前"})
+    [(li, li_headers), (_, wang_headers)] = await seated(hub, ["li", "wang"])
+    first, second = await visitors_write(hub, key, 2)
+    assert (first["assignee_id"], first["queue_position"]) == (None, 1)
+    assert second["queue_position"] == 2
+    status, taken = await as_agent(hub, li_headers, "POST", f"/conversations/{first['id']}/take")
+    assert status == 200, taken
+    assert (taken["assignee_id"], taken["queue_position"]) == (li, None)
+    assert (await conversation(hub, second["id"]))["queue_position"] == 1
+    status, refused_ = await as_agent(
+        hub, wang_headers, "POST", f"/conversations/{first['id']}/take"
+    )
+    assert status == 409
+    assert refused_["error"]["reason"] == (
+        f"conversation {first['id']} is taken already: li (agent {li}) has it"
+    )
+    status, again = await as_agent(hub, li_headers, "POST", f"/conversations/{first['id']}/take")
+    assert (status, again["assignee_id"]) == (200, li)
+    status, _ = await as_agent(hub, wang_headers, "POST", "/conversations/4242/take")
+    assert status == 404
+    assert (await conversation(hub, first["id"]))["assignee_id"] == li
+
+
+async def test_of_many_agents_taking_at_once_exactly_one_gets_it(hub: RunningHub) -> None:
+    key = await team_channel(hub, {"name": "售后"})
+    agents = await seated(hub, [f"agent{n}" for n in range(8)])
+    [waiting] = await visitors_write(hub, key, 1)
+    path = f"/conversations/{waiting['id']}/take"
+    answers = await asyncio.gather(*(as_agent(hub, h, "POST", path) for _, h in agents))
+    winners = [body["assignee_id"] for status, body in answers if status == 200]
+    assert len(winners) == 1, answers
+    losers = [body for status, body in answers if status == 409]
+    assert len(losers) == len(agents) - 1
+    names = {agent_id: f"agent{n}" for n, (agent_id, _) in enumerate(agents)}
+    assert {body["error"]["reason"] for body in losers} == {
+        f"conversation {waiting['id']} is taken already: {names[winners[0]]} "
+        f"(agent {winners[0]}) has it"
+    }
+    assert (await conversation(hub, waiting["id"]))["assignee_id"] == winners[0]
+
+
+async def test_a_round_robin_team_assigns_and_its_queue_moves_when_a_slot_frees(
+    hub: RunningHub,
+) -> None:
+    key = await team_channel(
+        hub, {"name": "技术", "assignment_mode": "round_robin", "agent_capacity": 1}
+    )
+    _, team = await hub.api("GET", "/teams")
+    [team_id] = [t["id"] for t in team["items"] if t["name"] == "技术"]
+    [(li, li_headers), (wang, _)] = await seated(hub, ["li", "wang"])
+    status, _ = await hub.api("PATCH", f"/teams/{team_id}", json={"agent_ids": [li, wang]})
+    assert status == 200
+    page = await AgentSocket.connect(hub.http, hub.base, token_of(li_headers))
+    convs = await visitors_write(hub, key, 3)
+
+    async def assigned() -> bool:
+        return (await conversation(hub, convs[0]["id"]))["assignee_id"] == li
+
+    await eventually(assigned)
+    positions = [(await conversation(hub, c["id"]))["queue_position"] for c in convs]
+    assert positions == [None, 1, 2]
+    # Li resolves: the oldest waiting conversation is Li's before the answer returns.
+    status, _ = await as_agent(
+        hub, li_headers, "PATCH", f"/conversations/{convs[0]['id']}", json={"status": "resolved"}
+    )
+    assert status == 200
+    second, third = [await conversation(hub, c["id"]) for c in convs[1:]]
+    assert (second["assignee_id"], second["queue_position"]) == (li, None)
+    assert (third["assignee_id"], third["queue_position"]) == (None, 1)
+    await page.next(
+        "conversation.updated",
+        lambda f: f["data"]["id"] == convs[1]["id"] and f["data"]["assignee_id"] == li,
+    )
+    # Capacity raised: the last one goes at once too.
+    status, _ = await hub.api("PATCH", f"/agents/{li}", json={"capacity": 2})
+    assert status == 200
+    assert (await conversation(hub, convs[2]["id"]))["assignee_id"] == li
+    await page.close()

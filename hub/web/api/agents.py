@@ -10,7 +10,7 @@ from aiohttp import web
 from hub.domain.errors import Forbidden, InvalidInput
 from hub.domain.model import Role
 from hub.domain.records import Agent, Team
-from hub.services import presence
+from hub.services import presence, routing
 from hub.web import schemas as S
 from hub.web.api.common import api, changes_of, path_id, read_body
 from hub.web.auth import hash_password
@@ -107,6 +107,8 @@ async def patch_agent(request: web.Request) -> S.AgentOut:
     if "active" in changes:
         # A deactivated agent counts as offline at once; one activated again as connected.
         agent = await presence.refresh(hub_.deps, agent_id) or agent
+    if "capacity" in changes:
+        await routing.route_safely(hub_.deps, agents=[agent_id])
     if password is not None:
         # An admin's reset: whoever knew the old password is signed out everywhere.
         revoked = await hub_.tokens.revoke_all(agent_id)
@@ -136,8 +138,10 @@ async def list_teams(request: web.Request) -> S.TeamList:
 async def create_team(request: web.Request) -> S.TeamOut:
     body = await read_body(request, S.TeamIn)
     await _check_agents(request, body.agent_ids)
-    routing = body.model_dump(include=set(ROUTING_FIELDS))
-    team = await hub_of(request).directory.create_team(body.name, body.agent_ids, **routing)
+    settings = body.model_dump(include=set(ROUTING_FIELDS))
+    hub_ = hub_of(request)
+    team = await hub_.directory.create_team(body.name, body.agent_ids, **settings)
+    await routing.route_safely(hub_.deps, [team.id])
     return team_out(team)
 
 
@@ -163,10 +167,11 @@ async def put_team(request: web.Request) -> S.TeamOut:
     await _check_agents(request, body.agent_ids)
     # The admin page's team form sends the name and members only: renaming a team there
     # must not switch its routing back to the defaults.
-    routing = body.model_dump(include=set(ROUTING_FIELDS) & body.model_fields_set)
-    team = await hub_of(request).directory.set_team(
-        path_id(request), body.name, body.agent_ids, **routing
-    )
+    settings = body.model_dump(include=set(ROUTING_FIELDS) & body.model_fields_set)
+    hub_ = hub_of(request)
+    team = await hub_.directory.set_team(path_id(request), body.name, body.agent_ids, **settings)
+    # Members added, capacity raised or a mode turned automatic: the queue may move now.
+    await routing.route_safely(hub_.deps, [team.id])
     return team_out(team)
 
 
@@ -185,7 +190,9 @@ async def patch_team(request: web.Request) -> S.TeamOut:
     agent_ids = changes.pop("agent_ids", None)
     if agent_ids is not None:
         await _check_agents(request, agent_ids)
-    team = await hub_of(request).directory.set_team(
+    hub_ = hub_of(request)
+    team = await hub_.directory.set_team(
         path_id(request), changes.pop("name", None), agent_ids, **changes
     )
+    await routing.route_safely(hub_.deps, [team.id])
     return team_out(team)

@@ -29,6 +29,7 @@ def conversation_out(
         channel=S.ChannelRef(id=conv.channel_id, kind=item.channel_kind, name=item.channel_name),
         last_message=S.LastMessage(text=item.last_text, kind=item.last_kind),
         reply_window=reply_window,
+        queue_position=item.queue_position,
     )
 
 
@@ -117,6 +118,22 @@ async def patch_conversation(request: web.Request) -> S.ConversationOut:
         else conversations.UNSET,
         read=body.read,
     )
+    item = await hub_.queries.conversation_item(conversation_id)
+    assert item is not None
+    return conversation_out(item)
+
+
+@api.route(
+    "POST",
+    "/conversations/{id}/take",
+    summary="Take (接入) a conversation: it is assigned to me unless another agent has it (409)",
+    tag="conversations",
+    response=S.ConversationOut,
+)
+async def take_conversation(request: web.Request) -> S.ConversationOut:
+    hub_ = hub_of(request)
+    conversation_id = path_id(request)
+    await conversations.take(hub_.deps, agent_of(request), conversation_id)
     item = await hub_.queries.conversation_item(conversation_id)
     assert item is not None
     return conversation_out(item)
