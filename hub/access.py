@@ -11,14 +11,18 @@ from hub.domain.errors import TooManyRequests
 from hub.domain.events import HubEvent
 from hub.domain.model import Inbound, StatusUpdate
 from hub.domain.records import Attachment, Channel, Message
+from hub.domain.visitors import PageReport, PageView
 from hub.services.inbound import accept, apply_statuses
+from hub.services.visitors import VisitorBoard
 
 
 class ProcessHubAccess:
     """``HubAccess`` for the connectors' transports and listeners, on this process's hub."""
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, visitors: VisitorBoard | None = None) -> None:
         self._hub = hub
+        #: the web process's visitor board; a listener's process (``kefu smtp``) has none
+        self._visitors = visitors
         self.max_upload_bytes = hub.settings.max_upload_bytes
         self.upload_types: Sequence[str] = tuple(hub.settings.upload_types)
 
@@ -77,3 +81,20 @@ class ProcessHubAccess:
                 raise TooManyRequests(
                     f"too many requests; try again in {max(1, round(left))} s", left
                 )
+
+    def page_opened(
+        self, channel: Channel, visitor_id: str, connection: str, report: PageReport
+    ) -> None:
+        if self._visitors is not None:
+            self._visitors.page_opened(channel.id, visitor_id, connection, report)
+
+    def visitor_chatting(self, channel: Channel, visitor_id: str, conversation_id: int) -> None:
+        if self._visitors is not None:
+            self._visitors.chatting(channel.id, visitor_id, conversation_id)
+
+    def page_closed(self, channel: Channel, visitor_id: str, connection: str) -> None:
+        if self._visitors is not None:
+            self._visitors.closed(channel.id, visitor_id, connection)
+
+    def trail(self, channel: Channel, visitor_id: str) -> tuple[PageView, ...]:
+        return self._visitors.trail(channel.id, visitor_id) if self._visitors else ()

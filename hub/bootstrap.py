@@ -21,6 +21,7 @@ from adapters.db.queries import SqlQueries
 from adapters.db.secretbox import SecretBox
 from adapters.db.store import SqlStore
 from adapters.db.tokens import SqlTokens
+from adapters.geo.maxmind import MaxMindRegions
 from adapters.http.guarded import guarded_session
 from adapters.limits.local import LocalRateLimiter
 from adapters.limits.redis import RedisRateLimiter
@@ -36,6 +37,7 @@ from hub.config import Settings
 from hub.domain.channels import ChannelState
 from hub.domain.ports import EventBus, JobQueue, Presence, RateLimiter, Wakes
 from hub.domain.records import Attachment
+from hub.domain.visitors import Regions
 from hub.registry import ConnectorEnv, LoadProblem, load_connectors
 from hub.services.batching import InboundBatcher
 from hub.services.deps import Deps, Limits
@@ -43,6 +45,7 @@ from hub.services.enqueuing import EnqueueCoalescer
 from hub.services.jobs import JOBS
 from hub.services.login_guard import LoginGuard, LoginLimits
 from hub.services.phones import HubPhones
+from hub.services.visitors import NoRegions
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,8 @@ class Hub:
     http: aiohttp.ClientSession
     redis: Redis | None
     inprocess_queue: InProcessQueue | None
+    #: where visitors are, for the live visitor panel (``KEFU_GEOIP_PATH``)
+    regions: Regions
 
     @property
     def bus(self) -> EventBus:
@@ -226,4 +231,5 @@ async def build_hub(settings: Settings, *, listen: bool = False) -> AsyncIterato
             http=http,
             redis=redis,
             inprocess_queue=inprocess,
+            regions=MaxMindRegions(settings.geoip_path) if settings.geoip_path else NoRegions(),
         )

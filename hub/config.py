@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     #: Reverse proxies whose ``X-Forwarded-For`` names the client (addresses or networks,
     #: JSON list): behind one, throttling counts clients rather than the proxy.
     trusted_proxies: list[str] = Field(default_factory=list)
+    #: A MaxMind City or Country database (``.mmdb``, e.g. GeoLite2-City) that the live visitor
+    #: panel reads visitors' regions from; none: no regions. Never looked up online.
+    geoip_path: Path | None = None
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     #: arq queue name, so that several hubs can share one Redis.

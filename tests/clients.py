@@ -61,14 +61,22 @@ class VisitorSocket(Socket):
         key: str,
         token: str | None = None,
         origin: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> VisitorSocket:
         url = base.replace("http", "ws", 1) + f"/webchat/{key}/ws"
         params = {"token": token} if token else {}
-        headers = {"Origin": origin} if origin else {}
+        headers = {**(headers or {}), **({"Origin": origin} if origin else {})}
         ws = await http.ws_connect(url, params=params, headers=headers)
         socket = cls(ws)
         socket.hello = await socket.next("hello")
         return socket
+
+    async def open_page(
+        self, url: str, title: str = "", referrer: str = "", visits: int = 1
+    ) -> None:
+        """Report a page of the site, as the widget does on each page."""
+        frame = {"type": "page", "url": url, "title": title, "referrer": referrer}
+        await self.ws.send_json({**frame, "visits": visits})
 
     async def say(self, text: str, client_id: str | None = None) -> str:
         client_id = client_id or uuid.uuid4().hex

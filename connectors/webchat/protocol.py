@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
 
 from hub.domain.errors import MalformedPayload, PayloadTooLarge
 from hub.domain.model import Email
@@ -50,8 +57,29 @@ class Ping(_Frame):
     type: Literal["ping"]
 
 
+def _web_address(value: str) -> str:
+    value = value.strip()
+    if value and not value.lower().startswith(("http://", "https://")):
+        raise ValueError("must be an http or https address")
+    return value
+
+
+WebAddress = Annotated[str, Field(max_length=2048), AfterValidator(_web_address)]
+
+
+class Page(_Frame):
+    """The page of the business's site the widget is on, for the live visitor panel."""
+
+    type: Literal["page"]
+    url: WebAddress = Field(min_length=1)
+    title: str = Field(default="", max_length=300)
+    referrer: WebAddress = ""
+    #: the visitor's visits to the site, this one included, as the browser counts them
+    visits: int = Field(default=1, ge=1, le=1_000_000)
+
+
 VisitorFrame = Annotated[
-    SendMessage | Typing | Identify | LeaveMessage | Ping, Field(discriminator="type")
+    SendMessage | Typing | Identify | LeaveMessage | Ping | Page, Field(discriminator="type")
 ]
 _frames: TypeAdapter[VisitorFrame] = TypeAdapter(VisitorFrame)
 

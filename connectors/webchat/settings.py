@@ -90,6 +90,39 @@ class WebchatSettings(BaseModel):
         le=1_000_000,
     )
 
+    visitor_panel: bool = setting(
+        True,
+        label=text(
+            "Show agents who is browsing the site (live visitor panel)",
+            "向客服显示正在浏览网站的访客（访客面板）",
+        ),
+        help=text(
+            "The widget reports each page a visitor opens: agents see where they came from, "
+            "the page they are on and their trail. Turn it off where your privacy notice does "
+            "not cover it.",
+            "挂件会报告访客打开的每个页面：客服可看到访客来源、当前页面和访问轨迹。若您的隐私"
+            "声明未涵盖此项，请关闭。",
+        ),
+    )
+    keep_addresses: bool = setting(
+        False,
+        label=text("Show visitors' IP addresses to agents", "向客服显示访客的 IP 地址"),
+        help=text(
+            "Off: the region is shown (when the hub has a GeoIP database), never the address.",
+            "关闭时只显示地区（需配置 GeoIP 数据库），不显示地址。",
+        ),
+    )
+    pages_per_minute: int = setting(
+        30,
+        label=text("Page reports per minute from one visitor", "每位访客每分钟页面报告数"),
+        help=text(
+            "More are ignored (they never hold up the chat).",
+            "超出部分将被忽略（不影响聊天）。",
+        ),
+        ge=1,
+        le=10_000,
+    )
+
     @field_validator("allowed_origins")
     @classmethod
     def _origins(cls, value: list[str]) -> list[str]:

@@ -20,6 +20,7 @@ from connectors.webchat.protocol import (
     MAX_FRAME_BYTES,
     Identify,
     LeaveMessage,
+    Page,
     Ping,
     SendMessage,
     Typing,
@@ -28,6 +29,7 @@ from connectors.webchat.protocol import (
 )
 from connectors.webchat.settings import origin_allowed
 from connectors.webchat.tokens import Visitor, VisitorTokens
+from connectors.webchat.visits import device_of
 from hub.domain.errors import (
     Forbidden,
     HubError,
@@ -41,6 +43,7 @@ from hub.domain.model import AttachmentRef, Inbound, MessageKind
 from hub.domain.ports import SubscriberOverflow
 from hub.domain.records import Channel, Message
 from hub.domain.transports import HubAccess, Request, Response, Route, Socket, Transport
+from hub.domain.visitors import PageReport
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,14 @@ class VisitorSession:
     name: str = ""
     email: str | None = None
     agent_names: dict[int, str] = field(default_factory=dict)
+    #: this connection (one open page of the site), for the live visitor panel
+    connection: str = ""
+    user_agent: str = ""
+    #: the visitor's latest conversation, looked up once per connection
+    conversation_id: int | None = None
+    looked_up: bool = False
+    #: the last page of the trail already sent with a message
+    trail_sent: str = ""
 
 
 def iso(value: datetime | None) -> str | None:
@@ -72,6 +83,7 @@ class VisitorTransport:
         self.kind = kind
         self.hub = hub
         self.tokens = tokens
+        self._linking: set[asyncio.Task[None]] = set()
 
     def transport(self) -> Transport:
         # The router tries a prefix's routes in the order given: the busiest goes first.
@@ -208,6 +220,9 @@ class VisitorTransport:
         if isinstance(frame, Typing):
             await self.typing(session, frame.on)
             return None
+        if isinstance(frame, Page):
+            await self.page(session, frame)
+            return None
         if isinstance(frame, LeaveMessage):
             await self.count_message(session)
             item = Inbound(
@@ -239,9 +254,84 @@ class VisitorTransport:
             sender_name=session.name or None,
             sender_email=session.email,
             attachments=tuple(files),
+            data=self.trail_data(session),
         )
         await self.hub.accept(session.channel, [item])
+        if session.conversation_id is None and session.connection:
+            self._link_later(session)
         return {"type": "ack", "client_id": frame.client_id}
+
+    async def page(self, session: VisitorSession, frame: Page) -> None:
+        """Tell the visitor panel the page the visitor is on; a report over the channel's limit
+        is dropped without a word, so it never holds up the chat."""
+        settings = session.channel.settings
+        if not settings.get("visitor_panel", True):
+            return
+        limit = int(settings.get("pages_per_minute") or 30)
+        try:
+            await self.hub.throttle(
+                [(f"webchat:{session.channel.id}:page:{session.visitor.visitor_id}", limit, 60)]
+            )
+        except TooManyRequests:
+            return
+        if not session.looked_up:
+            session.conversation_id = await self.hub.latest_conversation_id(
+                session.channel.id, session.visitor.visitor_id
+            )
+            session.looked_up = True
+        self.hub.page_opened(
+            session.channel,
+            session.visitor.visitor_id,
+            session.connection or f"http:{session.visitor.visitor_id}",
+            PageReport(
+                url=frame.url,
+                title=frame.title.strip(),
+                referrer=frame.referrer,
+                visits=frame.visits,
+                device=device_of(session.user_agent),
+                address=session.client,
+                keep_address=bool(settings.get("keep_addresses")),
+                conversation_id=session.conversation_id,
+            ),
+        )
+        if not session.connection:
+            # over plain HTTP no connection stays open: the visitor leaves unless pages follow
+            self.hub.page_closed(
+                session.channel, session.visitor.visitor_id, f"http:{session.visitor.visitor_id}"
+            )
+
+    def _link_later(self, session: VisitorSession) -> None:
+        """A first message opens a conversation a moment after it is acknowledged: the panel
+        then shows the visitor as chatting."""
+
+        async def link() -> None:
+            for wait_s in (0.5, 2.0, 5.0):
+                await asyncio.sleep(wait_s)
+                found = await self.hub.latest_conversation_id(
+                    session.channel.id, session.visitor.visitor_id
+                )
+                if found is not None:
+                    session.conversation_id = found
+                    self.hub.visitor_chatting(session.channel, session.visitor.visitor_id, found)
+                    return
+
+        task = asyncio.create_task(link())
+        self._linking.add(task)
+        task.add_done_callback(self._linking.discard)
+
+    def trail_data(self, session: VisitorSession) -> dict[str, Any]:
+        """The pages the visitor saw since their last message, kept with the message: the
+        conversation shows where on the site they were (足迹)."""
+        trail = self.hub.trail(session.channel, session.visitor.visitor_id)
+        if not trail:
+            return {}
+        last = f"{trail[-1].url}@{trail[-1].at.isoformat()}"
+        if last == session.trail_sent:
+            return {}
+        session.trail_sent = last
+        return {
+            "pages": [{"url": p.url, "title": p.title, "at": p.at.isoformat()} for p in trail[-10:]]
+        }
 
     async def typing(self, session: VisitorSession, on: bool) -> None:
         conversation_id = await self.hub.latest_conversation_id(
@@ -265,6 +355,8 @@ class VisitorTransport:
     async def socket(self, request: Request, socket: Socket) -> None:
         channel = await self.channel(request)
         session = await self.session(channel, request.query.get("token"), request.client)
+        session.connection = f"ws:{id(socket):x}"
+        session.user_agent = request.headers.get("User-Agent", "")
         await socket.accept()
         topic = visitor_topic(channel.id, session.visitor.visitor_id)
         async with self.hub.subscribe(topic) as events:
@@ -281,6 +373,7 @@ class VisitorTransport:
                     if answer is not None:
                         await _send(socket, answer)
             finally:
+                self.hub.page_closed(channel, session.visitor.visitor_id, session.connection)
                 writer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await writer
@@ -316,7 +409,9 @@ class VisitorTransport:
     async def _http_visitor(self, request: Request) -> VisitorSession:
         channel = await self.channel(request)
         token = request.headers.get("X-Visitor-Token") or None
-        return await self.session(channel, token, request.client, new_allowed=False)
+        session = await self.session(channel, token, request.client, new_allowed=False)
+        session.user_agent = request.headers.get("User-Agent", "")
+        return session
 
     async def http_frame(self, request: Request) -> Response:
         session = await self._http_visitor(request)

@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 from hub.domain.events import HubEvent
 from hub.domain.model import AttachmentRef, Inbound, StatusUpdate
 from hub.domain.records import Attachment, Channel, Message
+from hub.domain.visitors import PageReport, PageView
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,25 @@ class HubAccess(Protocol):
     async def throttle(self, rules: Sequence[tuple[str, int, float]]) -> None:
         """Count one event for each ``(key, limit, window_s)`` (shared by every process, in
         one round trip); ``TooManyRequests`` when one is over its limit in its window."""
+        ...
+
+    def page_opened(
+        self, channel: Channel, visitor_id: str, connection: str, report: PageReport
+    ) -> None:
+        """A visitor's widget (``connection``: one open page) reports the page it is on, for
+        the live visitor panel."""
+        ...
+
+    def visitor_chatting(self, channel: Channel, visitor_id: str, conversation_id: int) -> None:
+        """The visitor's conversation, for the panel (they wrote)."""
+        ...
+
+    def page_closed(self, channel: Channel, visitor_id: str, connection: str) -> None:
+        """That page of the visitor's closed (the visitor leaves once every page has)."""
+        ...
+
+    def trail(self, channel: Channel, visitor_id: str) -> tuple[PageView, ...]:
+        """The pages of the visitor's current visit, oldest first (empty when unknown)."""
         ...
 
 

@@ -15,12 +15,13 @@ from hub.listening import listener_ports, start_listeners, stop_listeners
 from hub.services.inbound import enqueues_settled
 from hub.services.polling import PollingSupervisor
 from hub.services.sweeper import sweep
+from hub.services.visitors import VisitorBoard
 from hub.web import files, hooks, originals, pages, security, transports
 from hub.web.agent_ws import agent_socket
 from hub.web.api import api
 from hub.web.errors import error_middleware
 from hub.web.health import healthz
-from hub.web.keys import AGENT_SOCKETS, HUB, SOCKETS, OpenSockets
+from hub.web.keys import AGENT_SOCKETS, HUB, SOCKETS, VISITORS, OpenSockets
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,9 @@ def create_app(settings: Settings) -> web.Application:
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         async with build_hub(settings, listen=True) as hub_:
             app[HUB] = hub_
-            transports.start(app, hub_)
+            visitors = app[VISITORS] = VisitorBoard(hub_.bus, hub_.regions)
+            await visitors.start()
+            transports.start(app, hub_, visitors)
             settle_heap()
             background: list[asyncio.Task[None]] = []
             if hub_.inprocess_queue is not None:
@@ -68,6 +71,7 @@ def create_app(settings: Settings) -> web.Application:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await visitors.stop()
 
     app[SOCKETS] = OpenSockets()
     app[AGENT_SOCKETS] = {}

@@ -8,8 +8,11 @@ from aiohttp import web
 
 from hub.bootstrap import Hub
 from hub.domain.records import Agent
+from hub.services.visitors import VisitorBoard
 
 HUB = web.AppKey("hub", Hub)
+#: who is on the businesses' sites now (the live visitor panel), in a web process
+VISITORS = web.AppKey("visitors", VisitorBoard)
 
 
 class OpenSockets:

@@ -17,6 +17,7 @@ from hub.bootstrap import Hub
 from hub.domain.errors import HubError, NotFound
 from hub.domain.model import AttachmentRef
 from hub.domain.transports import Request, Response, Route, ServesCustomers, Transport
+from hub.services.visitors import VisitorBoard
 from hub.web.bodies import read_limited
 from hub.web.client import client_address
 from hub.web.errors import hub_error_answer
@@ -68,11 +69,11 @@ class WebSocket:
 class TransportRouter:
     """Every transport's routes, matched with aiohttp's own dispatcher."""
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, visitors: VisitorBoard) -> None:
         self._hub = hub
         self._router = web.UrlDispatcher()
         self._routes: dict[int, tuple[Transport, Route]] = {}
-        access = ProcessHubAccess(hub)
+        access = ProcessHubAccess(hub, visitors)
         for connector in hub.deps.connectors.values():
             if isinstance(connector, ServesCustomers):
                 self._mount(connector.transport(access))
@@ -202,5 +203,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_route("*", "/{path:.*}", transport_route)
 
 
-def start(app: web.Application, hub: Hub) -> None:
-    app[TRANSPORTS].router = TransportRouter(hub)
+def start(app: web.Application, hub: Hub, visitors: VisitorBoard) -> None:
+    app[TRANSPORTS].router = TransportRouter(hub, visitors)

@@ -35,6 +35,7 @@ from hub.domain.model import (
 from hub.domain.ports import SubscriberOverflow
 from hub.domain.records import Attachment, Channel, Message
 from hub.domain.transports import Request
+from hub.domain.visitors import PageReport, PageView
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 CHANNEL = Channel(
@@ -74,6 +75,9 @@ class FakeHubAccess:
         default_factory=lambda: defaultdict(asyncio.Queue)
     )
     counts: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
+    pages: list[tuple[str, str, PageReport]] = field(default_factory=list)
+    chatting: list[tuple[str, int]] = field(default_factory=list)
+    closed: list[tuple[str, str]] = field(default_factory=list)
     max_upload_bytes: int = 1024
     upload_types: Sequence[str] = ("image/png",)
 
@@ -127,6 +131,20 @@ class FakeHubAccess:
             self.counts[key] += 1
             if self.counts[key] > limit:
                 raise TooManyRequests("too many requests; try again in 60 s", window_s)
+
+    def page_opened(
+        self, channel: Channel, visitor_id: str, connection: str, report: PageReport
+    ) -> None:
+        self.pages.append((visitor_id, connection, report))
+
+    def visitor_chatting(self, channel: Channel, visitor_id: str, conversation_id: int) -> None:
+        self.chatting.append((visitor_id, conversation_id))
+
+    def page_closed(self, channel: Channel, visitor_id: str, connection: str) -> None:
+        self.closed.append((visitor_id, connection))
+
+    def trail(self, channel: Channel, visitor_id: str) -> tuple[PageView, ...]:
+        return tuple(PageView(r.url, r.title, NOW) for v, _, r in self.pages if v == visitor_id)
 
 
 class FakeSocket:
@@ -324,3 +342,72 @@ async def test_a_flooding_socket_gets_an_error_frame_with_the_wait(
     assert error["retry_after"] == 60
     await socket.close(1000, "bye")
     await asyncio.wait_for(task, 2)
+
+
+async def test_the_pages_a_visitor_opens_reach_the_panel_and_their_conversation(
+    hub: FakeHubAccess, transport: VisitorTransport
+) -> None:
+    socket = FakeSocket()
+    iphone = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.40(0x18002831)"
+    )
+    task = asyncio.create_task(
+        transport.socket(request(method="GET", headers={"User-Agent": iphone}), socket)
+    )
+    visitor = (await socket.wait_for("hello"))["visitor_id"]
+    await socket.incoming.put(
+        '{"type":"page","url":"https://shop.example.com/kettle","title":"水壶",'
+        '"referrer":"https://www.baidu.com/s?wd=kettle","visits":2}'
+    )
+    await socket.incoming.put('{"type":"message","client_id":"c7654321","text":"有货吗？"}')
+    await socket.wait_for("ack")
+    [(who, connection, report)] = hub.pages
+    assert who == visitor
+    assert connection.startswith("ws:")
+    assert (report.url, report.title, report.visits) == (
+        "https://shop.example.com/kettle",
+        "水壶",
+        2,
+    )
+    assert report.address == "203.0.113.7"
+    assert report.device is not None
+    assert report.device.browser == "WeChat Browser 8"
+    # the message carries the trail, so the conversation shows where the visitor was
+    [message] = hub.accepted
+    assert [p["url"] for p in message.data["pages"]] == ["https://shop.example.com/kettle"]
+    await socket.incoming.put('{"type":"message","client_id":"c7654322","text":"在吗"}')
+    for _ in range(100):
+        if len(hub.accepted) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert "pages" not in hub.accepted[-1].data  # the same trail is not sent twice
+    # beyond the channel's limit, page reports are dropped without a word to the visitor
+    for n in range(40):
+        await socket.incoming.put(
+            f'{{"type":"page","url":"https://shop.example.com/p/{n}","title":"p"}}'
+        )
+    await socket.incoming.put('{"type":"ping"}')
+    await socket.wait_for("pong")
+    assert len(hub.pages) == 30  # the limit of 30 a minute
+    assert not [f for f in socket.sent if f["type"] == "error"]
+    await socket.incoming.put(None)
+    await asyncio.wait_for(task, 2)
+    assert hub.closed == [(visitor, connection)]
+
+
+async def test_a_channel_without_the_panel_reports_no_pages(
+    hub: FakeHubAccess, transport: VisitorTransport
+) -> None:
+    hub.channels["pk_shop"] = replace(
+        CHANNEL, settings={**CHANNEL.settings, "visitor_panel": False}
+    )
+    socket = FakeSocket()
+    task = asyncio.create_task(transport.socket(request(method="GET"), socket))
+    await socket.wait_for("hello")
+    await socket.incoming.put('{"type":"page","url":"https://shop.example.com/","title":"首页"}')
+    await socket.incoming.put('{"type":"ping"}')
+    await socket.wait_for("pong")
+    await socket.incoming.put(None)
+    await asyncio.wait_for(task, 2)
+    assert hub.pages == []

@@ -516,6 +516,30 @@
     }
   }
 
+  // -- the live visitor panel: the page the visitor is on, and their visits ----------------------
+  // A visit ends after 30 minutes without a page of the site; the count stays in this browser.
+  const VISIT_GAP_MS = 30 * 60 * 1000;
+  const visits = (() => {
+    const now = Date.now();
+    let count = Number(store.get("visits")) || 0;
+    if (!count || now - (Number(store.get("last_seen")) || 0) > VISIT_GAP_MS) count += 1;
+    store.set("visits", String(count));
+    store.set("last_seen", String(now));
+    return count;
+  })();
+  const web = (url) => (/^https?:\/\//i.test(url || "") ? url.slice(0, 2048) : "");
+  let reportedUrl = null;
+  function reportPage() {
+    const url = web(location.href);
+    if (!url) return;
+    reportedUrl = url;
+    sendFrame({ type: "page", url, title: (document.title || "").slice(0, 300), referrer: web(document.referrer), visits });
+  }
+  // pages of a single-page shop change without a load
+  const pageChanged = () => { if (web(location.href) !== reportedUrl) reportPage(); };
+  window.addEventListener("popstate", pageChanged);
+  window.addEventListener("hashchange", pageChanged);
+
   // -- connection -------------------------------------------------------------------------------
   function connect() {
     if (refused) return;
@@ -578,6 +602,7 @@
       renderAll();
       chooseView();
       hostEl.dataset.state = "ready";
+      reportPage();
       const profile = store.json("profile", null);
       if (profile && (profile.name || profile.email)) sendFrame({ type: "identify", name: profile.name || "", email: profile.email || null });
       for (const o of outbox) sendFrame(o.frame);

@@ -13,6 +13,7 @@ from hub.web.api import (
     messages,
     meta,
     outreach,
+    visitors,
 )
 from hub.web.api.common import api
 
@@ -27,4 +28,5 @@ __all__ = [
     "messages",
     "meta",
     "outreach",
+    "visitors",
 ]

@@ -1,0 +1,1 @@
+"""Where an address is, from an offline database file."""
