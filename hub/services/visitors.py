@@ -44,7 +44,7 @@ VISITORS_TOPIC = "visitors"
 #: how long a visitor whose pages all closed stays on the board
 LEAVE_AFTER_S = 15.0
 #: pages of the trail carried by live events (the whole trail: ``GET /visitors/{id}``)
-TRAIL_IN_EVENTS = 5
+TRAIL_IN_EVENTS = 3
 
 
 class NoRegions:

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from hub.domain.errors import NotFound
 from hub.domain.visitors import LiveVisitor
-from hub.services.visitors import visitor_view
+from hub.services.visitors import TRAIL_IN_EVENTS, visitor_view
 from hub.web import visitor_schemas as V
 from hub.web.api.common import api, read_query
 from hub.web.keys import VISITORS
@@ -32,7 +32,7 @@ async def list_visitors(request: web.Request) -> V.VisitorList:
     query = read_query(request, V.VisitorQuery)
     board = request.app[VISITORS]
     found = board.visitors([query.channel_id] if query.channel_id else None)
-    return V.VisitorList(items=[visitor_out(v, trail=5) for v in found])
+    return V.VisitorList(items=[visitor_out(v, trail=TRAIL_IN_EVENTS) for v in found])
 
 
 @api.route(
