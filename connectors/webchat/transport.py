@@ -70,6 +70,8 @@ class VisitorSession:
     looked_up: bool = False
     #: the last page of the trail already sent with a message
     trail_sent: str = ""
+    #: a visitor given their token just now: nothing of theirs can be stored yet
+    new: bool = False
 
 
 def iso(value: datetime | None) -> str | None:
@@ -123,6 +125,7 @@ class VisitorTransport:
             if limit:
                 await self.hub.throttle([(f"webchat:{channel.id}:new:{client}", limit, 60)])
             visitor, token = self.tokens.new_visitor(channel.id)
+            return VisitorSession(channel, visitor, token, client, new=True)
         return VisitorSession(channel, visitor, token, client)
 
     async def count_message(self, session: VisitorSession) -> None:
@@ -182,11 +185,16 @@ class VisitorTransport:
 
     async def hello(self, session: VisitorSession) -> dict[str, Any]:
         hub = self.hub
-        # Messages acknowledged a moment ago may still wait for their job: show them too. Read
-        # before the history, so one processed in between shows up there instead of nowhere.
-        pending = await hub.pending(session.channel.id, f"{session.visitor.visitor_id}:")
-        history = await hub.history(session.channel.id, session.visitor.visitor_id)
-        session.agent_names = await hub.agent_names()
+        pending: list[tuple[datetime, Inbound]] = []
+        history: list[Message] = []
+        if not session.new:
+            # Messages acknowledged a moment ago may still wait for their job: show them too.
+            # Read before the history, so one processed in between shows up there instead.
+            pending = await hub.pending(session.channel.id, f"{session.visitor.visitor_id}:")
+            history = await hub.history(session.channel.id, session.visitor.visitor_id)
+        # agents are named only where the history has their replies (most page loads have none)
+        if any(m.sender_agent_id for m in history):
+            session.agent_names = await hub.agent_names()
         shown = [self.message_frame(m, session.agent_names) for m in history]
         known = {m.provider_message_id for m in history}
         for received_at, item in pending:
