@@ -192,6 +192,9 @@ class VisitorTransport:
             # Read before the history, so one processed in between shows up there instead.
             pending = await hub.pending(session.channel.id, f"{session.visitor.visitor_id}:")
             history = await hub.history(session.channel.id, session.visitor.visitor_id)
+        # the history names the visitor's latest conversation: the panel needs no query of its own
+        session.conversation_id = max((m.conversation_id for m in history), default=None)
+        session.looked_up = True
         # agents are named only where the history has their replies (most page loads have none)
         if any(m.sender_agent_id for m in history):
             session.agent_names = await hub.agent_names()
