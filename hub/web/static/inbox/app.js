@@ -8,6 +8,7 @@ import { ConversationList } from "./views/list.js";
 import { Thread } from "./views/thread.js";
 import { renderAdmin } from "./views/admin.js";
 import { openAccount } from "./views/account.js";
+import { VisitorPanel } from "./views/visitors.js";
 
 /** Shared state every view reads. */
 export const state = {
@@ -21,11 +22,14 @@ export const state = {
   live: null,
   /** How many failed inbound events an admin should look at. */
   failedEvents: 0,
+  /** Who is on the sites now (the live visitor panel), by id: kept live for the rail's count. */
+  visitors: new Map(),
 };
 
 const root = document.getElementById("app");
 let list = null;
 let thread = null;
+let visitorPanel = null;
 let banner = null;
 /** What the admin page shown now listens with (its live updates), or null elsewhere. */
 let adminCtx = null;
@@ -49,7 +53,7 @@ async function boot() {
     return;
   }
   if (!localStorage.getItem("kefu.lang") && state.me.locale) setLang(state.me.locale.startsWith("zh") ? "zh" : "en");
-  await loadDirectory();
+  await Promise.all([loadDirectory(), loadVisitors()]);
   startLive();
   render();
 }
@@ -137,7 +141,28 @@ function onEvent(ev) {
     if (data.agent_id !== state.me?.id) thread?.onAgentTyping(data);
   } else if (type === "failed_events.changed" && state.me?.role === "admin") {
     onFailedEventsChanged(data);
+  } else if (type === "visitors.changed") {
+    onVisitorsChanged(data);
   }
+}
+
+async function loadVisitors() {
+  const page = await api.get("/visitors").catch(() => ({ items: [] }));
+  state.visitors = new Map(page.items.map((v) => [v.id, v]));
+  paintVisitorCount();
+}
+
+function onVisitorsChanged(data) {
+  for (const v of data.visitors || []) state.visitors.set(v.id, v);
+  for (const id of data.left || []) state.visitors.delete(id);
+  visitorPanel?.onChanged(data);
+  paintVisitorCount();
+}
+
+function paintVisitorCount() {
+  const badge = root.querySelector("[data-link=visitors] .rail-badge");
+  if (badge && state.visitors.size) badge.textContent = String(state.visitors.size);
+  else if (Boolean(badge) !== Boolean(state.visitors.size)) root.querySelector(".rail")?.replaceWith(rail());
 }
 
 function onResync(result) {
@@ -166,6 +191,7 @@ function rail() {
   return h("nav", { class: "rail", "aria-label": "main" },
     h("div", { class: "logo", title: t("appName") }, icon("inbox", 22)),
     link("#/inbox", "inbox", t("nav.inbox"), page === "inbox"),
+    link("#/visitors", "visitors", t("nav.visitors"), page === "visitors", state.visitors.size),
     isAdmin && link("#/admin/channels", "channels", t("nav.channels"), page === "admin" && route().arg === "channels"),
     isAdmin && link("#/admin/agents", "agents", t("nav.agents"), page === "admin" && route().arg === "agents"),
     isAdmin && link("#/admin/teams", "teams", t("nav.teams"), page === "admin" && route().arg === "teams"),
@@ -189,6 +215,15 @@ function render() {
   const main = h("main", { class: "main" });
   root.replaceChildren(h("div", { class: "shell" }, rail(), h("div", { class: "content" }, banner, main)));
   adminCtx = null;
+  visitorPanel?.stop();
+  visitorPanel = null;
+  if (page === "visitors") {
+    list = thread = null;
+    visitorPanel = new VisitorPanel({ state });
+    main.append(visitorPanel.el);
+    visitorPanel.paint();
+    return;
+  }
   if (page === "admin") {
     list = thread = null;
     adminCtx = {
