@@ -13,6 +13,7 @@ import aiohttp
 from itsdangerous import URLSafeTimedSerializer
 from redis.asyncio import Redis
 
+from adapters.db.canned_replies import SqlCannedReplies
 from adapters.db.channel_cache import ChannelCache
 from adapters.db.channel_state import SqlChannelState
 from adapters.db.directory import SqlDirectory
@@ -74,6 +75,7 @@ class Hub:
     http: aiohttp.ClientSession
     redis: Redis | None
     inprocess_queue: InProcessQueue | None
+    canned_replies: SqlCannedReplies
     #: where visitors are, for the live visitor panel (``KEFU_GEOIP_PATH``)
     regions: Regions
 
@@ -231,5 +233,6 @@ async def build_hub(settings: Settings, *, listen: bool = False) -> AsyncIterato
             http=http,
             redis=redis,
             inprocess_queue=inprocess,
+            canned_replies=SqlCannedReplies(engines),
             regions=MaxMindRegions(settings.geoip_path) if settings.geoip_path else NoRegions(),
         )

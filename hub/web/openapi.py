@@ -23,6 +23,8 @@ Body = TypeVar("Body", bound=BaseModel)
 #: a handler answers with the very model its route declares; the registry writes it
 ModelHandler = Callable[[web.Request], Awaitable[Body]]
 NoContentHandler = Callable[[web.Request], Awaitable[None]]
+#: a handler that answers a file (a CSV export) it builds itself
+FileHandler = Callable[[web.Request], Awaitable[web.Response]]
 
 _REF = "#/components/schemas/{model}"
 #: digits enough for any 64-bit id; int() of a longer string is refused past 4,300 digits
@@ -55,6 +57,8 @@ class Operation:
     admin: bool
     #: a multipart body with one file, in the field of this name
     upload: str | None = None
+    #: the type of the file the route answers instead of a model's JSON
+    media_type: str | None = None
 
 
 def model_response(model: BaseModel, status: int = 200) -> web.Response:
@@ -148,13 +152,7 @@ class Api:
 
         def register(handler: Callable[[web.Request], Awaitable[BaseModel | None]]) -> Any:
             async def serve(request: web.Request) -> web.StreamResponse:
-                if auth:
-                    agent = await authenticate(request)
-                    if admin and agent.role != Role.ADMIN:
-                        raise Forbidden("only an admin may do this")
-                    request[AGENT_KEY] = agent
-                for name in names:
-                    self.path_int(request, name)
+                await self._admit(request, names, auth=auth, admin=admin)
                 out = await handler(request)
                 if out is None and response is None:
                     return web.Response(status=code)
@@ -182,6 +180,61 @@ class Api:
             return handler
 
         return register
+
+    def file_route(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        tag: str,
+        media_type: str,
+        query: type[BaseModel] | None = None,
+        admin: bool = False,
+    ) -> Callable[[FileHandler], FileHandler]:
+        """A route whose answer is a file of ``media_type`` (a CSV export, say) that its
+        handler builds, documented as a string of that type."""
+        names = re.findall(r"{(\w+)}", path)
+
+        def register(handler: FileHandler) -> FileHandler:
+            async def serve(request: web.Request) -> web.StreamResponse:
+                await self._admit(request, names, auth=True, admin=admin)
+                out = await handler(request)
+                if out.status == 200 and out.content_type == media_type:
+                    return out
+                raise TypeError(f"{method} {path} answered {out.content_type} ({out.status})")
+
+            self.operations.append(
+                Operation(
+                    method,
+                    path,
+                    serve,
+                    summary,
+                    tag,
+                    None,
+                    None,
+                    query,
+                    200,
+                    True,
+                    admin,
+                    media_type=media_type,
+                )
+            )
+            return handler
+
+        return register
+
+    async def _admit(
+        self, request: web.Request, names: list[str], *, auth: bool, admin: bool
+    ) -> None:
+        """The caller's token and role, and the path's ids, before any handler runs."""
+        if auth:
+            agent = await authenticate(request)
+            if admin and agent.role != Role.ADMIN:
+                raise Forbidden("only an admin may do this")
+            request[AGENT_KEY] = agent
+        for name in names:
+            self.path_int(request, name)
 
     def add_to(self, app: web.Application) -> None:
         for op in self.operations:
@@ -296,6 +349,8 @@ def _upload_schema(field: str) -> dict[str, Any]:
 
 def _responses(op: Operation, refs: Refs) -> dict[str, Any]:
     success: dict[str, Any] = {"description": HTTPStatus(op.status).phrase}
+    if op.media_type:
+        success["content"] = {op.media_type: {"schema": {"type": "string"}}}
     if op.response:
         success["content"] = {"application/json": {"schema": refs[op.response, "serialization"]}}
     error = {"application/json": {"schema": refs[ErrorOut, "serialization"]}}

@@ -68,6 +68,17 @@ def test_an_undocumented_status_or_operation_is_caught() -> None:
     assert "declares JSON" in (contract.problem(text) or "")
 
 
+def test_a_file_answer_is_checked_by_its_declared_type() -> None:
+    contract = api_contract()
+    path = "/api/v1/canned-replies/export"
+    csv = Answer("GET", path, 200, "text/csv", b"\xef\xbb\xbfshort_code,title,text\r\n")
+    assert contract.problem(csv) is None
+    page = Answer("GET", path, 200, "text/html", b"<p>")
+    assert "declares text/csv" in (contract.problem(page) or "")
+    json_body = Answer("GET", path, 200, "application/json", b"{}")
+    assert "declares text/csv" in (contract.problem(json_body) or "")
+
+
 async def test_the_answers_of_a_live_hub_are_recorded_by_template(tmp_path: Path) -> None:
     async with inprocess_hub(make_settings(tmp_path)) as hub:
         await hub.api("GET", "/conversations/12345")

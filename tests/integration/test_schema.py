@@ -12,6 +12,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import event, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+# Registers its table on the shared metadata, which the migrations must match.
+import adapters.db.canned_replies  # noqa: F401
 from adapters.db.engine import create_engines
 from adapters.db.migrate import upgrade_async
 from adapters.db.secretbox import SecretBox

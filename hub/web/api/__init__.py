@@ -6,6 +6,7 @@ from __future__ import annotations
 from hub.web.api import (
     agents,
     auth,
+    canned_replies,
     channels,
     contacts,
     conversations,
@@ -21,6 +22,7 @@ __all__ = [
     "agents",
     "api",
     "auth",
+    "canned_replies",
     "channels",
     "contacts",
     "conversations",
