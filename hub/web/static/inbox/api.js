@@ -73,6 +73,18 @@ export async function uploadTo(path, file) {
   return request("POST", path, form);
 }
 
+/** A file an endpoint answers (a CSV export): {blob, filename}, with the token sent. */
+export async function download(path) {
+  const res = await fetch(`/api/v1${path}`, { headers: { Authorization: `Bearer ${token()}` } });
+  if (!res.ok) {
+    const data = await res.json().catch(() => ({}));
+    throw new ApiError(res.status, (data.error && data.error.reason) || res.statusText || `HTTP ${res.status}`);
+  }
+  const disposition = res.headers.get("Content-Disposition") || "";
+  const named = disposition.match(/filename="([^"]+)"/);
+  return { blob: await res.blob(), filename: named ? named[1] : "" };
+}
+
 /** The `before` cursor the API gives out is base64url(JSON [id]); the thread builds its own. */
 export function cursorFor(id) {
   return btoa(JSON.stringify([id])).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");

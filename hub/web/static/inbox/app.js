@@ -7,6 +7,7 @@ import { renderLogin } from "./views/login.js";
 import { ConversationList } from "./views/list.js";
 import { Thread } from "./views/thread.js";
 import { renderAdmin } from "./views/admin.js";
+import { renderCannedPage, cannedIcon } from "./views/canned.js";
 import { openAccount } from "./views/account.js";
 import { VisitorPanel } from "./views/visitors.js";
 
@@ -184,14 +185,15 @@ function onResync(result) {
 
 function rail() {
   const { page } = route();
-  const link = (href, name, label, active, badge = 0) =>
-    h("a", { href, class: `rail-link${active ? " active" : ""}`, title: label, "aria-label": label, dataset: { link: name } }, icon(name, 22), h("span", { text: label }),
+  const link = (href, name, label, active, badge = 0, glyph = null) =>
+    h("a", { href, class: `rail-link${active ? " active" : ""}`, title: label, "aria-label": label, dataset: { link: name } }, glyph || icon(name, 22), h("span", { text: label }),
       badge ? h("span", { class: "rail-badge", "data-testid": `badge-${name}`, text: String(badge) }) : null);
   const isAdmin = state.me.role === "admin";
   return h("nav", { class: "rail", "aria-label": "main" },
     h("div", { class: "logo", title: t("appName") }, icon("inbox", 22)),
     link("#/inbox", "inbox", t("nav.inbox"), page === "inbox"),
     link("#/visitors", "visitors", t("nav.visitors"), page === "visitors", state.visitors.size),
+    link("#/canned", "canned", t("nav.canned"), page === "canned", 0, cannedIcon(22)),
     isAdmin && link("#/admin/channels", "channels", t("nav.channels"), page === "admin" && route().arg === "channels"),
     isAdmin && link("#/admin/agents", "agents", t("nav.agents"), page === "admin" && route().arg === "agents"),
     isAdmin && link("#/admin/teams", "teams", t("nav.teams"), page === "admin" && route().arg === "teams"),
@@ -222,6 +224,11 @@ function render() {
     visitorPanel = new VisitorPanel({ state });
     main.append(visitorPanel.el);
     visitorPanel.paint();
+    return;
+  }
+  if (page === "canned") {
+    list = thread = null;
+    renderCannedPage(main, { state });
     return;
   }
   if (page === "admin") {

@@ -3,6 +3,7 @@ import * as api from "../api.js";
 import { h, icon, avatar, fmtSize, safeHttpUrl, kindChip } from "../dom.js";
 import { t, pick, fmtTime, fmtDay, fmtDateTime, fmtUntil, fmtDuration, fmtClock, kindInfo } from "../i18n.js";
 import { smsSegments } from "../sms.js";
+import { CannedPicker } from "./canned.js";
 
 const TIMELINE_LIMIT = 200;
 const PAGE = 50;
@@ -450,23 +451,38 @@ export class Thread {
     this.windowEl = h("div", { class: "reply-window", "data-testid": "reply-window", role: "status", hidden: true });
     this.countsSegments = !!kindInfo(this.conv.channel.kind)?.capabilities?.sms_segments;
     this.segmentsEl = h("span", { class: "segments muted small", "data-testid": "sms-segments", "aria-live": "polite", hidden: true });
+    this.picker = new CannedPicker({
+      input: this.input,
+      conversationId: () => this.conv?.id,
+      onFiles: (files) => { for (const file of files) this.addSaved(file); },
+      onError: (text) => this.showError(text),
+      onChanged: () => this.paintSegments(),
+    });
     this.input.addEventListener("keydown", (e) => {
+      if (this.picker.onKeydown(e)) return;
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
         e.preventDefault();
         this.send();
       }
     });
     this.input.addEventListener("input", () => {
+      this.picker.update();
       this.paintSegments();
       if (!this.privateMode && this.input.value) this.state.live?.typing(this.conv.id, true);
       clearTimeout(this.typingOff);
       this.typingOff = setTimeout(() => this.state.live?.typing(this.conv.id, false), 4000);
     });
+    // the caret moved along the text (a click, ←/→): the picker follows the word under it
+    this.input.addEventListener("click", () => this.picker.update());
+    this.input.addEventListener("keyup", (e) => {
+      if (e.key === "ArrowLeft" || e.key === "ArrowRight" || e.key === "Home" || e.key === "End") this.picker.update();
+    });
+    this.input.addEventListener("blur", () => this.picker.close());
     this.input.addEventListener("paste", (e) => {
       for (const item of e.clipboardData?.files || []) this.addFile(item);
     });
     const box = h("div", { class: "composer" },
-      this.modeTabs, this.windowEl, this.input, this.chips, this.error,
+      this.modeTabs, this.windowEl, this.picker.el, this.input, this.chips, this.error,
       h("div", { class: "composer-bar" },
         h("button", { class: "btn icon", type: "button", title: t("reply.attach"), "aria-label": t("reply.attach"), onclick: () => fileInput.click() }, icon("clip", 18)),
         fileInput,
@@ -513,6 +529,18 @@ export class Thread {
       chip.remove();
       this.showError(t("reply.failed", { reason: err.message }));
     });
+    this.files.push(entry);
+    this.chips.append(chip);
+  }
+
+  /** A canned reply's saved file, stored already: attached by the token the hub gave for it. */
+  addSaved(saved) {
+    const entry = { file: { name: saved.filename }, token: saved.token, done: Promise.resolve() };
+    const chip = h("span", { class: "file-chip", dataset: { name: saved.filename } }, icon("clip", 14), h("span", { text: saved.filename }),
+      h("button", { type: "button", class: "chip-x", "aria-label": "remove", text: "×", onclick: () => {
+        this.files = this.files.filter((f) => f !== entry);
+        chip.remove();
+      } }));
     this.files.push(entry);
     this.chips.append(chip);
   }
