@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
+from typing import Any, cast
 
 from hub.bootstrap import Hub
 from hub.domain.errors import TooManyRequests
 from hub.domain.events import HubEvent
 from hub.domain.model import Inbound, StatusUpdate
 from hub.domain.records import Attachment, Channel, Message
-from hub.domain.visitors import PageReport, PageView
+from hub.domain.visitors import InvitationState, PageReport, PageView
+from hub.services import invitations
 from hub.services.inbound import accept, apply_statuses
 from hub.services.visitors import VisitorBoard
 
@@ -91,6 +93,24 @@ class ProcessHubAccess:
     def visitor_chatting(self, channel: Channel, visitor_id: str, conversation_id: int) -> None:
         if self._visitors is not None:
             self._visitors.chatting(channel.id, visitor_id, conversation_id)
+
+    async def invitation(
+        self, channel: Channel, visitor_id: str, invitation: Mapping[str, Any], outcome: str
+    ) -> int | None:
+        if self._visitors is not None:
+            state = InvitationState(
+                str(invitation["invitation_id"]), int(invitation["agent_id"]), outcome
+            )
+            if not self._visitors.invited(channel.id, visitor_id, state):
+                return None  # another page of the visitor's answered it first
+        if outcome not in ("accepted", "declined", "ignored"):
+            return None
+        found = await invitations.answered(
+            self._hub.deps, channel, visitor_id, invitation, cast(invitations.Outcome, outcome)
+        )
+        if found is not None and self._visitors is not None:
+            self._visitors.chatting(channel.id, visitor_id, found)
+        return found
 
     def page_closed(self, channel: Channel, visitor_id: str, connection: str) -> None:
         if self._visitors is not None:

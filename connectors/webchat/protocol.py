@@ -78,8 +78,17 @@ class Page(_Frame):
     visits: int = Field(default=1, ge=1, le=1_000_000)
 
 
+class InviteReply(_Frame):
+    """The visitor's answer to an agent's invitation to chat."""
+
+    type: Literal["invite_reply"]
+    invitation_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    accepted: bool
+
+
 VisitorFrame = Annotated[
-    SendMessage | Typing | Identify | LeaveMessage | Ping | Page, Field(discriminator="type")
+    SendMessage | Typing | Identify | LeaveMessage | Ping | Page | InviteReply,
+    Field(discriminator="type"),
 ]
 _frames: TypeAdapter[VisitorFrame] = TypeAdapter(VisitorFrame)
 

@@ -19,6 +19,7 @@ from typing import Any
 from connectors.webchat.protocol import (
     MAX_FRAME_BYTES,
     Identify,
+    InviteReply,
     LeaveMessage,
     Page,
     Ping,
@@ -72,6 +73,8 @@ class VisitorSession:
     trail_sent: str = ""
     #: a visitor given their token just now: nothing of theirs can be stored yet
     new: bool = False
+    #: an agent's invitation shown on this page and not answered yet
+    invitation: dict[str, Any] | None = None
 
 
 def iso(value: datetime | None) -> str | None:
@@ -234,6 +237,18 @@ class VisitorTransport:
         if isinstance(frame, Page):
             await self.page(session, frame)
             return None
+        if isinstance(frame, InviteReply):
+            shown = session.invitation
+            if shown is None or shown["invitation_id"] != frame.invitation_id:
+                raise InvalidInput("no such invitation is open on this page")
+            session.invitation = None
+            outcome = "accepted" if frame.accepted else "declined"
+            found = await self.hub.invitation(
+                session.channel, session.visitor.visitor_id, shown, outcome
+            )
+            if found is not None:
+                session.conversation_id = found
+            return None
         if isinstance(frame, LeaveMessage):
             await self.count_message(session)
             item = Inbound(
@@ -384,6 +399,8 @@ class VisitorTransport:
                     if answer is not None:
                         await _send(socket, answer)
             finally:
+                if session.invitation is not None:
+                    await _ignored(self.hub, session)
                 self.hub.page_closed(channel, session.visitor.visitor_id, session.connection)
                 writer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -404,6 +421,21 @@ class VisitorTransport:
                     await _send(socket, {"type": "message", "message": frame})
                 elif event.type == "typing":
                     await _send(socket, {"type": "typing", **event.data})
+                elif event.type == "invite":
+                    # a visitor with several pages open answers on one of them: each shows it
+                    session.invitation = dict(event.data)
+                    await _send(
+                        socket,
+                        {
+                            "type": "invite",
+                            "invitation_id": event.data["invitation_id"],
+                            "text": event.data["text"],
+                            "agent_name": event.data["agent_name"],
+                        },
+                    )
+                    await self.hub.invitation(
+                        session.channel, session.visitor.visitor_id, event.data, "sent"
+                    )
         except SubscriberOverflow:
             await socket.close(CLOSE_RESYNC, "reconnect")
         except ConnectionResetError:
@@ -450,6 +482,17 @@ class VisitorTransport:
 
     async def preflight(self, request: Request) -> Response:
         return Response(status=204)
+
+
+async def _ignored(hub: HubAccess, session: VisitorSession) -> None:
+    """The page closed with an invitation unanswered."""
+    shown, session.invitation = session.invitation, None
+    if shown is None:
+        return
+    try:
+        await hub.invitation(session.channel, session.visitor.visitor_id, shown, "ignored")
+    except Exception:
+        log.warning("an ignored invitation was not recorded", exc_info=True)
 
 
 async def _send(socket: Socket, frame: dict[str, Any]) -> None:

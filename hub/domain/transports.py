@@ -149,6 +149,14 @@ class HubAccess(Protocol):
         """The visitor's conversation, for the panel (they wrote)."""
         ...
 
+    async def invitation(
+        self, channel: Channel, visitor_id: str, invitation: Mapping[str, Any], outcome: str
+    ) -> int | None:
+        """An agent's invitation reached the visitor's page (``sent``), or the visitor
+        ``accepted``, ``declined`` or ``ignored`` it; on acceptance, the conversation opened
+        with the inviting agent."""
+        ...
+
     def page_closed(self, channel: Channel, visitor_id: str, connection: str) -> None:
         """That page of the visitor's closed (the visitor leaves once every page has)."""
         ...

@@ -77,6 +77,16 @@ class Device:
 
 
 @dataclass(frozen=True)
+class InvitationState:
+    """An agent's invitation to chat (主动邀请) and what became of it."""
+
+    invitation_id: str
+    agent_id: int
+    #: ``sent``, then ``accepted``, ``declined`` or ``ignored`` (the page closed unanswered)
+    outcome: str
+
+
+@dataclass(frozen=True)
 class LiveVisitor:
     channel_id: int
     visitor_id: str
@@ -99,6 +109,8 @@ class LiveVisitor:
     conversation_id: int | None = None
     #: pages of the site open in the visitor's browser (tabs) now
     connections: int = 1
+    #: the latest invitation to chat an agent sent this visit
+    invitation: InvitationState | None = None
 
     @property
     def key(self) -> str:

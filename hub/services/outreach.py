@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 from hub.domain.channels import StartsConversations
 from hub.domain.errors import InvalidInput, NotFound
-from hub.domain.model import THREAD_TITLE, AttachmentRef
+from hub.domain.model import THREAD_TITLE, AttachmentRef, ConversationStatus
 from hub.domain.ports import NewContact, NewConversation
-from hub.domain.records import Agent, Conversation, Message
+from hub.domain.records import Agent, Channel, Conversation, Message
 from hub.services.deps import Deps
 from hub.services.outbound import MAX_TEXT, reply
 
@@ -56,21 +56,54 @@ async def start_conversation(
     if outreach.titled and not title:
         raise InvalidInput("title: a conversation on this channel needs a title (a subject)")
     recipient = connector.recipient(channel, to)
-    key = (channel.id, recipient.external_id)
+    contact = NewContact(name=to.strip(), email=recipient.email, phone=recipient.phone)
+    return await open_conversation(
+        deps,
+        agent,
+        channel,
+        recipient.external_id,
+        contact,
+        text,
+        title=title,
+        attachments=attachments,
+        fresh=True,
+    )
+
+
+async def open_conversation(
+    deps: Deps,
+    agent: Agent,
+    channel: Channel,
+    external_id: str,
+    contact: NewContact,
+    text: str,
+    *,
+    title: str = "",
+    attachments: Sequence[AttachmentRef] = (),
+    fresh: bool,
+) -> tuple[Conversation, Message]:
+    """The agent writes to the customer ``external_id`` of the channel (made a contact when
+    new): in a new conversation (``fresh``: a thread of its own) or the customer's open one,
+    which the agent takes when nobody has it."""
+    key = (channel.id, external_id)
     async with deps.store.unit() as uow:
         found = await uow.find_customers([key])
         if key in found:
-            identity = found[key][0]
+            identity, latest = found[key]
+            open_one = latest if latest and latest.status == ConversationStatus.OPEN else None
         else:
-            contact = NewContact(name=to.strip(), email=recipient.email, phone=recipient.phone)
-            identity = (await uow.create_customers({key: contact}))[key]
-        (conversation,) = await uow.create_conversations(
-            [NewConversation(channel.id, identity.contact_id, identity.id, channel.team_id)]
-        )
-        await uow.update_conversation(conversation.id, assignee_id=agent.id)
+            identity, open_one = (await uow.create_customers({key: contact}))[key], None
+        if open_one is None or fresh:
+            (conversation,) = await uow.create_conversations(
+                [NewConversation(channel.id, identity.contact_id, identity.id, channel.team_id)]
+            )
+        else:
+            conversation = open_one
+        if conversation.assignee_id is None:
+            await uow.update_conversation(conversation.id, assignee_id=agent.id)
         await uow.commit()
     log.info(
-        "conversation started by an agent",
+        "conversation opened by an agent",
         extra={"channel_id": channel.id, "conversation_id": conversation.id},
     )
     message = await reply(
@@ -82,6 +115,6 @@ async def start_conversation(
         data={THREAD_TITLE: title} if title else None,
     )
     async with deps.store.unit() as uow:
-        started = await uow.get_conversation(conversation.id)
-    assert started is not None
-    return started, message
+        opened = await uow.get_conversation(conversation.id)
+    assert opened is not None
+    return opened, message

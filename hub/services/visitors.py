@@ -30,6 +30,7 @@ from hub.domain.ports import EventBus, SubscriberOverflow
 from hub.domain.texts import Text
 from hub.domain.visitors import (
     Device,
+    InvitationState,
     LiveVisitor,
     PageReport,
     PageView,
@@ -82,6 +83,15 @@ def visitor_view(visitor: LiveVisitor, *, trail: int | None = TRAIL_IN_EVENTS) -
         "last_seen": visitor.last_seen.isoformat(),
         "ip": visitor.ip,
         "conversation_id": visitor.conversation_id,
+        "invitation": (
+            {
+                "invitation_id": visitor.invitation.invitation_id,
+                "agent_id": visitor.invitation.agent_id,
+                "outcome": visitor.invitation.outcome,
+            }
+            if visitor.invitation
+            else None
+        ),
         "process": visitor.process,
     }
 
@@ -112,6 +122,13 @@ def _visitor_from(view: dict[str, Any]) -> LiveVisitor:
         else None,
         ip=view.get("ip"),
         conversation_id=view.get("conversation_id"),
+        invitation=InvitationState(
+            str(invitation["invitation_id"]),
+            int(invitation["agent_id"]),
+            str(invitation["outcome"]),
+        )
+        if isinstance(invitation := view.get("invitation"), dict)
+        else None,
     )
 
 
@@ -188,6 +205,24 @@ class VisitorBoard:
         if visitor is not None and visitor.conversation_id != conversation_id:
             self._local[key] = replace(visitor, conversation_id=conversation_id)
             self._changed.add(key)
+
+    def invited(self, channel_id: int, visitor_id: str, invitation: InvitationState) -> bool:
+        """An invitation reached the visitor's page, or they answered it; false for an answer
+        that came too late (another page of theirs answered already)."""
+        key = f"{channel_id}:{visitor_id}"
+        visitor = self._local.get(key)
+        if visitor is None:
+            return True
+        known = visitor.invitation
+        if (
+            known is not None
+            and known.invitation_id == invitation.invitation_id
+            and known.outcome != "sent"
+        ):
+            return False
+        self._local[key] = replace(visitor, invitation=invitation)
+        self._changed.add(key)
+        return True
 
     def closed(self, channel_id: int, visitor_id: str, connection: str) -> None:
         key = f"{channel_id}:{visitor_id}"

@@ -20,6 +20,12 @@ class DeviceOut(Out):
     os: str
 
 
+class InvitationStateOut(Out):
+    invitation_id: str
+    agent_id: int
+    outcome: str = Field(description="sent, accepted, declined or ignored")
+
+
 class VisitorOut(Out):
     id: str = Field(description="channel id and visitor id: '3:v_…'")
     channel_id: int
@@ -40,6 +46,9 @@ class VisitorOut(Out):
     last_seen: str
     ip: str | None = Field(description="only where the channel keeps addresses")
     conversation_id: int | None = Field(description="the visitor's latest conversation")
+    invitation: InvitationStateOut | None = Field(
+        description="the latest invitation to chat an agent sent this visit, and its outcome"
+    )
 
 
 class VisitorList(Out):
@@ -53,3 +62,13 @@ class VisitorQuery(In):
 class VisitorKey(In):
     channel_id: DbId
     visitor_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class InviteIn(In):
+    channel_id: DbId
+    visitor_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    text: str = Field(min_length=1, max_length=1000, description="the agent's first words")
+
+
+class InvitationOut(Out):
+    invitation_id: str

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Hub, login
+from tests.e2e.conftest import WIDGET, Hub, login
 
 pytestmark = pytest.mark.browser
 
@@ -18,23 +18,56 @@ def test_the_agent_sees_a_visitor_browse_the_shop_live(hub: Hub, new_page: Any) 
     agent.goto(f"{hub.base}/#/visitors")
     panel = agent.get_by_test_id("visitors")
     panel.wait_for()
-    assert "现在没有访客在网站上" in panel.inner_text()
 
     customer = new_page(locale="zh-CN")
-    customer.goto(f"{hub.base}/demo?lang=zh")
-    row = panel.locator("tr.visitor")
+    customer.goto(f"{hub.base}/demo?lang=zh&campaign=browse")
+    # this customer's row (visitors of other tests may still be on the board a moment)
+    row = panel.locator("tr.visitor", has=agent.locator(".visitor-page[title*='campaign=browse']"))
     row.wait_for()
     assert "演示商店" in row.locator(".visitor-page").inner_text()
     assert "直接访问" in row.inner_text()  # no referrer
-    assert agent.get_by_test_id("badge-visitors").inner_text() == "1"
+    on_site = panel.locator("tr.visitor").count()
+    assert agent.get_by_test_id("badge-visitors").inner_text() == str(on_site)
 
     # the customer moves on within the shop: the panel follows, and the row opens the trail
     customer.evaluate("location.hash = '#kettles'")
     agent.wait_for_function(
-        "() => document.querySelector('.visitor-page')?.title.endsWith('#kettles')"
+        "() => [...document.querySelectorAll('.visitor-page')]"
+        ".some((a) => a.title.endsWith('campaign=browse#kettles'))"
     )
     row.locator("td").nth(4).click()  # the visits cell: not a link
     trail = panel.locator("ol.trail li")
     trail.nth(1).wait_for()
     assert trail.count() == 2
     assert panel.locator("ol.trail").get_attribute("aria-label") == "本次访问的页面（足迹）"
+
+
+def test_an_invitation_opens_the_widget_and_accepting_starts_the_chat(
+    hub: Hub, new_page: Any
+) -> None:
+    agent = new_page(locale="zh-CN", width=1440, height=900)
+    login(agent, hub)
+    agent.goto(f"{hub.base}/#/visitors")
+    customer = new_page(locale="zh-CN")
+    customer.goto(f"{hub.base}/demo?lang=zh&campaign=invite")
+    # this customer's row (a visitor of another test may still be on the board a moment)
+    row = agent.get_by_test_id("visitors").locator(
+        "tr.visitor", has=agent.locator(".visitor-page[title*='campaign=invite']")
+    )
+    row.wait_for()
+    row.get_by_role("button", name="邀请").click()
+    dialog = agent.get_by_test_id("invite-dialog")
+    dialog.locator("textarea").fill("您好，新到的明前龙井要看看吗？")
+    dialog.get_by_role("button", name="发送邀请").click()
+    dialog.wait_for(state="detached")
+
+    # the widget opens by itself with the agent's words, and the customer accepts
+    card = customer.locator(f"{WIDGET} >> .invite")
+    card.wait_for()
+    row.locator(".invite-tag[data-outcome=sent]").wait_for()
+    assert "新到的明前龙井" in card.inner_text()
+    customer.locator(f"{WIDGET} >> .invite button.accept").click()
+    customer.locator(f"{WIDGET} >> .msg.out .bubble", has_text="新到的明前龙井").wait_for()
+    row.locator(".invite-tag[data-outcome=accepted]").wait_for()
+    row.get_by_role("link", name="对话中").click()
+    agent.locator(".msg.out", has_text="新到的明前龙井").wait_for()

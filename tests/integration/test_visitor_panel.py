@@ -197,3 +197,89 @@ async def test_every_web_process_knows_every_visitor(
             await asyncio.sleep(0.1)
         assert found[0]["current_page"]["title"] == "关于我们"
         await visitor.close()
+
+
+async def test_an_agent_invites_a_visitor_who_accepts_another_declines_a_third_ignores(
+    hub: RunningHub,
+) -> None:
+    agent = await AgentSocket.connect(hub.http, hub.base, hub.token)
+    status, me = await hub.api("GET", "/me")
+    visitors = [await VisitorSocket.connect(hub.http, hub.base, hub.channel_key) for _ in range(3)]
+    for n, visitor in enumerate(visitors):
+        await visitor.open_page(f"{SHOP}/p/{n}", f"商品 {n}")
+    ids = [v.hello["visitor_id"] for v in visitors]
+
+    async def invite(visitor_id: str, text: str) -> str:
+        for _ in range(100):  # the page report reaches the board a moment after it is sent
+            status, answer = await hub.api(
+                "POST",
+                "/visitors/invite",
+                json={"channel_id": hub.channel_id, "visitor_id": visitor_id, "text": text},
+            )
+            if status != 404:
+                break
+            await asyncio.sleep(0.05)
+        assert status == 202, answer
+        return str(answer["invitation_id"])
+
+    accepting, declining, ignoring = visitors
+    first = await invite(ids[0], "您好，需要帮您挑选茶叶吗？")
+    shown = await accepting.next("invite")
+    assert shown["text"] == "您好，需要帮您挑选茶叶吗？"
+    assert shown["agent_name"] == me["name"]
+    await accepting.ws.send_json({"type": "invite_reply", "invitation_id": first, "accepted": True})
+    # the invitation becomes the agent's first message of a conversation assigned to them
+    message = await accepting.reply_with("您好，需要帮您挑选茶叶吗？")
+    assert message["direction"] == "out"
+    event = await agent.next("visitor.invitation", lambda f: f["data"]["invitation_id"] == first)
+    assert event["data"]["outcome"] == "accepted"
+    status, conversation = await hub.api(
+        "GET", f"/conversations/{event['data']['conversation_id']}"
+    )
+    assert conversation["assignee_id"] == me["id"]
+    await accepting.say("好的，想要明前龙井")
+    created = await agent.message_created("好的，想要明前龙井")
+    assert created["conversation_id"] == conversation["id"]
+
+    second = await invite(ids[1], "有什么可以帮您？")
+    await declining.next("invite")
+    await declining.ws.send_json(
+        {"type": "invite_reply", "invitation_id": second, "accepted": False}
+    )
+    third = await invite(ids[2], "有什么可以帮您？")
+    await ignoring.next("invite")
+    await ignoring.close()
+    outcomes = {}
+    for invitation_id in (second, third):
+        event = await agent.next(
+            "visitor.invitation", lambda f, i=invitation_id: f["data"]["invitation_id"] == i
+        )
+        outcomes[invitation_id] = event["data"]["outcome"]
+        assert event["data"]["conversation_id"] is None
+    assert outcomes == {second: "declined", third: "ignored"}
+
+    def outcome(visitor: dict[str, Any] | None) -> str | None:
+        invitation = (visitor or {}).get("invitation")
+        return invitation["outcome"] if invitation else None
+
+    for _ in range(100):
+        status, listed = await hub.api("GET", "/visitors")
+        by_id = {v["visitor_id"]: v for v in listed["items"]}
+        if outcome(by_id.get(ids[1])) == "declined":
+            break
+        await asyncio.sleep(0.05)
+    assert by_id[ids[0]]["invitation"]["outcome"] == "accepted"
+    assert by_id[ids[0]]["conversation_id"] == conversation["id"]
+    assert by_id[ids[1]]["invitation"]["outcome"] == "declined"
+
+    # nobody by that id on the site: nothing to invite
+    status, refused = await hub.api(
+        "POST",
+        "/visitors/invite",
+        json={"channel_id": hub.channel_id, "visitor_id": "v_gone", "text": "在吗"},
+    )
+    assert status == 404
+    assert "not on the site" in refused["error"]["reason"]
+    for visitor in (accepting, declining):
+        await visitor.close()
+    await agent.close()

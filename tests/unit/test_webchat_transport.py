@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -78,6 +78,7 @@ class FakeHubAccess:
     pages: list[tuple[str, str, PageReport]] = field(default_factory=list)
     chatting: list[tuple[str, int]] = field(default_factory=list)
     closed: list[tuple[str, str]] = field(default_factory=list)
+    invitations: list[tuple[str, str]] = field(default_factory=list)
     max_upload_bytes: int = 1024
     upload_types: Sequence[str] = ("image/png",)
 
@@ -142,6 +143,12 @@ class FakeHubAccess:
 
     def page_closed(self, channel: Channel, visitor_id: str, connection: str) -> None:
         self.closed.append((visitor_id, connection))
+
+    async def invitation(
+        self, channel: Channel, visitor_id: str, invitation: Mapping[str, Any], outcome: str
+    ) -> int | None:
+        self.invitations.append((str(invitation["invitation_id"]), outcome))
+        return 42 if outcome == "accepted" else None
 
     def trail(self, channel: Channel, visitor_id: str) -> tuple[PageView, ...]:
         return tuple(PageView(r.url, r.title, NOW) for v, _, r in self.pages if v == visitor_id)
@@ -411,3 +418,37 @@ async def test_a_channel_without_the_panel_reports_no_pages(
     await socket.incoming.put(None)
     await asyncio.wait_for(task, 2)
     assert hub.pages == []
+
+
+async def test_an_agent_s_invitation_is_shown_and_its_answer_recorded(
+    hub: FakeHubAccess, transport: VisitorTransport
+) -> None:
+    socket = FakeSocket()
+    task = asyncio.create_task(transport.socket(request(method="GET"), socket))
+    visitor = (await socket.wait_for("hello"))["visitor_id"]
+    topic = visitor_topic(CHANNEL.id, visitor)
+    invite = {"invitation_id": "inv_1", "text": "需要帮忙吗？", "agent_id": 3, "agent_name": "李娜"}
+    await hub.queues[topic].put(HubEvent("invite", invite))
+    shown = await socket.wait_for("invite")
+    assert shown == {
+        "type": "invite",
+        "invitation_id": "inv_1",
+        "text": "需要帮忙吗？",
+        "agent_name": "李娜",
+    }
+    # an answer to an invitation this page never showed changes nothing
+    await socket.incoming.put('{"type":"invite_reply","invitation_id":"inv_9","accepted":true}')
+    assert "no such invitation" in (await socket.wait_for("error"))["reason"]
+    await socket.incoming.put('{"type":"invite_reply","invitation_id":"inv_1","accepted":true}')
+    await socket.incoming.put('{"type":"ping"}')
+    await socket.wait_for("pong")
+    assert hub.invitations == [("inv_1", "sent"), ("inv_1", "accepted")]
+    # a second invitation left unanswered when the page closes is recorded as ignored
+    await hub.queues[topic].put(HubEvent("invite", {**invite, "invitation_id": "inv_2"}))
+    for _ in range(100):
+        if ("inv_2", "sent") in hub.invitations:
+            break
+        await asyncio.sleep(0.01)
+    await socket.incoming.put(None)
+    await asyncio.wait_for(task, 2)
+    assert hub.invitations[-2:] == [("inv_2", "sent"), ("inv_2", "ignored")]

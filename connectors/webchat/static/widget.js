@@ -35,6 +35,7 @@
       reconnecting: "Reconnecting…", newMessage: "New message", download: "Download",
       poweredBy: "Powered by Kefu Hub",
       slowDown: "You're sending messages quickly: this one goes out in {n} s.",
+      inviteFrom: "{name} invites you to chat", inviteAccept: "Chat now", inviteDecline: "No, thanks",
     },
     zh: {
       open: "在线咨询", close: "关闭对话", online: "客服在线，通常几分钟内回复",
@@ -52,6 +53,7 @@
       reconnecting: "正在重新连接…", newMessage: "新消息", download: "下载",
       poweredBy: "由 Kefu Hub 提供",
       slowDown: "发送太频繁，本条消息将在 {n} 秒后自动发出。",
+      inviteFrom: "{name} 邀请您对话", inviteAccept: "开始对话", inviteDecline: "暂不需要",
     },
   };
   const pageLang = (document.documentElement.lang || navigator.language || "en").toLowerCase();
@@ -151,6 +153,12 @@
 .att a.file { display: inline-flex; align-items: center; gap: 8px; padding: 8px 12px; background: #fff; border: 1px solid #e6e8eb; border-radius: 12px; color: #1c2024; text-decoration: none; }
 .msg.in .att a.file { background: color-mix(in srgb, var(--accent) 10%, #fff); }
 .typing { font-size: 12px; color: #6b7280; padding: 0 18px 6px; min-height: 18px; background: #f7f8fa; }
+.invite { margin: 8px 12px; padding: 12px; border-radius: 12px; background: #fff; border: 1px solid var(--brand, #1f6feb); box-shadow: 0 2px 8px rgba(0,0,0,.08); font-size: 14px; }
+.invite .who { font-weight: 600; margin-bottom: 4px; }
+.invite .text { white-space: pre-wrap; overflow-wrap: anywhere; margin-bottom: 10px; }
+.invite .actions { display: flex; gap: 8px; }
+.invite button { font: inherit; padding: 6px 12px; border-radius: 8px; border: 1px solid #d0d7de; background: #fff; cursor: pointer; }
+.invite button.accept { background: var(--brand, #1f6feb); border-color: transparent; color: #fff; }
 .notice { margin: 0 12px 8px; padding: 8px 12px; border-radius: 10px; background: #fff1f0; color: #a8071a; font-size: 13px; border: 1px solid #ffccc7; }
 .notice[hidden], .typing:empty { display: none; }
 .conn { text-align: center; font-size: 12px; color: #8a6d00; background: #fff8e1; padding: 4px; }
@@ -203,13 +211,15 @@
   const list = h("div", { class: "body", role: "log", "aria-live": "polite" });
   const typingEl = h("div", { class: "typing" });
   const notice = h("div", { class: "notice", hidden: true, role: "alert" });
+  // an agent's invitation to chat (主动邀请), answered here
+  const inviteCard = h("div", { class: "invite", hidden: true, role: "alertdialog", "aria-live": "assertive" });
   const input = h("textarea", { rows: "1", placeholder: t("placeholder"), "aria-label": t("placeholder") });
   const fileInput = h("input", { type: "file", hidden: true });
   const attachBtn = h("button", { class: "icon-btn", type: "button", "aria-label": t("attach"), title: t("attach") }, icon(ICONS.clip, 22));
   const sendBtn = h("button", { class: "icon-btn send", type: "button", "aria-label": t("send"), title: t("send") }, icon(ICONS.send, 22));
   const composer = h("div", { class: "composer" }, attachBtn, input, sendBtn, fileInput);
   const formArea = h("div", { class: "form", hidden: true });
-  const chatArea = h("div", { class: "chat" }, list, typingEl, notice, composer);
+  const chatArea = h("div", { class: "chat" }, list, inviteCard, typingEl, notice, composer);
   const panel = h("div", { class: "panel", role: "dialog", "aria-label": t("open") },
     head, conn, chatArea, formArea, h("div", { class: "foot", text: t("poweredBy") }));
   const root = h("div", { class: "root" }, panel, launcher);
@@ -283,6 +293,26 @@
     } catch { /* no audio: the badge and title still tell */ }
   }
   document.addEventListener("visibilitychange", () => { if (!document.hidden && isOpen) stopTitle(); });
+
+  function showInvite(frame) {
+    const answer = (accepted) => {
+      sendFrame({ type: "invite_reply", invitation_id: frame.invitation_id, accepted });
+      inviteCard.hidden = true;
+      inviteCard.replaceChildren();
+      if (accepted) input.focus();
+    };
+    inviteCard.replaceChildren(
+      h("div", { class: "who", text: t("inviteFrom", { name: frame.agent_name || t("someone") }) }),
+      h("div", { class: "text", text: frame.text || "" }),
+      h("div", { class: "actions" },
+        h("button", { class: "accept", type: "button", text: t("inviteAccept"), onclick: () => answer(true) }),
+        h("button", { class: "decline", type: "button", text: t("inviteDecline"), onclick: () => answer(false) })));
+    inviteCard.hidden = false;
+    showChat(); // an agent is there and waiting: no leave-a-message or pre-chat form first
+    setOpen(true);
+    beep();
+    scrollDown();
+  }
 
   function showNotice(text) {
     notice.textContent = text;
@@ -610,6 +640,8 @@
       acked(frame.client_id);
     } else if (frame.type === "message" && frame.message) {
       addIncoming(frame.message);
+    } else if (frame.type === "invite") {
+      showInvite(frame);
     } else if (frame.type === "typing") {
       clearTimeout(typingHide);
       typingEl.textContent = frame.on ? t("typing", { name: frame.name || t("someone") }) : "";

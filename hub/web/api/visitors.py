@@ -8,10 +8,11 @@ from aiohttp import web
 
 from hub.domain.errors import NotFound
 from hub.domain.visitors import LiveVisitor
+from hub.services import invitations
 from hub.services.visitors import TRAIL_IN_EVENTS, visitor_view
 from hub.web import visitor_schemas as V
-from hub.web.api.common import api, read_query
-from hub.web.keys import VISITORS
+from hub.web.api.common import api, read_body, read_query
+from hub.web.keys import VISITORS, agent_of, hub_of
 
 
 def visitor_out(visitor: LiveVisitor, *, trail: int | None) -> V.VisitorOut:
@@ -49,3 +50,26 @@ async def get_visitor(request: web.Request) -> V.VisitorOut:
     if visitor is None:
         raise NotFound(f"visitor {query.visitor_id!r} is not on the site now")
     return visitor_out(visitor, trail=None)
+
+
+@api.route(
+    "POST",
+    "/visitors/invite",
+    summary="Invite a visitor on the site to chat (主动邀请): accepting opens a conversation "
+    "with the inviting agent; the outcome comes as visitor.invitation",
+    tag="visitors",
+    body=V.InviteIn,
+    response=V.InvitationOut,
+    status=202,
+)
+async def invite_visitor(request: web.Request) -> V.InvitationOut:
+    body = await read_body(request, V.InviteIn)
+    invitation_id = await invitations.invite(
+        hub_of(request).deps,
+        request.app[VISITORS],
+        agent_of(request),
+        body.channel_id,
+        body.visitor_id,
+        body.text,
+    )
+    return V.InvitationOut(invitation_id=invitation_id)

@@ -72,22 +72,59 @@ export class VisitorPanel {
       ? h("span", { class: "search-words", title: v.referrer }, icon("search", 14), " ", v.search_words)
       : h("span", { class: "muted", text: v.referrer ? host(v.referrer) : t("visitors.direct") });
     const expanded = this.open.has(v.id);
+    const invitation = v.invitation;
+    const invited = invitation ? h("span", { class: `invite-tag ${invitation.outcome}`, "data-outcome": invitation.outcome, text: t(`visitors.invite.${invitation.outcome}`) }) : null;
     const chatting = v.conversation_id
       ? h("a", { class: "btn small", href: `#/inbox/${v.conversation_id}`, text: t("visitors.chatting") })
-      : null;
+      : invitation?.outcome === "sent"
+        ? null
+        : h("button", { class: "btn small", type: "button", "data-action": "invite", text: t("visitors.invite"), onclick: (e) => { e.stopPropagation(); this.invite(v); } });
     const tr = h("tr", { class: `visitor${expanded ? " open" : ""}`, dataset: { visitor: v.visitor_id }, onclick: (e) => { if (!e.target.closest("a")) this.toggle(v); } },
       h("td", {}, channel ? kindChip(channel.kind) : null, " ", h("span", { class: "visitor-where", text: where || t("visitors.unknown") })),
       h("td", {}, page ? h("a", { href: page.url, target: "_blank", rel: "noopener noreferrer", class: "visitor-page", text: page.title || page.url, title: page.url }) : null),
       h("td", {}, came),
       h("td", { dataset: { since: v.online_since }, text: fmtDuration((Date.now() - Date.parse(v.online_since)) / 1000) }),
       h("td", { text: String(v.visits) }),
-      h("td", {}, chatting));
+      h("td", { class: "visitor-actions" }, invited, " ", chatting));
     if (!expanded) return [tr];
     const pages = this.trails.get(v.id) || v.pages;
     const trail = h("tr", { class: "trail-row" }, h("td", { colspan: "6" },
       h("ol", { class: "trail", "aria-label": t("visitors.trail") },
         pages.map((p) => h("li", {}, h("time", { text: fmtTime(p.at) }), " ", h("a", { href: p.url, target: "_blank", rel: "noopener noreferrer", text: p.title || p.url, title: p.url }))))));
     return [tr, trail];
+  }
+
+  /** Asks for the words of an invitation to chat and sends it to the visitor's page. */
+  invite(v) {
+    const text = h("textarea", { name: "text", rows: "3", maxlength: "1000", required: true });
+    text.value = t("visitors.inviteText");
+    const status = h("p", { class: "form-error", role: "alert", hidden: true });
+    const send = h("button", { class: "btn primary", type: "submit", text: t("visitors.inviteSend") });
+    const form = h("form", { method: "dialog", class: "panel-form", onsubmit: async (e) => {
+      e.preventDefault();
+      send.disabled = true;
+      try {
+        await api.post("/visitors/invite", { channel_id: v.channel_id, visitor_id: v.visitor_id, text: text.value.trim() });
+        dialog.close();
+      } catch (err) {
+        status.textContent = t("error.generic", { reason: err.message });
+        status.hidden = false;
+      } finally {
+        send.disabled = false;
+      }
+    } },
+    h("h2", { text: t("visitors.inviteTitle") }),
+    h("p", { class: "muted small", text: v.current_page ? v.current_page.title || v.current_page.url : "" }),
+    h("label", { class: "field-row" }, h("span", { class: "label", text: t("visitors.inviteWords") }), text),
+    status,
+    h("div", { class: "form-actions" },
+      h("button", { class: "btn", type: "button", text: t("admin.cancel"), onclick: () => dialog.close() }),
+      send));
+    const dialog = h("dialog", { class: "account-dialog", "data-testid": "invite-dialog", "aria-label": t("visitors.inviteTitle") }, form);
+    dialog.addEventListener("close", () => dialog.remove());
+    document.body.append(dialog);
+    dialog.showModal();
+    text.focus();
   }
 
   async toggle(v) {
