@@ -52,6 +52,7 @@ from hub.domain.records import (
     Identity,
     InboundEvent,
     Message,
+    Team,
 )
 from hub.domain.routing import Assignment, Board, Seat, TeamRule, Waiting, capacity_of
 
@@ -360,6 +361,20 @@ class SqlUnit:
             update(T.agents).where(T.agents.c.id == agent_id).values(last_assigned_at=at)
         )
         return rows.conversation(row)
+
+    async def agent_load(self, agent_id: int) -> int:
+        return (await self._loads([agent_id])).get(agent_id, 0)
+
+    async def get_team(self, team_id: int) -> Team | None:
+        row = (await self.conn.execute(select(T.teams).where(T.teams.c.id == team_id))).first()
+        if row is None:
+            return None
+        members = await self.conn.execute(
+            select(T.team_members.c.agent_id)
+            .where(T.team_members.c.team_id == team_id)
+            .order_by(T.team_members.c.agent_id)
+        )
+        return rows.team(row, tuple(members.scalars()))
 
     async def agent_team_ids(self, agent_id: int) -> list[int]:
         m = T.team_members

@@ -26,6 +26,7 @@ from hub.domain.records import (
     Identity,
     InboundEvent,
     Message,
+    Team,
 )
 from hub.domain.routing import Assignment, Board
 
@@ -109,6 +110,11 @@ class Unit(Protocol):
         ...
 
     async def agent_team_ids(self, agent_id: int) -> list[int]: ...
+    async def agent_load(self, agent_id: int) -> int:
+        """The open conversations assigned to the agent, in every team."""
+        ...
+
+    async def get_team(self, team_id: int) -> Team | None: ...
     async def waiting_team_ids(self) -> list[int]:
         """The teams in an automatic mode that have conversations waiting."""
         ...

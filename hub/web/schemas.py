@@ -433,6 +433,24 @@ class ConversationPatch(In):
     read: bool = False
 
 
+class TransferIn(In):
+    """To an agent, to a team's queue, or to an agent of a team (both named)."""
+
+    agent_id: DbId | None = Field(default=None, description="the agent who takes it over")
+    team_id: DbId | None = Field(
+        default=None,
+        description="the team it moves to; without agent_id it waits in that team's queue",
+    )
+    note: str = Field(
+        default="",
+        max_length=2000,
+        description="for the receiver: kept in the thread as an internal note",
+    )
+    force: bool = Field(
+        default=False, description="transfer to an agent even when they are at capacity"
+    )
+
+
 class ConversationStart(In):
     channel_id: int = Field(ge=1, le=2**31 - 1)
     to: str = Field(

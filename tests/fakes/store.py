@@ -173,6 +173,12 @@ class FakeUnit:
         self.t.last_assigned[agent_id] = at
         return await self.update_conversation(conversation_id, assignee_id=agent_id)
 
+    async def agent_load(self, agent_id: int) -> int:
+        return self._load(agent_id)
+
+    async def get_team(self, team_id: int) -> Team | None:
+        return self.t.teams.get(team_id)
+
     async def agent_team_ids(self, agent_id: int) -> list[int]:
         return sorted(t.id for t in self.t.teams.values() if agent_id in t.agent_ids)
 

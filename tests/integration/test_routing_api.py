@@ -364,3 +364,68 @@ async def test_a_round_robin_team_assigns_and_its_queue_moves_when_a_slot_frees(
     assert status == 200
     assert (await conversation(hub, convs[2]["id"]))["assignee_id"] == li
     await page.close()
+
+
+async def test_transfer_hands_over_with_a_note_and_refuses_with_reasons(hub: RunningHub) -> None:
+    key = await team_channel(hub, {"name": "售前", "agent_capacity": 1})
+    _, teams = await hub.api("GET", "/teams")
+    [sales] = [t["id"] for t in teams["items"] if t["name"] == "售前"]
+    [(li, li_headers), (wang, wang_headers), (zhao, _)] = await seated(hub, ["li", "wang", "zhao"])
+    await hub.api("PATCH", f"/teams/{sales}", json={"agent_ids": [li, wang]})
+    await hub.api("PATCH", f"/agents/{zhao}", json={"active": False})
+    _, other = await hub.api("POST", "/teams", json={"name": "技术"})
+    first, second = await visitors_write(hub, key, 2)
+    await as_agent(hub, li_headers, "POST", f"/conversations/{first['id']}/take")
+    await as_agent(hub, wang_headers, "POST", f"/conversations/{second['id']}/take")
+    page = await AgentSocket.connect(hub.http, hub.base, token_of(wang_headers))
+    path = f"/conversations/{first['id']}/transfer"
+    for body, status, reason in [
+        ({}, 422, "give agent_id, team_id or both"),
+        ({"agent_id": 4242}, 422, "agent_id: there is no agent 4242"),
+        ({"agent_id": zhao}, 422, f"zhao (agent {zhao}) is deactivated"),
+        ({"team_id": 4242}, 422, "team_id: there is no team 4242"),
+        ({"agent_id": wang, "team_id": other["id"]}, 422, "is not in the team 技术"),
+        ({"agent_id": li}, 422, f"li (agent {li}) has it already"),
+        ({"agent_id": wang, "note": "x" * 2001}, 422, "note: String should have at most 2000"),
+        ({"agent_id": wang, "force": "maybe"}, 422, "force: Input should be a valid boolean"),
+        (
+            {"agent_id": wang},
+            409,
+            f"wang (agent {wang}) is full: 1 of 1 open conversations; send force: true",
+        ),
+    ]:
+        got, refused_ = await as_agent(hub, li_headers, "POST", path, json=body)
+        assert got == status, (body, refused_)
+        assert reason in refused_["error"]["reason"], refused_
+    assert (await conversation(hub, first["id"]))["assignee_id"] == li
+    got, moved = await as_agent(
+        hub, li_headers, "POST", path, json={"agent_id": wang, "note": "客户要退货", "force": True}
+    )
+    assert got == 200, moved
+    assert (moved["assignee_id"], moved["team_id"]) == (wang, sales)
+    # the receiver's page: the note, then the notice of the transfer
+    note = await page.next("message.created", lambda f: f["data"]["private"])
+    assert note["data"]["text"] == "客户要退货"
+    notice = await page.next("conversation.transferred")
+    assert (notice["data"]["to_agent_id"], notice["data"]["note_id"]) == (wang, note["data"]["id"])
+    _, thread = await hub.api("GET", f"/conversations/{first['id']}/messages")
+    assert [m["text"] for m in thread["items"] if m["private"]] == ["客户要退货"]
+    # to a team's queue: it waits there
+    got, queued = await as_agent(hub, wang_headers, "POST", path, json={"team_id": other["id"]})
+    assert got == 200, queued
+    assert (queued["assignee_id"], queued["team_id"], queued["queue_position"]) == (
+        None,
+        other["id"],
+        1,
+    )
+    await hub.api("PATCH", f"/conversations/{first['id']}", json={"status": "resolved"})
+    got, refused_ = await as_agent(hub, wang_headers, "POST", path, json={"agent_id": li})
+    assert (got, refused_["error"]["reason"]) == (
+        409,
+        f"conversation {first['id']} is resolved; reopen it first",
+    )
+    got, _ = await as_agent(
+        hub, wang_headers, "POST", "/conversations/4242/transfer", json={"agent_id": li}
+    )
+    assert got == 404
+    await page.close()

@@ -11,7 +11,7 @@ from adapters.db.queries import ConversationFilter, ConversationItem, decode_cur
 from hub.domain.channels import LimitsReplies, ReplyWindow
 from hub.domain.errors import InvalidInput, NotFound
 from hub.domain.model import AttachmentRef
-from hub.services import conversations, outbound
+from hub.services import conversations, outbound, transfer
 from hub.services.views import conversation_fields, iso, message_out
 from hub.web import schemas as S
 from hub.web.api.common import api, path_id, read_body, read_query
@@ -134,6 +134,32 @@ async def take_conversation(request: web.Request) -> S.ConversationOut:
     hub_ = hub_of(request)
     conversation_id = path_id(request)
     await conversations.take(hub_.deps, agent_of(request), conversation_id)
+    item = await hub_.queries.conversation_item(conversation_id)
+    assert item is not None
+    return conversation_out(item)
+
+
+@api.route(
+    "POST",
+    "/conversations/{id}/transfer",
+    summary="Transfer (转接) a conversation to an agent or a team, with a note for them",
+    tag="conversations",
+    body=S.TransferIn,
+    response=S.ConversationOut,
+)
+async def transfer_conversation(request: web.Request) -> S.ConversationOut:
+    body = await read_body(request, S.TransferIn)
+    hub_ = hub_of(request)
+    conversation_id = path_id(request)
+    await transfer.transfer(
+        hub_.deps,
+        agent_of(request),
+        conversation_id,
+        agent_id=body.agent_id,
+        team_id=body.team_id,
+        note=body.note,
+        force=body.force,
+    )
     item = await hub_.queries.conversation_item(conversation_id)
     assert item is not None
     return conversation_out(item)
