@@ -201,7 +201,7 @@ class SqlUnit:
     async def lock_agent(self, agent_id: int) -> Agent | None:
         row = (
             await self.conn.execute(
-                select(T.agents).where(T.agents.c.id == agent_id).with_for_update()
+                select(T.agents).where(T.agents.c.id == agent_id).with_for_update(key_share=True)
             )
         ).first()
         return rows.agent(row) if row else None
@@ -236,12 +236,16 @@ class SqlUnit:
 
     async def routing_board(self, team_ids: Sequence[int]) -> Board:
         t, a = T.teams, T.agents
+        # FOR NO KEY UPDATE: routings, takes and presence changes wait for each other, while
+        # the foreign key checks of writes naming these rows (a reply assigning its writer, a
+        # new conversation of the team) go through instead of deadlocking with a routing that
+        # waits for their conversation's row.
         teams = (
             await self.conn.execute(
                 select(t.c.id, t.c.assignment_mode, t.c.agent_capacity)
                 .where(t.c.id.in_(list(team_ids)))
                 .order_by(t.c.id)
-                .with_for_update()
+                .with_for_update(key_share=True)
             )
         ).all()
         auto = {r.id: r for r in teams if r.assignment_mode != AssignmentMode.MANUAL.value}
@@ -263,7 +267,7 @@ class SqlUnit:
                     a.c.presence == PresenceStatus.ONLINE.value,
                 )
                 .order_by(a.c.id)
-                .with_for_update()
+                .with_for_update(key_share=True)
             )
         ).all()
         # Counted after the locks: this reads what every routing before this one committed.

@@ -19,6 +19,7 @@ from adapters.db.secretbox import SecretBox
 from adapters.db.store import SqlStore
 from hub.domain.model import AssignmentMode, PresenceStatus, Role
 from hub.domain.ports import NewContact, NewConversation
+from hub.domain.routing import plan
 from hub.services import routing
 from tests.fakes.hub import fake_pipeline
 from tests.integration.conftest import sqlite_url
@@ -89,3 +90,51 @@ async def test_concurrent_routings_of_teams_sharing_agents_respect_capacity(
     assert len(assigned) == 4 * CAPACITY
     await store.close()
     await engines.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_routing_and_a_reply_assigning_the_same_conversation_do_not_deadlock() -> None:
+    """A reply to a waiting conversation assigns it to the replier (its foreign key check
+    shares the agent's row) while a routing holding that agent's row assigns it too: the
+    routing's lock lets the key share through, so one wins and neither fails."""
+    url = await create_pg_database()
+    engines = create_engines(url)
+    try:
+        await upgrade_async(url)
+        box = SecretBox("k")
+        store = SqlStore(engines, box)
+        directory = SqlDirectory(engines, box)
+        agent = await directory.create_agent("a@shop.test", "A", Role.AGENT, "x")
+        team = await directory.create_team(
+            "t", [agent.id], assignment_mode=AssignmentMode.ROUND_ROBIN
+        )
+        channel = await directory.create_channel("webchat", "c", {})
+        async with store.unit() as uow:
+            await uow.set_presence(agent.id, PresenceStatus.ONLINE, datetime.now(UTC))
+            [identity] = (await uow.create_customers({(channel.id, "v"): NewContact("V")})).values()
+            [waiting] = await uow.create_conversations(
+                [NewConversation(channel.id, identity.contact_id, identity.id, team.id)]
+            )
+            await uow.commit()
+        async with store.unit() as routing_uow, store.unit() as reply_uow:
+            board = await routing_uow.routing_board([team.id])
+            picks = plan(board, datetime.now(UTC))
+            assert [p.conversation_id for p in picks] == [waiting.id]
+            await reply_uow.get_conversation(waiting.id, lock=True)
+            replied = asyncio.create_task(
+                reply_uow.update_conversation(waiting.id, assignee_id=agent.id)
+            )
+            await asyncio.wait_for(asyncio.shield(replied), 5)
+            routed = asyncio.create_task(routing_uow.assign_waiting(picks))
+            await asyncio.sleep(0.2)  # the routing waits for the reply's row
+            await reply_uow.commit()
+            assert await asyncio.wait_for(routed, 5) == []  # it was not waiting any more
+            await routing_uow.commit()
+        async with store.unit() as uow:
+            after = await uow.get_conversation(waiting.id)
+        assert after is not None
+        assert after.assignee_id == agent.id
+        await store.close()
+    finally:
+        await engines.dispose()
+        await drop_pg_database(url)
