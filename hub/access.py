@@ -98,15 +98,21 @@ class ProcessHubAccess:
         self, channel: Channel, visitor_id: str, invitation: Mapping[str, Any], outcome: str
     ) -> int | None:
         if self._visitors is not None:
+            agent = invitation.get("agent_id")
             state = InvitationState(
-                str(invitation["invitation_id"]), int(invitation["agent_id"]), outcome
+                str(invitation["invitation_id"]), int(agent) if agent is not None else None, outcome
             )
             if not self._visitors.invited(channel.id, visitor_id, state):
                 return None  # another page of the visitor's answered it first
         if outcome not in ("accepted", "declined", "ignored"):
             return None
         found = await invitations.answered(
-            self._hub.deps, channel, visitor_id, invitation, cast(invitations.Outcome, outcome)
+            self._hub.deps,
+            channel,
+            visitor_id,
+            invitation,
+            cast(invitations.Outcome, outcome),
+            self._hub.invitation_rules,
         )
         if found is not None and self._visitors is not None:
             self._visitors.chatting(channel.id, visitor_id, found)

@@ -18,6 +18,7 @@ from adapters.db.channel_cache import ChannelCache
 from adapters.db.channel_state import SqlChannelState
 from adapters.db.directory import SqlDirectory
 from adapters.db.engine import Engines, create_engines
+from adapters.db.invitation_rules import SqlInvitationRules
 from adapters.db.queries import SqlQueries
 from adapters.db.secretbox import SecretBox
 from adapters.db.store import SqlStore
@@ -76,6 +77,7 @@ class Hub:
     redis: Redis | None
     inprocess_queue: InProcessQueue | None
     canned_replies: SqlCannedReplies
+    invitation_rules: SqlInvitationRules
     #: where visitors are, for the live visitor panel (``KEFU_GEOIP_PATH``)
     regions: Regions
 
@@ -234,5 +236,6 @@ async def build_hub(settings: Settings, *, listen: bool = False) -> AsyncIterato
             redis=redis,
             inprocess_queue=inprocess,
             canned_replies=SqlCannedReplies(engines),
+            invitation_rules=SqlInvitationRules(engines),
             regions=MaxMindRegions(settings.geoip_path) if settings.geoip_path else NoRegions(),
         )

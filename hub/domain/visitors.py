@@ -81,7 +81,8 @@ class InvitationState:
     """An agent's invitation to chat (主动邀请) and what became of it."""
 
     invitation_id: str
-    agent_id: int
+    #: the inviting agent; ``None`` for a channel's automatic invitation
+    agent_id: int | None
     #: ``sent``, then ``accepted``, ``declined`` or ``ignored`` (the page closed unanswered)
     outcome: str
 

@@ -85,23 +85,9 @@ async def open_conversation(
     """The agent writes to the customer ``external_id`` of the channel (made a contact when
     new): in a new conversation (``fresh``: a thread of its own) or the customer's open one,
     which the agent takes when nobody has it."""
-    key = (channel.id, external_id)
-    async with deps.store.unit() as uow:
-        found = await uow.find_customers([key])
-        if key in found:
-            identity, latest = found[key]
-            open_one = latest if latest and latest.status == ConversationStatus.OPEN else None
-        else:
-            identity, open_one = (await uow.create_customers({key: contact}))[key], None
-        if open_one is None or fresh:
-            (conversation,) = await uow.create_conversations(
-                [NewConversation(channel.id, identity.contact_id, identity.id, channel.team_id)]
-            )
-        else:
-            conversation = open_one
-        if conversation.assignee_id is None:
-            await uow.update_conversation(conversation.id, assignee_id=agent.id)
-        await uow.commit()
+    conversation = await customer_conversation(
+        deps, channel, external_id, contact, fresh=fresh, assignee_id=agent.id
+    )
     log.info(
         "conversation opened by an agent",
         extra={"channel_id": channel.id, "conversation_id": conversation.id},
@@ -118,3 +104,35 @@ async def open_conversation(
         opened = await uow.get_conversation(conversation.id)
     assert opened is not None
     return opened, message
+
+
+async def customer_conversation(
+    deps: Deps,
+    channel: Channel,
+    external_id: str,
+    contact: NewContact,
+    *,
+    fresh: bool,
+    assignee_id: int | None,
+) -> Conversation:
+    """The customer's open conversation on the channel, or a new one (always with ``fresh``);
+    the customer is made a contact when new, and the conversation goes to ``assignee_id``
+    when nobody has it."""
+    key = (channel.id, external_id)
+    async with deps.store.unit() as uow:
+        found = await uow.find_customers([key])
+        if key in found:
+            identity, latest = found[key]
+            open_one = latest if latest and latest.status == ConversationStatus.OPEN else None
+        else:
+            identity, open_one = (await uow.create_customers({key: contact}))[key], None
+        if open_one is None or fresh:
+            (conversation,) = await uow.create_conversations(
+                [NewConversation(channel.id, identity.contact_id, identity.id, channel.team_id)]
+            )
+        else:
+            conversation = open_one
+        if conversation.assignee_id is None and assignee_id is not None:
+            conversation = await uow.update_conversation(conversation.id, assignee_id=assignee_id)
+        await uow.commit()
+    return conversation

@@ -247,6 +247,10 @@ class VisitorBoard:
             found = [v for v in found if v.channel_id in wanted]
         return sorted(found, key=lambda v: v.online_since, reverse=True)
 
+    def local_visitors(self) -> list[LiveVisitor]:
+        """The visitors connected to this process."""
+        return list(self._local.values())
+
     def visitor(self, key: str) -> LiveVisitor | None:
         local = self._local.get(key)
         if local is not None:

@@ -13,6 +13,7 @@ from hub.bootstrap import Hub, build_hub, settle_heap
 from hub.config import Settings
 from hub.listening import listener_ports, start_listeners, stop_listeners
 from hub.services.inbound import enqueues_settled
+from hub.services.invitations import AutoInviter
 from hub.services.polling import PollingSupervisor
 from hub.services.sweeper import sweep
 from hub.services.visitors import VisitorBoard
@@ -57,8 +58,14 @@ def create_app(settings: Settings) -> web.Application:
             visitors = app[VISITORS] = VisitorBoard(hub_.bus, hub_.regions)
             await visitors.start()
             transports.start(app, hub_, visitors)
+
+            async def first_time(key: str, window_s: float) -> bool:
+                count, _ = await hub_.limiter.count(key, window_s)
+                return count == 1
+
+            inviter = AutoInviter(hub_.deps, visitors, hub_.invitation_rules, first_time=first_time)
             settle_heap()
-            background: list[asyncio.Task[None]] = []
+            background: list[asyncio.Task[None]] = [asyncio.create_task(inviter.run())]
             if hub_.inprocess_queue is not None:
                 # Embedded mode has no worker: this process does the background work too.
                 background.append(asyncio.create_task(_embedded_sweeper(hub_)))

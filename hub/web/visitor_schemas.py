@@ -22,7 +22,7 @@ class DeviceOut(Out):
 
 class InvitationStateOut(Out):
     invitation_id: str
-    agent_id: int
+    agent_id: int | None = Field(description="null for a channel's automatic invitation")
     outcome: str = Field(description="sent, accepted, declined or ignored")
 
 
@@ -72,3 +72,63 @@ class InviteIn(In):
 
 class InvitationOut(Out):
     invitation_id: str
+
+
+class InvitationRuleIn(In):
+    channel_id: DbId
+    name: str = Field(min_length=1, max_length=100)
+    active: bool = True
+    message: str = Field(min_length=1, max_length=1000, description="what the invitation says")
+    page: str = Field(
+        default="",
+        max_length=300,
+        description="a glob over the page's path and query, e.g. /checkout*; empty: any page",
+    )
+    delay_s: int = Field(default=0, ge=0, le=3600, description="seconds on the page first")
+    min_visits: int = Field(default=1, ge=1, le=1000, description="3: from the third visit on")
+    search_words: str = Field(
+        default="", max_length=200, description="any of these words searched for (space-separated)"
+    )
+    cooldown_s: int = Field(
+        default=86400, ge=0, le=365 * 86400, description="not again to the same visitor within"
+    )
+
+
+class InvitationRulePatch(In):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    active: bool | None = None
+    message: str | None = Field(default=None, min_length=1, max_length=1000)
+    page: str | None = Field(default=None, max_length=300)
+    delay_s: int | None = Field(default=None, ge=0, le=3600)
+    min_visits: int | None = Field(default=None, ge=1, le=1000)
+    search_words: str | None = Field(default=None, max_length=200)
+    cooldown_s: int | None = Field(default=None, ge=0, le=365 * 86400)
+
+
+class RuleCountsOut(Out):
+    sent: int
+    accepted: int
+    declined: int
+    ignored: int
+
+
+class InvitationRuleOut(Out):
+    id: int
+    channel_id: int
+    name: str
+    active: bool
+    message: str
+    page: str
+    delay_s: int
+    min_visits: int
+    search_words: str
+    cooldown_s: int
+    counts: RuleCountsOut
+
+
+class InvitationRuleList(Out):
+    items: list[InvitationRuleOut]
+
+
+class InvitationRuleQuery(In):
+    channel_id: DbId | None = None

@@ -12,13 +12,11 @@ from alembic.migration import MigrationContext
 from sqlalchemy import event, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-# Registers its table on the shared metadata, which the migrations must match.
-import adapters.db.canned_replies  # noqa: F401
 from adapters.db.engine import create_engines
 from adapters.db.migrate import upgrade_async
+from adapters.db.schema import metadata
 from adapters.db.secretbox import SecretBox
 from adapters.db.store import SqlStore
-from adapters.db.tables import metadata
 from hub.domain.model import Inbound
 from hub.domain.ports import AcceptedEvent
 from tests.integration.conftest import sqlite_url

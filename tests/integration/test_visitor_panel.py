@@ -283,3 +283,89 @@ async def test_an_agent_invites_a_visitor_who_accepts_another_declines_a_third_i
     for visitor in (accepting, declining):
         await visitor.close()
     await agent.close()
+
+
+async def test_a_rule_invites_visitors_on_the_checkout_and_counts_what_they_do(
+    hub: RunningHub,
+) -> None:
+    status, rule = await hub.api(
+        "POST",
+        "/invitation-rules",
+        json={
+            "channel_id": hub.channel_id,
+            "name": "结账犹豫",
+            "message": "结账遇到问题了吗？我们可以帮您。",
+            "page": "/checkout*",
+            "delay_s": 1,
+        },
+    )
+    assert status == 201, rule
+    assert rule["counts"] == {"sent": 0, "accepted": 0, "declined": 0, "ignored": 0}
+
+    # nobody online to answer: nobody is invited
+    browsing = await VisitorSocket.connect(hub.http, hub.base, hub.channel_key)
+    await browsing.open_page(f"{SHOP}/checkout?step=1", "结账")
+    with pytest.raises(TimeoutError):
+        await browsing.next("invite", within_s=3)
+
+    agent = await AgentSocket.connect(hub.http, hub.base, hub.token)  # now someone is
+    shown = await browsing.next("invite", within_s=10)
+    assert shown["text"] == "结账遇到问题了吗？我们可以帮您。"
+    await browsing.ws.send_json(
+        {"type": "invite_reply", "invitation_id": shown["invitation_id"], "accepted": True}
+    )
+    # the rule's message opens the conversation, routed like any new one (here: unassigned)
+    message = await browsing.reply_with("结账遇到问题了吗？我们可以帮您。")
+    assert message["sender_type"] == "bot"
+    event = await agent.next(
+        "visitor.invitation", lambda f: f["data"]["invitation_id"] == shown["invitation_id"]
+    )
+    assert event["data"]["rule_id"] == rule["id"]
+    assert event["data"]["agent_id"] is None
+    assert event["data"]["outcome"] == "accepted"
+
+    # on a page the rule does not name, and once invited, nobody is invited again
+    other = await VisitorSocket.connect(hub.http, hub.base, hub.channel_key)
+    await other.open_page(f"{SHOP}/tea", "茶")
+    await browsing.open_page(f"{SHOP}/checkout?step=2", "结账")
+    with pytest.raises(TimeoutError):
+        await other.next("invite", within_s=2.5)
+    await other.open_page(f"{SHOP}/checkout", "结账")
+    await other.next("invite", within_s=10)
+    await other.close()  # left unanswered
+    for _ in range(100):
+        status, listed = await hub.api("GET", f"/invitation-rules?channel_id={hub.channel_id}")
+        counts = listed["items"][0]["counts"]
+        if counts["ignored"]:
+            break
+        await asyncio.sleep(0.05)
+    assert counts == {"sent": 2, "accepted": 1, "declined": 0, "ignored": 1}
+    await browsing.close()
+    await agent.close()
+
+
+async def test_invitation_rules_are_checked_changed_and_removed(
+    hub: RunningHub,
+) -> None:
+    base = {"channel_id": hub.channel_id, "name": "首页", "message": "欢迎！"}
+    for wrong, reason in (
+        ({"page": "checkout"}, "page: a pattern starts with /"),
+        ({"page": "/check out"}, "page: a pattern has no spaces"),
+        ({"channel_id": 999_999}, "channel_id: there is no channel"),
+        ({"delay_s": -1}, "delay_s"),
+        ({"message": "   "}, "message"),
+    ):
+        status, answer = await hub.api("POST", "/invitation-rules", json={**base, **wrong})
+        assert status == 422, (wrong, answer)
+        assert reason in answer["error"]["reason"], (wrong, answer)
+    status, rule = await hub.api("POST", "/invitation-rules", json=base)
+    assert status == 201
+    status, changed = await hub.api(
+        "PATCH", f"/invitation-rules/{rule['id']}", json={"active": False, "min_visits": 3}
+    )
+    assert status == 200
+    assert (changed["active"], changed["min_visits"], changed["message"]) == (False, 3, "欢迎！")
+    status, _ = await hub.api("DELETE", f"/invitation-rules/{rule['id']}")
+    assert status == 204
+    status, _ = await hub.api("DELETE", f"/invitation-rules/{rule['id']}")
+    assert status == 404

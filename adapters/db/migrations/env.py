@@ -8,9 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-# Tables kept beside their store register on the shared metadata when imported.
-import adapters.db.canned_replies  # noqa: F401
-from adapters.db.tables import metadata
+from adapters.db.schema import metadata
 
 config = context.config
 
