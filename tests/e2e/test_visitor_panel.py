@@ -71,3 +71,36 @@ def test_an_invitation_opens_the_widget_and_accepting_starts_the_chat(
     row.locator(".invite-tag[data-outcome=accepted]").wait_for()
     row.get_by_role("link", name="对话中").click()
     agent.locator(".msg.out", has_text="新到的明前龙井").wait_for()
+
+
+def test_the_admin_adds_an_invitation_rule_and_sees_its_counts(hub: Hub, new_page: Any) -> None:
+    admin = new_page(locale="zh-CN", width=1440, height=1000)
+    login(admin, hub)
+    admin.goto(f"{hub.base}/#/admin/channels")
+    admin.locator(f".card[data-id='{hub.channel_id}']").click()
+    rules = admin.get_by_test_id("invitation-rules")
+    rules.wait_for()
+    admin.fill("input[name=rule_name]", "结账犹豫")
+    admin.fill("input[name=rule_page]", "/checkout*")
+    admin.fill("input[name=rule_delay]", "20")
+    admin.fill("textarea[name=rule_message]", "结账遇到问题了吗？")
+    admin.get_by_role("button", name="添加规则").click()
+    rule = rules.locator(".rule", has_text="结账犹豫")
+    rule.wait_for()
+    assert "页面 /checkout* · 停留 20 秒后" in rule.inner_text()
+    assert "已发送 0 · 接受 0 · 拒绝 0 · 未回应 0" in rule.inner_text()
+    saved = hub.api("GET", f"/invitation-rules?channel_id={hub.channel_id}")["items"]
+    assert [(r["name"], r["page"], r["delay_s"], r["cooldown_s"]) for r in saved] == [
+        ("结账犹豫", "/checkout*", 20, 86400)
+    ]
+    # switching it off is saved at once
+    rule.locator("input[type=checkbox]").uncheck()
+    for _ in range(50):
+        if not hub.api("GET", f"/invitation-rules?channel_id={hub.channel_id}")["items"][0][
+            "active"
+        ]:
+            break
+        admin.wait_for_timeout(100)
+    else:
+        raise AssertionError("the rule stayed on")
+    hub.api("DELETE", f"/invitation-rules/{saved[0]['id']}")

@@ -2,6 +2,7 @@
 import * as api from "../api.js";
 import { h, icon, avatar, copyText, randomToken, randomAesKey, safeHttpUrl, kindChip } from "../dom.js";
 import { t, pick, kindName, kindInfo, setKinds, fmtDateTime } from "../i18n.js";
+import { rulesSection } from "./invitation_rules.js";
 
 export function renderAdmin(main, page, ctx) {
   main.classList.add("admin");
@@ -428,7 +429,9 @@ function channelDetail(channel, teams, kinds, revealed, onSaved) {
       ] : inGuide ? null : [h("h3", { text: t("admin.webhooks") }), h("p", { class: "muted", text: t("admin.noWebhooks") })],
       channel.embed_html ? [h("h3", { text: t("admin.embed") }), copyRow(channel.embed_html, "embed-html")] : null,
       h("p", { class: "muted small", text: `${channel.public_key} · ${fmtDateTime(channel.created_at)}` })),
-  ];
+    // channels whose customers browse a site have visitors to invite
+    kindInfo(channel.kind)?.capabilities?.transport ? rulesSection(channel) : null,
+  ].filter(Boolean);
 }
 
 // -- agents -------------------------------------------------------------------------------------
