@@ -5,18 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from aiohttp import web
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import URLSafeTimedSerializer
 
 from adapters.db.queries import ConversationFilter, ConversationItem, decode_cursor, encode_cursor
 from hub.domain.channels import LimitsReplies, ReplyWindow
-from hub.domain.errors import InvalidInput, NotFound
-from hub.domain.model import AttachmentRef
+from hub.domain.errors import NotFound
 from hub.services import conversations, outbound, transfer
 from hub.services.views import conversation_fields, iso, message_out
 from hub.web import schemas as S
 from hub.web.api.common import api, path_id, read_body, read_query
 from hub.web.keys import agent_of, hub_of
-from hub.web.uploads import attachment_ref, receive_upload
+from hub.web.uploads import receive_upload, signed_attachments
 
 
 def conversation_out(
@@ -201,14 +200,7 @@ async def list_messages(request: web.Request) -> S.MessageList:
 async def post_message(request: web.Request) -> S.MessageOut:
     body = await read_body(request, S.ReplyIn)
     hub_ = hub_of(request)
-    files: list[AttachmentRef] = []
-    signer = upload_tokens(request)
-    for token in body.attachments:
-        try:
-            data = signer.loads(token, max_age=24 * 3600)
-        except BadSignature:
-            raise InvalidInput("an attachment token is invalid or expired; upload again") from None
-        files.append(attachment_ref(data["k"], data["m"]))
+    files = signed_attachments(upload_tokens(request), body.attachments)
     message = await outbound.reply(
         hub_.deps,
         agent_of(request),
