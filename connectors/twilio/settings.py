@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from hub.domain.model import PhoneNumber
-from hub.domain.settings import FILE_KEY, setting
+from hub.domain.settings import OptionalFileKey, setting
 from hub.domain.texts import text
 
 API_BASE_URL = "https://api.twilio.com"
@@ -80,10 +80,6 @@ def _menu_line(value: str) -> str:
 
 
 MenuLine = Annotated[str, Field(max_length=200), AfterValidator(_menu_line)]
-OptionalFileKey = Annotated[
-    Annotated[str, Field(pattern=FILE_KEY)] | None, BeforeValidator(_blank_is_none)
-]
-
 
 def menu_choices(lines: list[str]) -> dict[str, str]:
     """Digit → team name, from the settings' menu lines."""

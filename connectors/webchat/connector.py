@@ -41,8 +41,11 @@ class WebchatConnector:
 
     def embed_html(self, channel: Channel, public_url: str) -> str:
         src = f"{public_url.rstrip('/')}/assets/webchat/widget.js"
+        language = str(channel.settings.get("language") or "auto")
+        # the widget's first paint is in the channel's language, before the hub says hello
+        lang = f' data-kefu-lang="{escape(language)}"' if language != "auto" else ""
         return (
-            f'<script src="{escape(src)}" data-kefu-key="{escape(channel.public_key)}" '
+            f'<script src="{escape(src)}" data-kefu-key="{escape(channel.public_key)}"{lang} '
             "async></script>"
         )
 

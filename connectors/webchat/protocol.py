@@ -50,6 +50,9 @@ class LeaveMessage(_Frame):
     client_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     name: str = Field(default="", max_length=100)
     email: Email | None = None
+    #: asked for where the channel wants it (``offline_phone``): as visitors type it, a local
+    #: number (13800138000) as much as an international one (+86 138 0013 8000)
+    phone: str | None = Field(default=None, max_length=40, pattern=r"^\+?[0-9][0-9 ()-]{4,38}$")
     text: str = Field(min_length=1, max_length=MAX_TEXT)
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from hub.domain.settings import setting
+from hub.domain.settings import OptionalFileKey, setting
 from hub.domain.texts import text
 
 
@@ -36,6 +36,48 @@ class WebchatSettings(BaseModel):
         label=text("Colour", "主题色"),
         widget="color",
         pattern=r"^#[0-9a-fA-F]{6}$",
+    )
+    position: Literal["right", "left"] = setting(
+        "right",
+        label=text("Position on the page", "窗口位置"),
+        help=text("The corner the chat button sits in.", "聊天按钮所在的页面角落。"),
+    )
+    language: Literal["auto", "zh-CN", "en"] = setting(
+        "auto",
+        label=text("Language", "语言"),
+        help=text(
+            "auto follows the page's language, then the visitor's browser.",
+            "auto 跟随页面语言，其次是访客浏览器的语言。",
+        ),
+    )
+    launcher_text: str = setting(
+        "",
+        label=text("Text on the chat button", "聊天按钮文字"),
+        help=text(
+            "Shown beside the button's icon, e.g. “在线咨询”; empty shows the icon alone.",
+            "显示在按钮图标旁，如“在线咨询”；留空则只显示图标。",
+        ),
+        max_length=20,
+    )
+    logo: OptionalFileKey = setting(
+        None,
+        label=text("Logo", "标志"),
+        help=text(
+            "A square picture (PNG, JPEG, WebP or GIF) shown at the top of the chat.",
+            "显示在聊天窗口顶部的方形图片（PNG、JPEG、WebP 或 GIF）。",
+        ),
+        widget="image",
+    )
+    agent_avatars: bool = setting(
+        True,
+        label=text("Show agents' initials beside their replies", "在客服回复旁显示客服头像"),
+    )
+    offline_phone: bool = setting(
+        False,
+        label=text(
+            "Ask for a phone number in the leave-a-message form",
+            "留言表单中询问电话号码",
+        ),
     )
     prechat_form: bool = setting(
         False,

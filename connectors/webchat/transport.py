@@ -218,6 +218,16 @@ class VisitorTransport:
                 "welcome_text": settings.get("welcome_text", ""),
                 "prechat_form": bool(settings.get("prechat_form")),
                 "color": settings.get("color", "#1f6feb"),
+                "position": settings.get("position") or "right",
+                "language": settings.get("language") or "auto",
+                "launcher_text": settings.get("launcher_text") or "",
+                "logo": (
+                    f"/channel-files/{session.channel.id}/{settings['logo']}"
+                    if settings.get("logo")
+                    else None
+                ),
+                "agent_avatars": settings.get("agent_avatars", True) is not False,
+                "offline_phone": bool(settings.get("offline_phone")),
                 "max_upload_bytes": hub.max_upload_bytes,
                 "upload_types": list(hub.upload_types),
             },
@@ -258,6 +268,7 @@ class VisitorTransport:
                 text=frame.text,
                 sender_name=frame.name.strip() or session.name or None,
                 sender_email=str(frame.email) if frame.email else session.email,
+                sender_phone=" ".join(frame.phone.split()) if frame.phone else None,
                 data={"left_offline": True},
             )
             await self.hub.accept(session.channel, [item])

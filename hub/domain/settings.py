@@ -9,9 +9,9 @@ the API, encrypts them at rest, and serves the JSON Schema at ``/channel-kinds``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
 from pydantic import Field as _Field
 from pydantic_core import PydanticUndefined
 
@@ -31,7 +31,7 @@ def setting(
     generate: Generator | None = None,
     multiline: bool = False,
     placeholder: str | None = None,
-    widget: Literal["color", "lines", "audio"] | None = None,
+    widget: Literal["color", "lines", "audio", "image"] | None = None,
     destination: bool | tuple[str, ...] = False,
     **constraints: Any,
 ) -> Any:
@@ -39,9 +39,9 @@ def setting(
 
     ``secret``: encrypted at rest, masked in the API, typed into a password box.
     ``widget``: ``color`` for a colour picker; ``lines`` for a list typed one item per line;
-    ``audio`` for a sound file the admin uploads (``POST /api/v1/channel-files``): the value is
-    the stored file's key, served publicly at ``/channel-files/{channel id}/{key}`` (a phone
-    greeting the provider plays).
+    ``audio`` for a sound file, ``image`` for a picture the admin uploads
+    (``POST /api/v1/channel-files``): the value is the stored file's key, served publicly at
+    ``/channel-files/{channel id}/{key}`` (a phone greeting the provider plays, a widget's logo).
     ``destination``: a URL or host the hub sends the channel's secrets to (a provider's API
     address, a mail server): checked against ``hub.domain.destinations``, and changing it
     requires the secrets again: all of them, or only those named (a mail server's password).
@@ -76,14 +76,26 @@ def secret_names(model: type[BaseModel]) -> frozenset[str]:
 
 
 def file_names(model: type[BaseModel]) -> frozenset[str]:
-    """The fields holding a stored file's key (``widget="audio"``)."""
+    """The fields holding a stored file's key (``widget="audio"`` or ``"image"``)."""
     return frozenset(
-        name for name in model.model_fields if _extra(model, name).get("x-widget") == "audio"
+        name
+        for name in model.model_fields
+        if _extra(model, name).get("x-widget") in ("audio", "image")
     )
 
 
 #: what a file setting holds: a storage key as ``BlobStorage.put`` makes them
 FILE_KEY = r"^[0-9a-f]{4}/[A-Za-z0-9_-]{24}$"
+
+
+def _blank_is_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+#: a file setting that may be empty (the form sends "" for none)
+OptionalFileKey = Annotated[
+    Annotated[str, _Field(pattern=FILE_KEY)] | None, BeforeValidator(_blank_is_none)
+]
 
 
 def destination_names(model: type[BaseModel]) -> frozenset[str]:

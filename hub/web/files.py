@@ -10,7 +10,7 @@ from itsdangerous import BadSignature, SignatureExpired
 from hub.domain.errors import NotFound
 from hub.domain.settings import file_names
 from hub.web.keys import hub_of
-from hub.web.uploads import audio_type
+from hub.web.uploads import channel_file_type
 
 EXPIRED = "this file link has expired; reload the conversation for a fresh one"
 
@@ -52,8 +52,9 @@ async def file(request: web.Request) -> web.Response:
 
 
 async def channel_file(request: web.Request) -> web.Response:
-    """A sound file an admin uploaded for a channel's setting (a phone greeting), for the
-    provider to fetch: served only while one of the channel's file settings names it."""
+    """A file an admin uploaded for a channel's setting (a phone greeting, a widget's logo),
+    for a provider or the business's visitors to fetch: served only while one of the
+    channel's file settings names it."""
     hub_ = hub_of(request)
     try:
         channel_id = int(request.match_info["channel_id"])
@@ -69,7 +70,7 @@ async def channel_file(request: web.Request) -> web.Response:
         data = await hub_.deps.blobs.get(key)
     except FileNotFoundError:
         raise NotFound("the file is no longer stored") from None
-    content_type = audio_type(data)
+    content_type = channel_file_type(data)
     if content_type is None:
         raise NotFound("no such file")
     return web.Response(

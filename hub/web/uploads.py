@@ -110,8 +110,18 @@ def _first_line(exc: Exception) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
 
 
-#: the sound files a channel setting takes (a phone greeting): what telephony providers play
-CHANNEL_AUDIO_TYPES = ["audio/mpeg", "audio/wav", "audio/x-wav", "audio/wave"]
+#: the files a channel setting takes: sounds (a phone greeting, what telephony providers play)
+#: and pictures (a widget's logo); no SVG, which can carry a script
+CHANNEL_FILE_TYPES = [
+    "audio/mpeg",
+    "audio/wav",
+    "audio/x-wav",
+    "audio/wave",
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+    "image/gif",
+]
 
 
 def audio_type(data: bytes) -> str | None:
@@ -121,3 +131,21 @@ def audio_type(data: bytes) -> str | None:
     if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
         return "audio/wav"
     return None
+
+
+def image_type(data: bytes) -> str | None:
+    """What a picture really is, from its first bytes: PNG, JPEG, WebP or GIF, else ``None``."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    if data[:3] == b"\xff\xd8\xff":
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    return None
+
+
+def channel_file_type(data: bytes) -> str | None:
+    """A channel setting's file as its bytes say it is (sound or picture), else ``None``."""
+    return audio_type(data) or image_type(data)

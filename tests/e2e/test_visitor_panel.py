@@ -104,3 +104,71 @@ def test_the_admin_adds_an_invitation_rule_and_sees_its_counts(hub: Hub, new_pag
     else:
         raise AssertionError("the rule stayed on")
     hub.api("DELETE", f"/invitation-rules/{saved[0]['id']}")
+
+
+def test_the_admin_styles_the_widget_with_a_live_preview(
+    hub: Hub, new_page: Any, tmp_path: Any
+) -> None:
+    admin = new_page(locale="zh-CN", width=1440, height=1200)
+    login(admin, hub)
+    admin.goto(f"{hub.base}/#/admin/channels")
+    admin.locator(f".card[data-id='{hub.channel_id}']").click()
+    preview = admin.get_by_test_id("widget-preview")
+    preview.wait_for()
+    admin.fill("input[name=launcher_text]", "在线咨询")
+    admin.select_option("select[name=position]", "left")
+    assert admin.get_by_test_id("preview-launcher").inner_text().strip().endswith("在线咨询")
+    assert "left" in (preview.get_attribute("class") or "")
+    # a pale colour warns that white text on it is hard to read
+    admin.locator("input[name=color]").fill("#ffee58")
+    admin.get_by_test_id("contrast-color").wait_for()
+    admin.locator("input[name=color]").fill("#0b5cad")
+    admin.get_by_test_id("contrast-color").wait_for(state="hidden")
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(
+        bytes.fromhex(
+            "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+            "1f15c4890000000d49444154789c6360f80f0000010101005f0d0a2d0000000049454e44ae426082"
+        )
+    )
+    admin.locator("input[name=logo]").set_input_files(str(logo))
+    preview.locator(".wp-logo").wait_for()
+    admin.get_by_role("button", name="保存", exact=True).click()
+    for _ in range(50):
+        saved = hub.api("GET", f"/channels/{hub.channel_id}")["settings"]
+        if saved["launcher_text"] == "在线咨询":
+            break
+        admin.wait_for_timeout(100)
+    assert (saved["position"], saved["color"]) == ("left", "#0b5cad")
+    assert saved["logo"]
+
+    customer = new_page(locale="zh-CN")
+    customer.goto(f"{hub.base}/demo?lang=zh&campaign=style")
+    launcher = customer.locator(f"{WIDGET} >> .launcher")
+    launcher.wait_for()
+    customer.wait_for_function(
+        "() => document.querySelector('#kefu-hub-widget').shadowRoot"
+        ".querySelector('.launcher-text')?.textContent === '在线咨询'"
+    )
+    box = launcher.bounding_box()
+    assert box is not None
+    assert box["x"] < 200  # the left corner
+    # a closed panel is out of reach of the keyboard and screen readers
+    assert customer.evaluate(
+        "() => document.querySelector('#kefu-hub-widget').shadowRoot.querySelector('.panel').inert"
+    )
+    launcher.click()
+    customer.locator(f"{WIDGET} >> .head img.logo").wait_for()
+    channel = hub.api("GET", f"/channels/{hub.channel_id}")
+    hub.api(
+        "PATCH",
+        f"/channels/{hub.channel_id}",
+        {
+            "settings": {
+                **channel["settings"],
+                "position": "right",
+                "launcher_text": "",
+                "logo": None,
+            }
+        },
+    )

@@ -36,6 +36,7 @@
       poweredBy: "Powered by Kefu Hub",
       slowDown: "You're sending messages quickly: this one goes out in {n} s.",
       inviteFrom: "{name} invites you to chat", inviteAccept: "Chat now", inviteDecline: "No, thanks",
+      phone: "Phone (optional)",
     },
     zh: {
       open: "在线咨询", close: "关闭对话", online: "客服在线，通常几分钟内回复",
@@ -54,9 +55,13 @@
       poweredBy: "由 Kefu Hub 提供",
       slowDown: "发送太频繁，本条消息将在 {n} 秒后自动发出。",
       inviteFrom: "{name} 邀请您对话", inviteAccept: "开始对话", inviteDecline: "暂不需要",
+      phone: "电话（选填）",
     },
   };
-  const pageLang = (document.documentElement.lang || navigator.language || "en").toLowerCase();
+  // The channel's language where it sets one (the snippet's, else the one the hub gave last
+  // time), else the page's, else the browser's.
+  const chosenLang = script.dataset.kefuLang || store.get("lang") || "auto";
+  const pageLang = (chosenLang !== "auto" ? chosenLang : document.documentElement.lang || navigator.language || "en").toLowerCase();
   const L = STRINGS[pageLang.startsWith("zh") ? "zh" : "en"];
   const t = (key, vars = {}) => L[key].replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ""));
 
@@ -120,6 +125,11 @@
 .root { --accent: #1f6feb; font: 14px/1.45 -apple-system, "Segoe UI", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", system-ui, sans-serif; color: #1c2024; }
 .launcher { position: fixed; right: 20px; bottom: 20px; width: 60px; height: 60px; border-radius: 50%; border: 0; background: var(--accent); color: #fff; cursor: pointer; box-shadow: 0 6px 24px rgba(0,0,0,.22); display: grid; place-items: center; z-index: 2147483000; transition: transform .15s; }
 .launcher:hover { transform: scale(1.06); }
+.launcher.texted { width: auto; padding: 0 20px 0 16px; border-radius: 30px; display: flex; gap: 8px; font: 600 15px/1 inherit; }
+.root.left .launcher, .root.left .panel { right: auto; left: 20px; }
+.head .logo { width: 40px; height: 40px; border-radius: 10px; object-fit: cover; background: #fff; flex: none; }
+.msg.out.avatared { padding-left: 38px; position: relative; }
+.msg .initials { position: absolute; left: 0; top: 18px; width: 30px; height: 30px; border-radius: 50%; background: var(--accent); color: #fff; font-size: 12px; font-weight: 700; display: grid; place-items: center; }
 .launcher:focus-visible, button:focus-visible, textarea:focus-visible, input:focus-visible { outline: 3px solid color-mix(in srgb, var(--accent) 45%, transparent); outline-offset: 2px; }
 .badge { position: absolute; top: -2px; right: -2px; min-width: 22px; height: 22px; padding: 0 6px; border-radius: 11px; background: #e5484d; color: #fff; font-size: 12px; font-weight: 700; display: grid; place-items: center; border: 2px solid #fff; }
 .badge[hidden] { display: none; }
@@ -198,13 +208,16 @@
   }
 
   const badge = h("span", { class: "badge", hidden: true, "aria-live": "polite" });
-  const launcher = h("button", { class: "launcher", type: "button", "aria-label": t("open"), title: t("open") }, icon(ICONS.chat, 28), badge);
+  const launcherText = h("span", { class: "launcher-text", hidden: true });
+  const launcher = h("button", { class: "launcher", type: "button", "aria-label": t("open"), title: t("open"), "aria-expanded": "false" }, icon(ICONS.chat, 28), launcherText, badge);
+  const logoEl = h("img", { class: "logo", alt: "" });
   const titleEl = h("div", { class: "title", text: "" });
+  const avatarEl = h("div", { class: "avatar" }, icon(ICONS.chat, 22));
   const statusDot = h("span", { class: "dot" });
   const statusText = h("span", { text: "" });
   const closeBtn = h("button", { class: "icon-btn", type: "button", "aria-label": t("close"), title: t("close") }, icon(ICONS.down));
   const head = h("div", { class: "head" },
-    h("div", { class: "avatar" }, icon(ICONS.chat, 22)),
+    avatarEl,
     h("div", { class: "grow" }, titleEl, h("div", { class: "sub" }, statusDot, statusText)),
     closeBtn);
   const conn = h("div", { class: "conn", hidden: true, text: t("reconnecting") });
@@ -246,6 +259,9 @@
     isOpen = open;
     store.set("open", open ? "1" : "0");
     panel.classList.toggle("open", open);
+    // a closed panel is out of the tab order and of what screen readers read
+    panel.inert = !open;
+    panel.setAttribute("aria-hidden", String(!open));
     launcher.setAttribute("aria-expanded", String(open));
     if (open) {
       unread = 0;
@@ -339,7 +355,14 @@
     const system = m.sender_type === "system" || m.sender_type === "bot";
     const cls = ["msg", system ? "system" : mine ? "in" : "out", opts.pending ? "pending" : "", opts.failed ? "failed" : ""].join(" ");
     const el = h("div", { class: cls, "data-id": m.id ?? null, "data-client-id": opts.clientId ?? null });
-    if (!mine && !system) el.append(h("div", { class: "who", text: m.sender_name || t("someone") }));
+    if (!mine && !system) {
+      el.append(h("div", { class: "who", text: m.sender_name || t("someone") }));
+      if (settings.agent_avatars !== false) {
+        el.classList.add("avatared");
+        const initials = (m.sender_name || t("someone")).trim().split(/\s+/).map((w) => [...w][0]).join("").slice(0, 2).toUpperCase();
+        el.append(h("span", { class: "initials", "aria-hidden": "true", text: initials }));
+      }
+    }
     if (m.text) el.append(h("div", { class: "bubble", text: m.text }));
     for (const a of m.attachments || []) el.append(attachmentEl(a, a.preview));
     const meta = opts.pending ? (opts.uploading ? t("uploading", { name: opts.uploading }) : t("sending")) : fmtTime(m.created_at);
@@ -374,7 +397,19 @@
 
   function applySettings() {
     root.style.setProperty("--accent", /^#[0-9a-f]{6}$/i.test(settings.color) ? settings.color : "#1f6feb");
+    root.classList.toggle("left", settings.position === "left");
     titleEl.textContent = settings.title || t("open");
+    // the next page shows the channel's language from its first paint
+    if (settings.language) store.set("lang", settings.language);
+    launcherText.textContent = settings.launcher_text || "";
+    launcherText.hidden = !settings.launcher_text;
+    launcher.classList.toggle("texted", !!settings.launcher_text);
+    if (settings.logo) {
+      logoEl.src = absolute(settings.logo);
+      avatarEl.replaceWith(logoEl);
+    } else if (logoEl.isConnected) {
+      logoEl.replaceWith(avatarEl);
+    }
     fileInput.setAttribute("accept", (settings.upload_types || []).join(","));
   }
   function applyOnline() {
@@ -423,18 +458,22 @@
     const name = h("input", { name: "name", autocomplete: "name", maxlength: "100", value: profile.name || "" });
     const email = h("input", { name: "email", type: "email", autocomplete: "email", required: true, value: profile.email || "" });
     const text = h("textarea", { name: "message", required: true, maxlength: "5000" });
+    const phone = h("input", { name: "phone", type: "tel", autocomplete: "tel", maxlength: "40", pattern: "\\+?[0-9][0-9 ()\\-]{4,38}", value: profile.phone || "" });
     const status = h("p", { role: "status" });
     const form = h("form", { class: "form inner leave", onsubmit: (e) => {
       e.preventDefault();
       if (!form.checkValidity()) { form.reportValidity(); return; }
       const frame = { type: "leave_message", client_id: newId(), name: name.value.trim(), email: email.value.trim(), text: text.value };
-      store.set("profile", JSON.stringify({ name: frame.name, email: frame.email }));
+      if (settings.offline_phone && phone.value.trim()) frame.phone = phone.value.trim();
+      store.set("profile", JSON.stringify({ name: frame.name, email: frame.email, phone: frame.phone || profile.phone || "" }));
       queue(frame, [], frame.text);
       text.value = "";
       status.textContent = t("leaveThanks");
     } },
     h("h3", { text: t("leaveTitle") }), h("p", { text: t("leaveText") }),
-    h("label", {}, t("name"), name), h("label", {}, t("email"), email), h("label", {}, t("message"), text),
+    h("label", {}, t("name"), name), h("label", {}, t("email"), email),
+    settings.offline_phone ? h("label", {}, t("phone"), phone) : null,
+    h("label", {}, t("message"), text),
     h("button", { class: "btn", type: "submit", text: t("leaveSend") }), status,
     h("button", { class: "btn ghost", type: "button", text: t("chatAnyway"), onclick: () => { offlineChosen = true; showChat(); } }));
     return [form];

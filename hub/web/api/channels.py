@@ -24,7 +24,7 @@ from hub.services.polling import look_at_pollers, reader_problems
 from hub.web import schemas as S
 from hub.web.api.common import MASK, api, changes_of, path_id, read_body
 from hub.web.keys import agent_of, hub_of
-from hub.web.uploads import CHANNEL_AUDIO_TYPES, audio_type, receive_upload
+from hub.web.uploads import CHANNEL_FILE_TYPES, channel_file_type, receive_upload
 
 
 async def channel_out(request: web.Request, channel: Channel) -> S.ChannelOut:
@@ -108,7 +108,8 @@ async def _check_team(request: web.Request, team_id: int | None) -> None:
 @api.route(
     "POST",
     "/channel-files",
-    summary="Upload a sound file for a channel setting (multipart field 'file'): MP3 or WAV",
+    summary="Upload a file for a channel setting (multipart field 'file'): a sound (MP3 or "
+    "WAV) or a picture (PNG, JPEG, WebP or GIF)",
     tag="channels",
     upload="file",
     response=S.ChannelFileOut,
@@ -122,7 +123,7 @@ async def upload_channel_file(request: web.Request) -> S.ChannelFileOut:
         request,
         _Checked(blobs),
         max_bytes=hub_.settings.max_upload_bytes,
-        allowed_types=CHANNEL_AUDIO_TYPES,
+        allowed_types=CHANNEL_FILE_TYPES,
     )
     return S.ChannelFileOut(
         key=stored.storage_key, content_type=stored.content_type, size=stored.size
@@ -130,15 +131,18 @@ async def upload_channel_file(request: web.Request) -> S.ChannelFileOut:
 
 
 class _Checked:
-    """Stores a channel's sound file only if its bytes are what its type says: it is served
-    to the public, so a page or a script named greeting.mp3 must not get in."""
+    """Stores a channel's file only if its bytes are a sound or a picture: it is served to
+    the public, so a page or a script named greeting.mp3 or logo.png must not get in."""
 
     def __init__(self, blobs: BlobStorage) -> None:
         self._blobs = blobs
 
     async def put(self, data: bytes, *, filename: str, content_type: str) -> str:
-        if audio_type(data) is None:
-            raise InvalidInput("the file is not an MP3 or WAV sound")
+        found = channel_file_type(data)
+        if found is None:
+            raise InvalidInput("the file is not an MP3 or WAV sound, nor a PNG, JPEG, WebP or GIF")
+        if found.split("/")[0] != content_type.split("/")[0]:
+            raise InvalidInput(f"the file is a {found}, not the {content_type} its name says")
         return await self._blobs.put(data, filename=filename, content_type=content_type)
 
     async def get(self, key: str) -> bytes:

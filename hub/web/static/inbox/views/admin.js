@@ -3,6 +3,7 @@ import * as api from "../api.js";
 import { h, icon, avatar, copyText, randomToken, randomAesKey, safeHttpUrl, kindChip } from "../dom.js";
 import { t, pick, kindName, kindInfo, setKinds, fmtDateTime } from "../i18n.js";
 import { rulesSection } from "./invitation_rules.js";
+import { widgetPreview } from "./widget_preview.js";
 
 export function renderAdmin(main, page, ctx) {
   main.classList.add("admin");
@@ -124,6 +125,16 @@ async function channelsPage(body, ctx, focus = null) {
   select(focused || items[0] || null, focused ? focus.revealed || {} : {});
 }
 
+/** WCAG 2 contrast ratio of white text on a #rrggbb colour. */
+export function contrastWithWhite(hex) {
+  const channel = (i) => {
+    const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  const luminance = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
+  return 1.05 / (luminance + 0.05);
+}
+
 /**
  * One setting's input, drawn from its JSON Schema: {name, el, input, generate, secret, read()}.
  * read() gives the value to send (undefined: leave it out, the server's default applies) or
@@ -167,27 +178,31 @@ function settingField(kind, name, prop, required, settings, revealed, channelId)
     check = true;
     input = h("input", { ...common, type: "checkbox", checked: !!initial });
     read = () => input.checked;
-  } else if (widget === "audio") {
-    // a sound file the admin uploads; the setting holds the stored file's key
+  } else if (widget === "audio" || widget === "image") {
+    // a file the admin uploads (a greeting, a logo); the setting holds the stored file's key
+    const picture = widget === "image";
     let value = typeof initial === "string" && initial ? initial : null;
     let uploading = false;
-    const player = h("audio", { controls: true, preload: "none", class: "setting-audio", hidden: true });
+    const player = picture
+      ? h("img", { class: "setting-image", alt: "", hidden: true })
+      : h("audio", { controls: true, preload: "none", class: "setting-audio", hidden: true });
     const status = h("span", { class: "muted small", role: "status" });
     const show = (src) => {
       player.hidden = !src;
       if (src) player.src = src;
       else player.removeAttribute("src");
     };
-    input = h("input", { ...common, type: "file", accept: "audio/mpeg,audio/wav,.mp3,.wav" });
+    input = h("input", { ...common, type: "file", accept: picture ? "image/png,image/jpeg,image/webp,image/gif" : "audio/mpeg,audio/wav,.mp3,.wav" });
     const remove = h("button", { class: "btn small", type: "button", "data-action": `remove-${name}`, text: t("admin.audioRemove"), hidden: !value, onclick: () => {
       value = null;
       show(null);
       remove.hidden = true;
       input.value = "";
-      status.textContent = t("admin.audioNone");
+      status.textContent = picture ? t("admin.imageNone") : t("admin.audioNone");
+      input.dispatchEvent(new Event("input", { bubbles: true }));
     } });
     show(value && channelId ? `/channel-files/${channelId}/${value}` : null);
-    status.textContent = value ? t("admin.audioSet") : t("admin.audioNone");
+    status.textContent = value ? (picture ? t("admin.imageSet") : t("admin.audioSet")) : (picture ? t("admin.imageNone") : t("admin.audioNone"));
     input.addEventListener("change", async () => {
       const file = input.files[0];
       if (!file) return;
@@ -197,6 +212,8 @@ function settingField(kind, name, prop, required, settings, revealed, channelId)
         const stored = await api.uploadTo("/channel-files", file);
         value = stored.key;
         show(URL.createObjectURL(file));
+        input.dataset.preview = player.src;
+        input.dispatchEvent(new Event("input", { bubbles: true }));
         remove.hidden = false;
         status.textContent = t("admin.audioUploaded", { name: file.name });
       } catch (err) {
@@ -210,9 +227,19 @@ function settingField(kind, name, prop, required, settings, revealed, channelId)
       if (uploading) throw invalid(t("admin.audioUploading", { field: label }), input);
       return value ?? empty(input);
     };
-    control = h("div", { class: "audio-setting" }, player, h("div", { class: "input-row" }, input, remove), status);
+    control = h("div", { class: picture ? "image-setting" : "audio-setting" }, player, h("div", { class: "input-row" }, input, remove), status);
   } else if (widget === "color") {
     input = h("input", { ...common, type: "color", value: typeof initial === "string" && /^#[0-9a-fA-F]{6}$/.test(initial) ? initial : "#000000" });
+    // the widget writes white on this colour: say so when that is hard to read
+    const warning = h("p", { class: "form-warn small", role: "status", "data-testid": `contrast-${name}`, hidden: true });
+    const judge = () => {
+      const ratio = contrastWithWhite(input.value);
+      warning.hidden = ratio >= 4.5;
+      warning.textContent = t("admin.contrastLow", { ratio: ratio.toFixed(1) });
+    };
+    input.addEventListener("input", judge);
+    judge();
+    control = h("div", {}, input, warning);
     read = () => {
       checkText(input.value, input);
       return input.value;
@@ -429,6 +456,8 @@ function channelDetail(channel, teams, kinds, revealed, onSaved) {
       ] : inGuide ? null : [h("h3", { text: t("admin.webhooks") }), h("p", { class: "muted", text: t("admin.noWebhooks") })],
       channel.embed_html ? [h("h3", { text: t("admin.embed") }), copyRow(channel.embed_html, "embed-html")] : null,
       h("p", { class: "muted small", text: `${channel.public_key} · ${fmtDateTime(channel.created_at)}` })),
+    // a widget on the business's pages: how it will look, as the admin edits it
+    kindInfo(channel.kind)?.capabilities?.embeds ? widgetPreview(form, channel) : null,
     // channels whose customers browse a site have visitors to invite
     kindInfo(channel.kind)?.capabilities?.transport ? rulesSection(channel) : null,
   ].filter(Boolean);
