@@ -15,6 +15,7 @@ from hub.web.api import (
     messages,
     meta,
     outreach,
+    transcripts,
     visitors,
 )
 from hub.web.api.common import api
@@ -32,5 +33,6 @@ __all__ = [
     "messages",
     "meta",
     "outreach",
+    "transcripts",
     "visitors",
 ]

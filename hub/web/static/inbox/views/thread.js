@@ -4,6 +4,7 @@ import { h, icon, avatar, fmtSize, safeHttpUrl, kindChip } from "../dom.js";
 import { t, pick, fmtTime, fmtDay, fmtDateTime, fmtUntil, fmtDuration, fmtClock, kindInfo } from "../i18n.js";
 import { smsSegments } from "../sms.js";
 import { CannedPicker } from "./canned.js";
+import { transcriptMenu } from "./transcript_menu.js";
 
 const TIMELINE_LIMIT = 200;
 const PAGE = 50;
@@ -197,6 +198,7 @@ export class Thread {
           h("span", { class: `status status-${conv.status}`, "data-testid": "conv-status", text: t(`status.${conv.status}`) }), " · ",
           assignee ? t("thread.assignedTo", { name: assignee.name }) : t("thread.unassigned"))),
       h("div", { class: "thread-actions" },
+        transcriptMenu(conv.id),
         conv.assignee_id !== me.id ? h("button", { class: "btn", type: "button", "data-action": "assign", text: t("thread.assignMe"), onclick: () => this.assignToMe() }) : null,
         h("button", { class: `btn ${resolved ? "" : "success"}`, type: "button", "data-action": resolved ? "reopen" : "resolve", onclick: () => this.toggleResolved() },
           resolved ? null : icon("check", 16), resolved ? t("thread.reopen") : t("thread.resolve"))));
