@@ -23,7 +23,6 @@ from connectors.webchat.protocol import (
     LeaveMessage,
     Page,
     Ping,
-    Rating,
     SendMessage,
     Typing,
     VisitorFrame,
@@ -76,20 +75,10 @@ class VisitorSession:
     new: bool = False
     #: an agent's invitation shown on this page and not answered yet
     invitation: dict[str, Any] | None = None
-    #: the language the visitor's client reads (``zh-CN`` or ``en``), when it says
-    language: str | None = None
 
 
 def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def client_language(request: Request) -> str | None:
-    """The language the widget shows (its ``lang``), else the browser's first choice: the
-    hub's automatic messages are sent in it where it has them."""
-    said = request.query.get("lang") or request.headers.get("Accept-Language", "")
-    first = said.split(",", 1)[0].split(";", 1)[0].strip()[:35]
-    return first or None
 
 
 class VisitorTransport:
@@ -218,24 +207,11 @@ class VisitorTransport:
             if item.provider_event_id not in known:
                 shown.append(_pending_frame(item, received_at))
         settings = session.channel.settings
-        service = await hub.service(session.channel, session.conversation_id, session.language)
         return {
             "type": "hello",
             "visitor_id": session.visitor.visitor_id,
             "visitor_token": session.token,
             "agents_online": await hub.agents_online(),
-            # outside business hours the widget offers to leave a message, with this text
-            "service": {
-                "open": service.open,
-                "next_opening": iso(service.next_opening),
-                "closed_text": service.closed_text,
-            },
-            # a resolved conversation waiting for the visitor's stars (满意度评价)
-            "rating_request": (
-                {"conversation_id": service.rating_request[0], "text": service.rating_request[1]}
-                if service.rating_request
-                else None
-            ),
             "history": shown,
             "settings": {
                 "title": settings.get("title") or session.channel.name,
@@ -271,24 +247,6 @@ class VisitorTransport:
         if isinstance(frame, Page):
             await self.page(session, frame)
             return None
-        if isinstance(frame, Rating):
-            # asked afresh: a first conversation may have opened since the hello
-            session.conversation_id = await self.hub.latest_conversation_id(
-                session.channel.id, session.visitor.visitor_id
-            )
-            session.looked_up = True
-            await self.hub.rate(
-                session.channel,
-                session.visitor.visitor_id,
-                session.conversation_id,
-                frame.score,
-                frame.comment,
-            )
-            return {
-                "type": "rated",
-                "conversation_id": session.conversation_id,
-                "score": frame.score,
-            }
         if isinstance(frame, InviteReply):
             shown = session.invitation
             if shown is None or shown["invitation_id"] != frame.invitation_id:
@@ -311,7 +269,7 @@ class VisitorTransport:
                 sender_name=frame.name.strip() or session.name or None,
                 sender_email=str(frame.email) if frame.email else session.email,
                 sender_phone=" ".join(frame.phone.split()) if frame.phone else None,
-                data={"left_offline": True, **self.language_data(session)},
+                data={"left_offline": True},
             )
             await self.hub.accept(session.channel, [item])
             return {"type": "ack", "client_id": frame.client_id}
@@ -333,7 +291,7 @@ class VisitorTransport:
             sender_name=session.name or None,
             sender_email=session.email,
             attachments=tuple(files),
-            data={**self.trail_data(session), **self.language_data(session)},
+            data=self.trail_data(session),
         )
         await self.hub.accept(session.channel, [item])
         if session.conversation_id is None and session.connection:
@@ -398,10 +356,6 @@ class VisitorTransport:
         self._linking.add(task)
         task.add_done_callback(self._linking.discard)
 
-    def language_data(self, session: VisitorSession) -> dict[str, Any]:
-        """Kept with the visitor's messages: the hub answers them in this language."""
-        return {"language": session.language} if session.language else {}
-
     def trail_data(self, session: VisitorSession) -> dict[str, Any]:
         """The pages the visitor saw since their last message, kept with the message: the
         conversation shows where on the site they were (足迹)."""
@@ -439,7 +393,6 @@ class VisitorTransport:
         channel = await self.channel(request)
         session = await self.session(channel, request.query.get("token"), request.client)
         session.connection = f"ws:{id(socket):x}"
-        session.language = client_language(request)
         session.user_agent = request.headers.get("User-Agent", "")
         await socket.accept()
         topic = visitor_topic(channel.id, session.visitor.visitor_id)
@@ -497,20 +450,6 @@ class VisitorTransport:
                     await self.hub.invitation(
                         session.channel, session.visitor.visitor_id, event.data, "sent"
                     )
-                elif event.type == "rating_request":
-                    await _send(
-                        socket,
-                        {
-                            "type": "rating_request",
-                            "conversation_id": event.data["conversation_id"],
-                            "text": event.data["text"],
-                        },
-                    )
-                elif event.type == "rated":
-                    # another page of the visitor's rated: this one's stars go too
-                    await _send(
-                        socket, {"type": "rated", "conversation_id": event.data["conversation_id"]}
-                    )
         except SubscriberOverflow:
             await socket.close(CLOSE_RESYNC, "reconnect")
         except ConnectionResetError:
@@ -522,7 +461,6 @@ class VisitorTransport:
         channel = await self.channel(request)
         token = request.headers.get("X-Visitor-Token") or None
         session = await self.session(channel, token, request.client)
-        session.language = client_language(request)
         return Response.json(await self.hello(session))
 
     async def _http_visitor(self, request: Request) -> VisitorSession:
@@ -530,7 +468,6 @@ class VisitorTransport:
         token = request.headers.get("X-Visitor-Token") or None
         session = await self.session(channel, token, request.client, new_allowed=False)
         session.user_agent = request.headers.get("User-Agent", "")
-        session.language = client_language(request)
         return session
 
     async def http_frame(self, request: Request) -> Response:
