@@ -81,6 +81,7 @@ def _menu_line(value: str) -> str:
 
 MenuLine = Annotated[str, Field(max_length=200), AfterValidator(_menu_line)]
 
+
 def menu_choices(lines: list[str]) -> dict[str, str]:
     """Digit → team name, from the settings' menu lines."""
     return {line[0]: line[2:] for line in lines}
