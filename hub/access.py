@@ -12,6 +12,7 @@ from hub.domain.errors import TooManyRequests
 from hub.domain.events import HubEvent
 from hub.domain.model import Inbound, StatusUpdate
 from hub.domain.records import Attachment, Channel, Message
+from hub.domain.routing import QueuePlace
 from hub.domain.visitors import InvitationState, PageReport, PageView
 from hub.services import invitations
 from hub.services.inbound import accept, apply_statuses
@@ -52,6 +53,9 @@ class ProcessHubAccess:
 
     async def latest_conversation_id(self, channel_id: int, sender_id: str) -> int | None:
         return await self._hub.queries.latest_conversation_id(channel_id, sender_id)
+
+    async def queue_place(self, channel: Channel, customer: str) -> QueuePlace | None:
+        return await self._hub.queries.queue_place(channel.id, customer)
 
     async def message(self, message_id: int) -> Message | None:
         return await self._hub.queries.message(message_id)

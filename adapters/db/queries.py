@@ -14,8 +14,14 @@ from adapters.db import rows
 from adapters.db import tables as T
 from adapters.db.engine import Engines
 from hub.domain.errors import InvalidInput
-from hub.domain.model import ConversationStatus
+from hub.domain.model import ConversationStatus, PresenceStatus
 from hub.domain.records import Attachment, Contact, Conversation, InboundEvent, Message
+from hub.domain.routing import (
+    WAIT_SAMPLE,
+    WAIT_SAMPLE_PERIOD,
+    QueuePlace,
+    estimated_wait_s,
+)
 
 
 @dataclass(frozen=True)
@@ -308,6 +314,69 @@ class SqlQueries:
     async def agent_names(self) -> dict[int, str]:
         found = await self._read(select(T.agents.c.id, T.agents.c.name))
         return {r.id: r.name for r in found}
+
+    async def agent_loads(self) -> dict[int, int]:
+        """Each agent's open conversations (an agent with none is left out)."""
+        c = T.conversations
+        found = await self._read(
+            select(c.c.assignee_id, func.count())
+            .where(c.c.assignee_id.is_not(None), c.c.status == ConversationStatus.OPEN.value)
+            .group_by(c.c.assignee_id)
+        )
+        return {int(agent_id): int(count) for agent_id, count in found}
+
+    async def queue_place(
+        self, channel_id: int, external_id: str, now: datetime | None = None
+    ) -> QueuePlace | None:
+        """Where the latest conversation of one customer's identity waits, with an estimate of
+        the wait from its team's pace; ``None`` when it does not wait."""
+        c = T.conversations
+        found = await self._read(
+            select(c.c.id, c.c.team_id, _queue_position(c).label("position")).where(
+                c.c.id
+                == _identity_conversations(channel_id, external_id)
+                .order_by(T.conversations.c.id.desc())
+                .limit(1)
+                .scalar_subquery()
+            )
+        )
+        if not found or found[0].position is None:
+            return None
+        row = found[0]
+        since = (now or datetime.now(UTC)) - WAIT_SAMPLE_PERIOD
+        handled = await self._read(
+            select(c.c.resolved_at, func.coalesce(c.c.first_response_at, c.c.created_at))
+            .where(
+                c.c.team_id == row.team_id,
+                c.c.status == ConversationStatus.RESOLVED.value,
+                c.c.resolved_at >= since,
+            )
+            .order_by(c.c.resolved_at.desc())
+            .limit(WAIT_SAMPLE)
+        )
+        a, m = T.agents, T.team_members
+        slots = await self._read(
+            select(
+                func.coalesce(func.sum(func.coalesce(a.c.capacity, T.teams.c.agent_capacity)), 0)
+            )
+            .select_from(
+                m.join(a, a.c.id == m.c.agent_id).join(T.teams, T.teams.c.id == m.c.team_id)
+            )
+            .where(
+                m.c.team_id == row.team_id,
+                a.c.active.is_(True),
+                a.c.presence == PresenceStatus.ONLINE.value,
+            )
+        )
+        samples = [
+            (rows.must(ended) - rows.must(began)).total_seconds() for ended, began in handled
+        ]
+        return QueuePlace(
+            conversation_id=int(row.id),
+            team_id=int(row.team_id),
+            position=int(row.position),
+            estimated_wait_s=estimated_wait_s(int(row.position), samples, int(slots[0][0])),
+        )
 
     async def ping(self) -> None:
         await self._read(select(1))

@@ -43,6 +43,7 @@ from hub.domain.events import AGENTS_TOPIC, HubEvent, visitor_topic
 from hub.domain.model import AttachmentRef, Inbound, MessageKind
 from hub.domain.ports import SubscriberOverflow
 from hub.domain.records import Channel, Message
+from hub.domain.routing import QueuePlace
 from hub.domain.transports import HubAccess, Request, Response, Route, Socket, Transport
 from hub.domain.visitors import PageReport
 
@@ -50,6 +51,14 @@ log = logging.getLogger(__name__)
 
 #: the close code that tells a widget it may have missed messages: reconnect and resync
 CLOSE_RESYNC = 4000
+#: a waiting visitor's place is read again after any conversation changes, and at least this
+#: often: the estimate of the wait moves with time, and a change may be missed (a gap)
+QUEUE_RECHECK_S = 30.0
+#: a burst of changes (a routing of many conversations) costs one read of the place
+QUEUE_SETTLE_S = 0.3
+#: a first message's conversation is opened by a job a moment after the ack: how long the
+#: widget's place is looked for before the visitor is taken as not waiting
+QUEUE_PATIENCE_S = 10.0
 _NO_SESSION = "start a session first: POST /webchat/{key}/session"
 
 
@@ -75,6 +84,10 @@ class VisitorSession:
     new: bool = False
     #: an agent's invitation shown on this page and not answered yet
     invitation: dict[str, Any] | None = None
+    #: the place in the queue this page was told last (the ``queue`` frame's fields)
+    queue: dict[str, int | None] | None = None
+    #: what keeps this page's place in the queue up to date while the visitor waits
+    following: asyncio.Task[None] | None = None
 
 
 def iso(value: datetime | None) -> str | None:
@@ -213,6 +226,8 @@ class VisitorTransport:
             "visitor_token": session.token,
             "agents_online": await hub.agents_online(),
             "history": shown,
+            # 访客队列: where the visitor's conversation waits, or null
+            "queue": await self.queue_fields(session),
             "settings": {
                 "title": settings.get("title") or session.channel.name,
                 "welcome_text": settings.get("welcome_text", ""),
@@ -387,6 +402,67 @@ class VisitorTransport:
             ),
         )
 
+    # -- the waiting queue (访客队列) ---------------------------------------------------------
+
+    async def queue_fields(self, session: VisitorSession) -> dict[str, int | None] | None:
+        """The visitor's place in the queue, remembered as told; a new visitor has none."""
+        place = None
+        if not session.new and session.conversation_id is not None:
+            place = await self.hub.queue_place(session.channel, session.visitor.visitor_id)
+        session.queue = _place_fields(place)
+        return session.queue
+
+    def follow_queue(self, socket: Socket, session: VisitorSession, patience_s: float) -> None:
+        """Keep the page told of its place while the visitor waits (once per page)."""
+        if session.following is not None and not session.following.done():
+            return
+        session.following = asyncio.create_task(self._follow_queue(socket, session, patience_s))
+
+    async def _follow_queue(
+        self, socket: Socket, session: VisitorSession, patience_s: float
+    ) -> None:
+        """Any change of a conversation may move the queue (an assignment, a take, a resolve,
+        a transfer): each is followed by a read of the place, told when it changed. A visitor
+        not waiting is looked for ``patience_s`` longer (their conversation may not exist yet),
+        then left until they write again."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + patience_s
+        try:
+            while True:
+                async with self.hub.subscribe(AGENTS_TOPIC) as events:
+                    changes = _Changes(events)
+                    try:
+                        while True:
+                            place = await self.hub.queue_place(
+                                session.channel, session.visitor.visitor_id
+                            )
+                            await self._tell_place(socket, session, place)
+                            left = give_up - loop.time()
+                            if place is None and left <= 0:
+                                return
+                            await changes.wait(QUEUE_RECHECK_S if place else left)
+                            await asyncio.sleep(QUEUE_SETTLE_S)
+                    except SubscriberOverflow:
+                        continue  # subscribed afresh; the next read catches up
+                    finally:
+                        changes.close()
+        except ConnectionResetError:
+            pass
+
+    async def _tell_place(
+        self, socket: Socket, session: VisitorSession, place: QueuePlace | None
+    ) -> None:
+        fields = _place_fields(place)
+        if fields == session.queue:
+            return
+        if fields is None and session.queue is None:
+            return
+        session.queue = fields
+        await _send(
+            socket,
+            {"type": "queue", **(fields or {"position": None, "estimated_wait_s": None})},
+        )
+
     # -- websocket --------------------------------------------------------------------------
 
     async def socket(self, request: Request, socket: Socket) -> None:
@@ -398,6 +474,8 @@ class VisitorTransport:
         topic = visitor_topic(channel.id, session.visitor.visitor_id)
         async with self.hub.subscribe(topic) as events:
             await _send(socket, await self.hello(session))
+            if session.queue is not None:
+                self.follow_queue(socket, session, 0)
             writer = asyncio.create_task(self.push(socket, session, events))
             try:
                 async for raw in socket:
@@ -409,6 +487,9 @@ class VisitorTransport:
                             answer["retry_after"] = max(1, round(exc.retry_after_s))
                     if answer is not None:
                         await _send(socket, answer)
+                    if answer is not None and answer["type"] == "ack":
+                        # a message may open a conversation that waits
+                        self.follow_queue(socket, session, QUEUE_PATIENCE_S)
             finally:
                 if session.invitation is not None:
                     # a task of its own: the closing connection may cancel this handler again
@@ -419,6 +500,10 @@ class VisitorTransport:
                 writer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await writer
+                if session.following is not None:
+                    session.following.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await session.following
 
     async def push(
         self, socket: Socket, session: VisitorSession, events: AsyncIterator[HubEvent]
@@ -507,6 +592,43 @@ async def _ignored(hub: HubAccess, session: VisitorSession) -> None:
         await hub.invitation(session.channel, session.visitor.visitor_id, shown, "ignored")
     except Exception:
         log.warning("an ignored invitation was not recorded", exc_info=True)
+
+
+def _place_fields(place: QueuePlace | None) -> dict[str, int | None] | None:
+    if place is None:
+        return None
+    return {"position": place.position, "estimated_wait_s": place.estimated_wait_s}
+
+
+class _Changes:
+    """Waits for a change of any conversation on the agents' topic, with a timeout that leaves
+    the subscription usable (cancelling a read of an async generator would end it)."""
+
+    def __init__(self, events: AsyncIterator[HubEvent]) -> None:
+        self._feed = aiter(events)
+        self._next: asyncio.Task[HubEvent] | None = None
+
+    async def _read(self) -> HubEvent:
+        return await anext(self._feed)
+
+    async def wait(self, timeout_s: float) -> None:
+        """Returns at the first change or after ``timeout_s``; raises ``SubscriberOverflow``
+        after a gap."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, timeout_s)
+        while True:
+            if self._next is None:
+                self._next = asyncio.create_task(self._read())
+            done, _ = await asyncio.wait({self._next}, timeout=max(0.0, deadline - loop.time()))
+            if not done:
+                return
+            read, self._next = self._next, None
+            if read.result().type.startswith("conversation."):
+                return
+
+    def close(self) -> None:
+        if self._next is not None:
+            self._next.cancel()
 
 
 async def _send(socket: Socket, frame: dict[str, Any]) -> None:

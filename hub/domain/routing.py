@@ -124,3 +124,35 @@ def plan(board: Board, now: datetime) -> list[Assignment]:
         seats[seat.agent_id] = replace(seat, load=seat.load + 1, last_assigned_at=at)
         made.append(Assignment(waiting.conversation_id, team.id, seat.agent_id, at))
     return made
+
+
+#: the handling times an estimate of the wait reads: the team's latest resolved conversations
+WAIT_SAMPLE = 20
+#: ... of this period at most, so that an estimate follows a change of pace within a day
+WAIT_SAMPLE_PERIOD = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class QueuePlace:
+    """Where a customer's conversation waits: what their web chat shows them."""
+
+    conversation_id: int
+    team_id: int
+    #: 1 for the next to be served
+    position: int
+    #: seconds, by ``estimated_wait_s``; ``None`` when there is nothing to estimate from
+    estimated_wait_s: int | None
+
+
+def estimated_wait_s(position: int, handling_s: Sequence[float], slots: int) -> int | None:
+    """How long the customer at ``position`` waits, from the team's recent pace.
+
+    The team serves ``slots`` conversations at once (the capacities of its online agents) and
+    one takes ``handling_s`` on average (from the first answer to resolution), so a slot frees
+    every mean/slots seconds and ``position`` slots must free: position × mean / slots. Without
+    an online agent or a handled conversation there is no pace to estimate from.
+    """
+    if position < 1 or slots < 1 or not handling_s:
+        return None
+    mean = sum(max(0.0, s) for s in handling_s) / len(handling_s)
+    return round(position * mean / slots)

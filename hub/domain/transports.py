@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 from hub.domain.events import HubEvent
 from hub.domain.model import AttachmentRef, Inbound, StatusUpdate
 from hub.domain.records import Attachment, Channel, Message
+from hub.domain.routing import QueuePlace
 from hub.domain.visitors import PageReport, PageView
 
 
@@ -114,6 +115,11 @@ class HubAccess(Protocol):
     async def agent_names(self) -> dict[int, str]: ...
     async def agents_online(self) -> bool: ...
     async def latest_conversation_id(self, channel_id: int, sender_id: str) -> int | None: ...
+    async def queue_place(self, channel: Channel, customer: str) -> QueuePlace | None:
+        """Where the customer's latest conversation on the channel waits for an agent (访客队列),
+        with an estimate of the wait; ``None`` when it does not wait."""
+        ...
+
     async def message(self, message_id: int) -> Message | None: ...
     def subscribe(self, topic: str) -> AbstractAsyncContextManager[AsyncIterator[HubEvent]]:
         """Live events of a topic; iterating raises ``SubscriberOverflow`` after a gap."""

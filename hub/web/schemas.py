@@ -141,6 +141,11 @@ class AgentOut(Out):
     chosen_presence: PresenceStatus = Field(
         PresenceStatus.ONLINE, description="what the agent chose to be while connected"
     )
+    load: int | None = Field(
+        None,
+        description="open conversations assigned to the agent, against their capacity (in the "
+        "list of agents; null elsewhere)",
+    )
 
 
 class AgentList(Out):

@@ -31,6 +31,7 @@ AGENT = {
     "capacity": None,
     "presence": "offline",
     "chosen_presence": "online",
+    "load": None,
 }
 
 

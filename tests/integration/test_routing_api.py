@@ -429,3 +429,51 @@ async def test_transfer_hands_over_with_a_note_and_refuses_with_reasons(hub: Run
     )
     assert got == 404
     await page.close()
+
+
+async def test_a_waiting_visitor_sees_their_place_move_and_agents_their_load(
+    hub: RunningHub,
+) -> None:
+    key = await team_channel(hub, {"name": "售前"})
+    [(li, li_headers), (wang, _)] = await seated(hub, ["li", "wang"])
+    _, teams = await hub.api("GET", "/teams")
+    [team_id] = [t["id"] for t in teams["items"] if t["name"] == "售前"]
+    status, _ = await hub.api("PATCH", f"/teams/{team_id}", json={"agent_ids": [li, wang]})
+    assert status == 200
+    first = await VisitorSocket.connect(hub.http, hub.base, key)
+    assert first.hello["queue"] is None
+    await first.say("在吗")
+    assert (await first.next("queue"))["position"] == 1
+    second = await VisitorSocket.connect(hub.http, hub.base, key)
+    await second.say("你好")
+    told = await second.next("queue")
+    # nobody online and nothing handled yet: no pace to estimate from
+    assert (told["position"], told["estimated_wait_s"]) == (2, None)
+    _, page = await hub.api("GET", "/conversations?assignee=none&status=open")
+    [ahead] = [c for c in page["items"] if c["queue_position"] == 1]
+    status, _ = await as_agent(hub, li_headers, "POST", f"/conversations/{ahead['id']}/take")
+    assert status == 200
+    assert (await second.next("queue"))["position"] == 1
+    assert (await first.next("queue"))["position"] is None
+    loads = {a["id"]: a["load"] for a in (await hub.api("GET", "/agents"))[1]["items"]}
+    assert (loads[li], loads[wang]) == (1, 0)
+    # Li comes online and resolves one: the team has a pace, and the wait an estimate
+    page_ = await AgentSocket.connect(hub.http, hub.base, token_of(li_headers))
+    await eventually(lambda: _presence_is(hub, li, "online"))
+    status, _ = await as_agent(
+        hub, li_headers, "PATCH", f"/conversations/{ahead['id']}", json={"status": "resolved"}
+    )
+    assert status == 200
+    estimated = await second.next("queue", lambda f: f["estimated_wait_s"] is not None)
+    assert estimated["position"] == 1
+    # a returning page is told at once
+    again = await VisitorSocket.connect(
+        hub.http, hub.base, key, token=second.hello["visitor_token"]
+    )
+    assert again.hello["queue"]["position"] == 1
+    for socket in (first, second, again, page_):
+        await socket.close()
+
+
+async def _presence_is(hub: RunningHub, agent_id: int, presence: str) -> bool:
+    return (await listed_agent(hub, agent_id))["presence"] == presence

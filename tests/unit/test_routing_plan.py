@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from hub.domain.model import AssignmentMode
-from hub.domain.routing import Board, Seat, TeamRule, Waiting, choose, plan
+from hub.domain.routing import Board, Seat, TeamRule, Waiting, choose, estimated_wait_s, plan
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -114,3 +114,16 @@ def test_a_manual_or_unknown_team_assigns_nothing() -> None:
     manual = team(AssignmentMode.MANUAL, (1,))
     board = Board({1: manual}, seats(Seat(1, None, 0)), [Waiting(5, 1), Waiting(6, 7)])
     assert plan(board, NOW) == []
+
+
+def test_the_estimated_wait_is_the_slots_that_must_free_at_the_teams_pace() -> None:
+    # 2 agents of capacity 5 online, a conversation handled in 10 minutes: a slot every minute
+    assert estimated_wait_s(1, [600.0], 10) == 60
+    assert estimated_wait_s(3, [300.0, 900.0], 10) == 180
+    assert estimated_wait_s(1, [90.0], 1) == 90
+
+
+def test_no_estimate_without_an_online_agent_or_a_handled_conversation() -> None:
+    assert estimated_wait_s(2, [600.0], 0) is None
+    assert estimated_wait_s(2, [], 10) is None
+    assert estimated_wait_s(0, [600.0], 10) is None

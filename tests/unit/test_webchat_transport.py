@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from connectors.webchat import transport as transport_module
 from connectors.webchat.connector import WebchatConnector
 from connectors.webchat.tokens import VisitorTokens
 from connectors.webchat.transport import CLOSE_RESYNC, VisitorTransport
@@ -23,7 +24,7 @@ from hub.domain.errors import (
     NotFound,
     TooManyRequests,
 )
-from hub.domain.events import HubEvent, visitor_topic
+from hub.domain.events import AGENTS_TOPIC, HubEvent, visitor_topic
 from hub.domain.model import (
     AttachmentRef,
     Direction,
@@ -34,6 +35,7 @@ from hub.domain.model import (
 )
 from hub.domain.ports import SubscriberOverflow
 from hub.domain.records import Attachment, Channel, Message
+from hub.domain.routing import QueuePlace
 from hub.domain.transports import Request
 from hub.domain.visitors import PageReport, PageView
 
@@ -79,6 +81,9 @@ class FakeHubAccess:
     chatting: list[tuple[str, int]] = field(default_factory=list)
     closed: list[tuple[str, str]] = field(default_factory=list)
     invitations: list[tuple[str, str]] = field(default_factory=list)
+    #: where each visitor's conversation waits
+    places: dict[str, QueuePlace] = field(default_factory=dict)
+    place_reads: int = 0
     max_upload_bytes: int = 1024
     upload_types: Sequence[str] = ("image/png",)
 
@@ -109,6 +114,10 @@ class FakeHubAccess:
 
     async def message(self, message_id: int) -> Message | None:
         return self.messages.get(message_id)
+
+    async def queue_place(self, channel: Channel, customer: str) -> QueuePlace | None:
+        self.place_reads += 1
+        return self.places.get(customer)
 
     @asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[HubEvent]]:
@@ -456,3 +465,69 @@ async def test_an_agent_s_invitation_is_shown_and_its_answer_recorded(
             break
         await asyncio.sleep(0.01)
     assert hub.invitations[-2:] == [("inv_2", "sent"), ("inv_2", "ignored")]
+
+
+async def test_a_waiting_visitor_is_told_their_place_each_time_the_queue_moves(
+    hub: FakeHubAccess, transport: VisitorTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transport_module, "QUEUE_SETTLE_S", 0)
+    socket = FakeSocket()
+    task = asyncio.create_task(transport.socket(request(method="GET"), socket))
+    hello = await socket.wait_for("hello")
+    assert hello["queue"] is None
+    visitor = hello["visitor_id"]
+    # the visitor's first message opens a conversation that waits behind another
+    hub.places[visitor] = QueuePlace(5, 1, 2, 240)
+    await socket.incoming.put('{"type":"message","client_id":"c1234567","text":"在吗？"}')
+    assert await socket.wait_for("queue") == {
+        "type": "queue",
+        "position": 2,
+        "estimated_wait_s": 240,
+    }
+    # an event about no conversation is no reason to read the place again
+    reads = hub.place_reads
+    await hub.queues[AGENTS_TOPIC].put(HubEvent("visitor.typing", {"on": True}))
+    # the one ahead is taken: the place moves
+    hub.places[visitor] = QueuePlace(5, 1, 1, 120)
+    await hub.queues[AGENTS_TOPIC].put(HubEvent("conversation.updated", {"id": 4}))
+    for _ in range(100):
+        if len([f for f in socket.sent if f["type"] == "queue"]) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert (await socket.wait_for("queue"))["position"] == 1
+    assert hub.place_reads == reads + 1
+    # an unchanged place is not told again; a conversation taken leaves the queue
+    await hub.queues[AGENTS_TOPIC].put(HubEvent("conversation.updated", {"id": 9}))
+    del hub.places[visitor]
+    await hub.queues[AGENTS_TOPIC].put(HubEvent("conversation.updated", {"id": 5}))
+    for _ in range(100):
+        if socket.sent[-1]["type"] == "queue" and socket.sent[-1]["position"] is None:
+            break
+        await asyncio.sleep(0.01)
+    assert [
+        (f["position"], f["estimated_wait_s"]) for f in socket.sent if f["type"] == "queue"
+    ] == [
+        (2, 240),
+        (1, 120),
+        (None, None),
+    ]
+    await socket.incoming.put(None)
+    await asyncio.wait_for(task, 2)
+
+
+async def test_a_returning_visitor_who_waits_is_told_at_the_hello(
+    hub: FakeHubAccess, transport: VisitorTransport
+) -> None:
+    first = FakeSocket()
+    task = asyncio.create_task(transport.socket(request(method="GET"), first))
+    hello = await first.wait_for("hello")
+    await first.incoming.put(None)
+    await asyncio.wait_for(task, 2)
+    hub.messages = {11: reply(11)}
+    hub.places[hello["visitor_id"]] = QueuePlace(1, 1, 3, None)
+    again = FakeSocket()
+    query = {"token": hello["visitor_token"]}
+    task = asyncio.create_task(transport.socket(request(method="GET", query=query), again))
+    assert (await again.wait_for("hello"))["queue"] == {"position": 3, "estimated_wait_s": None}
+    await again.incoming.put(None)
+    await asyncio.wait_for(task, 2)

@@ -19,7 +19,7 @@ from hub.web.keys import agent_of, hub_of
 log = logging.getLogger(__name__)
 
 
-def agent_body(agent: Agent, online: bool = False) -> S.AgentOut:
+def agent_body(agent: Agent, online: bool = False, load: int | None = None) -> S.AgentOut:
     return S.AgentOut(
         id=agent.id,
         email=agent.email,
@@ -32,6 +32,7 @@ def agent_body(agent: Agent, online: bool = False) -> S.AgentOut:
         capacity=agent.capacity,
         presence=agent.presence,
         chosen_presence=agent.chosen_presence,
+        load=load,
     )
 
 
@@ -56,7 +57,8 @@ async def list_agents(request: web.Request) -> S.AgentList:
     hub_ = hub_of(request)
     online = await hub_.presence.online()
     agents = await hub_.directory.list_agents()
-    return S.AgentList(items=[agent_body(a, a.id in online) for a in agents])
+    loads = await hub_.queries.agent_loads()
+    return S.AgentList(items=[agent_body(a, a.id in online, loads.get(a.id, 0)) for a in agents])
 
 
 @api.route(
