@@ -10,6 +10,7 @@ import { renderAdmin } from "./views/admin.js";
 import { renderCannedPage, cannedIcon } from "./views/canned.js";
 import { openAccount } from "./views/account.js";
 import { VisitorPanel } from "./views/visitors.js";
+import { ContactDirectory } from "./views/contacts.js";
 
 /** Shared state every view reads. */
 export const state = {
@@ -193,6 +194,7 @@ function rail() {
     h("div", { class: "logo", title: t("appName") }, icon("inbox", 22)),
     link("#/inbox", "inbox", t("nav.inbox"), page === "inbox"),
     link("#/visitors", "visitors", t("nav.visitors"), page === "visitors", state.visitors.size),
+    link("#/contacts", "agents", t("nav.contacts"), page === "contacts"),
     link("#/canned", "canned", t("nav.canned"), page === "canned", 0, cannedIcon(22)),
     isAdmin && link("#/admin/channels", "channels", t("nav.channels"), page === "admin" && route().arg === "channels"),
     isAdmin && link("#/admin/agents", "agents", t("nav.agents"), page === "admin" && route().arg === "agents"),
@@ -219,6 +221,13 @@ function render() {
   adminCtx = null;
   visitorPanel?.stop();
   visitorPanel = null;
+  if (page === "contacts") {
+    list = thread = null;
+    const directory = new ContactDirectory({ state });
+    main.append(directory.el);
+    directory.load().catch(() => null);
+    return;
+  }
   if (page === "visitors") {
     list = thread = null;
     visitorPanel = new VisitorPanel({ state });
