@@ -55,15 +55,35 @@ class WebSocket:
             # aiohttp says "closed" in several ways; a transport hears it as one.
             raise ConnectionResetError(str(exc)) from None
 
-    async def __aiter__(self) -> AsyncIterator[str]:
+    def __aiter__(self) -> AsyncIterator[str]:
         assert self._ws is not None, "accept() first"
-        async for msg in self._ws:
-            if msg.type == WSMsgType.TEXT:
-                yield msg.data
+        return _TextFrames(self._ws)
 
     async def close(self, code: int, reason: str) -> None:
         if self._ws is not None:
             await self._ws.close(code=code, message=reason.encode())
+
+
+class _TextFrames:
+    """The text frames a peer sends, until it closes.
+
+    An iterator object rather than an async generator: a handler cancelled while it waits for
+    a frame (the peer went away) leaves no generator behind to be closed while it still runs.
+    """
+
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self._ws = ws
+
+    def __aiter__(self) -> _TextFrames:
+        return self
+
+    async def __anext__(self) -> str:
+        while True:
+            msg = await self._ws.receive()
+            if msg.type == WSMsgType.TEXT:
+                return str(msg.data)
+            if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                raise StopAsyncIteration
 
 
 class TransportRouter:
