@@ -96,12 +96,16 @@ def render(lang: str, embed_html: str | None) -> str:
 async def demo_page(request: web.Request) -> web.Response:
     hub_ = hub_of(request)
     channels = await hub_.directory.list_channels()
-    # The first active channel that embeds in a site (web chat's widget) is the shop's chat.
+    # The first active channel that embeds in a site (web chat's widget) is the shop's chat,
+    # unless ?key= names one by its public key (to try another channel's widget).
     # It is loaded from the address the browser used, so the demo works behind a proxy.
     base = f"{request.scheme}://{request.host}"
+    wanted = request.query.get("key")
     embed = None
     for channel in channels:
         connector = hub_.deps.connectors.get(channel.kind)
+        if wanted and channel.public_key != wanted:
+            continue
         if channel.active and isinstance(connector, Embeds):
             embed = connector.embed_html(channel, base)
             break

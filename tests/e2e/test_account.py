@@ -23,6 +23,8 @@ def test_changing_ones_password_signs_out_the_other_sessions(hub: Hub, new_page:
 
     page = new_page(locale="zh-CN")
     login(page, hub, email, "first-pass-1")
+    # the avatar on the rail opens the presence menu, which leads to the account
+    page.click("[data-action=presence]")
     page.click("[data-action=account]")
     dialog = page.get_by_test_id("account-dialog")
     dialog.wait_for()

@@ -23,6 +23,8 @@
       open: "Chat with us", close: "Close chat", online: "We reply in a few minutes",
       offline: "We're away right now", placeholder: "Write a message…", send: "Send",
       attach: "Attach a file", typing: "{name} is typing…", someone: "An agent",
+      queueAt: "You are number {n} in the queue", queueFirst: "You are number 1 in the queue: you're next",
+      queueWait: "Estimated wait: about {n} min",
       you: "You", failed: "Not sent", sending: "Sending…", uploading: "Uploading {name}…",
       tooBig: "“{name}” is too big: files can be at most {max}.",
       badType: "“{name}” can't be sent: this type of file is not accepted.",
@@ -42,6 +44,8 @@
       open: "在线咨询", close: "关闭对话", online: "客服在线，通常几分钟内回复",
       offline: "客服暂时不在线", placeholder: "请输入消息…", send: "发送",
       attach: "发送文件", typing: "{name} 正在输入…", someone: "客服",
+      queueAt: "您排在第 {n} 位，前面还有 {ahead} 位", queueFirst: "您排在第 1 位，马上为您接入",
+      queueWait: "预计等待约 {n} 分钟",
       you: "我", failed: "未发送", sending: "发送中…", uploading: "正在上传 {name}…",
       tooBig: "“{name}”太大：文件最大 {max}。",
       badType: "“{name}”无法发送：不支持此文件类型。",
@@ -139,6 +143,8 @@
 .avatar { width: 40px; height: 40px; border-radius: 50%; background: rgba(255,255,255,.22); display: grid; place-items: center; flex: none; }
 .head .title { font-weight: 650; font-size: 16px; }
 .head .sub { font-size: 12.5px; opacity: .9; display: flex; align-items: center; gap: 6px; }
+.queue { padding: 8px 14px; background: color-mix(in srgb, var(--accent) 10%, #fff); color: #1c2024; font-size: 13px; border-bottom: 1px solid #e6e8eb; }
+.queue .wait { color: #5b616b; font-size: 12px; }
 .dot { width: 8px; height: 8px; border-radius: 50%; background: #9aa0a6; display: inline-block; }
 .dot.on { background: #3dd68c; }
 .head .grow { flex: 1; min-width: 0; }
@@ -672,11 +678,14 @@
       chooseView();
       hostEl.dataset.state = "ready";
       reportPage();
+      showQueue(frame.queue);
       const profile = store.json("profile", null);
       if (profile && (profile.name || profile.email)) sendFrame({ type: "identify", name: profile.name || "", email: profile.email || null });
       for (const o of outbox) sendFrame(o.frame);
     } else if (frame.type === "ack") {
       acked(frame.client_id);
+    } else if (frame.type === "queue") {
+      showQueue(frame);
     } else if (frame.type === "message" && frame.message) {
       addIncoming(frame.message);
     } else if (frame.type === "invite") {
@@ -703,6 +712,19 @@
       }
       showNotice(frame.reason || "");
     }
+  }
+
+  // 访客队列: the visitor's place while their conversation waits for a free agent
+  const queueEl = h("div", { class: "queue", hidden: true, role: "status", "aria-live": "polite", "data-testid": "queue" });
+  panel.insertBefore(queueEl, chatArea);
+  function showQueue(place) {
+    const n = place && place.position;
+    queueEl.hidden = !n;
+    if (!n) return;
+    const where = n === 1 ? t("queueFirst") : t("queueAt", { n, ahead: n - 1 });
+    const wait = place.estimated_wait_s == null ? null
+      : h("div", { class: "wait", text: t("queueWait", { n: Math.max(1, Math.round(place.estimated_wait_s / 60)) }) });
+    queueEl.replaceChildren(...[h("div", { class: "where", text: where }), wait].filter(Boolean));
   }
 
   function mount() {

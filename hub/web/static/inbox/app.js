@@ -10,6 +10,9 @@ import { renderAdmin } from "./views/admin.js";
 import { renderCannedPage, cannedIcon } from "./views/canned.js";
 import { openAccount } from "./views/account.js";
 import { VisitorPanel } from "./views/visitors.js";
+import { presenceButton, applyPresence } from "./views/presence.js";
+import { QueueFeed, QueueView, myQueue } from "./views/queue.js";
+import { transferNotice } from "./views/transfer.js";
 import { ContactDirectory } from "./views/contacts.js";
 
 /** Shared state every view reads. */
@@ -26,12 +29,19 @@ export const state = {
   failedEvents: 0,
   /** Who is on the sites now (the live visitor panel), by id: kept live for the rail's count. */
   visitors: new Map(),
+  /** Every team (GET /teams): whose queue an agent sees, and the transfer dialog's choices. */
+  teams: [],
+  /** The conversations waiting for an agent (访客队列), by id, with their queue_position. */
+  queue: new Map(),
+  queueLoaded: false,
 };
 
 const root = document.getElementById("app");
 let list = null;
 let thread = null;
 let visitorPanel = null;
+let queueView = null;
+const queueFeed = new QueueFeed(state, () => onQueueChanged());
 let banner = null;
 /** What the admin page shown now listens with (its live updates), or null elsewhere. */
 let adminCtx = null;
@@ -55,14 +65,15 @@ async function boot() {
     return;
   }
   if (!localStorage.getItem("kefu.lang") && state.me.locale) setLang(state.me.locale.startsWith("zh") ? "zh" : "en");
-  await Promise.all([loadDirectory(), loadVisitors()]);
+  await Promise.all([loadDirectory(), loadVisitors(), queueFeed.load()]);
   startLive();
   render();
 }
 
 async function loadDirectory() {
-  const [agents, channels] = await Promise.all([api.get("/agents"), api.get("/channels"), loadFailedCount(), loadKinds()]);
+  const [agents, channels, teams] = await Promise.all([api.get("/agents"), api.get("/channels"), api.get("/teams"), loadFailedCount(), loadKinds()]);
   state.agents = new Map(agents.items.map((a) => [a.id, a]));
+  state.teams = teams.items;
   state.channels = new Map(channels.items.map((c) => [c.id, c]));
 }
 
@@ -137,6 +148,14 @@ function onEvent(ev) {
   } else if (type === "conversation.updated") {
     list?.onConversation(data);
     thread?.onConversation(data);
+    // positions are the server's to compute: any change may move the queue
+    queueFeed.soon();
+  } else if (type === "agent.presence") {
+    if (applyPresence(state, data)) root.querySelector(".rail")?.replaceWith(rail());
+  } else if (type === "conversation.transferred") {
+    if (data.to_agent_id === state.me?.id && data.actor_id !== state.me?.id) {
+      transferNotice(state, data, (id) => { location.hash = `#/inbox/${id}`; });
+    }
   } else if (type === "visitor.typing") {
     thread?.onVisitorTyping(data);
   } else if (type === "agent.typing") {
@@ -167,7 +186,18 @@ function paintVisitorCount() {
   else if (Boolean(badge) !== Boolean(state.visitors.size)) root.querySelector(".rail")?.replaceWith(rail());
 }
 
+/** The waiting queue changed: its count on the rail, the queue page and the list's positions follow. */
+function onQueueChanged() {
+  const badge = root.querySelector("[data-link=queue] .rail-badge");
+  const count = myQueue(state).length;
+  if (badge && count) badge.textContent = String(count);
+  else if (Boolean(badge) !== Boolean(count)) root.querySelector(".rail")?.replaceWith(rail());
+  queueView?.paint();
+  list?.paint();
+}
+
 function onResync(result) {
+  queueFeed.soon();
   // failed_events.changed may have been missed too
   if (state.me?.role === "admin") onFailedEventsChanged({ change: "failed", ids: [] });
   // a reconnect often follows an upgrade of the hub, which may bring other kinds of channel
@@ -194,6 +224,7 @@ function rail() {
     h("div", { class: "logo", title: t("appName") }, icon("inbox", 22)),
     link("#/inbox", "inbox", t("nav.inbox"), page === "inbox"),
     link("#/visitors", "visitors", t("nav.visitors"), page === "visitors", state.visitors.size),
+    link("#/queue", "queue", t("nav.queue"), page === "queue", myQueue(state).length),
     link("#/contacts", "agents", t("nav.contacts"), page === "contacts"),
     link("#/canned", "canned", t("nav.canned"), page === "canned", 0, cannedIcon(22)),
     isAdmin && link("#/admin/channels", "channels", t("nav.channels"), page === "admin" && route().arg === "channels"),
@@ -205,7 +236,10 @@ function rail() {
       setLang(currentLang() === "zh" ? "en" : "zh");
       render();
     } }, icon("globe", 20), h("span", { text: t("nav.language") })),
-    h("button", { class: "me", type: "button", "data-action": "account", title: `${state.me.name} · ${state.me.email} — ${t("account.title")}`, "aria-label": t("account.title"), onclick: () => openAccount(state.me) }, avatar(state.me.name, `a${state.me.id}`, "sm")),
+    presenceButton(state, avatar(state.me.name, `a${state.me.id}`, "sm"), {
+      openAccount: () => openAccount(state.me),
+      changed: () => root.querySelector(".rail")?.replaceWith(rail()),
+    }),
     h("button", { class: "rail-link", type: "button", title: t("nav.logout"), "aria-label": t("nav.logout"), onclick: () => logout(true) }, icon("logout", 20)),
   );
 }
@@ -221,6 +255,15 @@ function render() {
   adminCtx = null;
   visitorPanel?.stop();
   visitorPanel = null;
+  queueView?.stop();
+  queueView = null;
+  if (page === "queue") {
+    list = thread = null;
+    queueView = new QueueView({ state, onOpen: (id) => { location.hash = `#/inbox/${id}`; } });
+    main.append(queueView.el);
+    queueView.paint();
+    return;
+  }
   if (page === "contacts") {
     list = thread = null;
     const directory = new ContactDirectory({ state });

@@ -3,6 +3,8 @@ import * as api from "../api.js";
 import { h, icon, avatar, copyText, randomToken, randomAesKey, safeHttpUrl, kindChip } from "../dom.js";
 import { t, pick, kindName, kindInfo, setKinds, fmtDateTime } from "../i18n.js";
 import { rulesSection } from "./invitation_rules.js";
+import { presenceTag } from "./presence.js";
+import { teamRoutingFields, agentCapacityInput } from "./routing_settings.js";
 import { widgetPreview } from "./widget_preview.js";
 
 export function renderAdmin(main, page, ctx) {
@@ -489,7 +491,9 @@ async function agentsPage(body, ctx) {
     return h("tr", { class: a.active ? "" : "inactive", dataset: { id: String(a.id) } },
       h("td", {}, h("div", { class: "who" }, avatar(a.name, `a${a.id}`, "sm"), h("div", {}, h("strong", { text: a.name }), h("div", { class: "muted small", text: a.email })))),
       h("td", {}, role),
-      h("td", {}, h("span", { class: `presence ${a.online ? "on" : ""}`, text: a.online ? t("admin.online") : t("admin.offline") })),
+      h("td", { class: "agent-presence" }, presenceTag(a.presence, a.id)),
+      h("td", { class: "agent-capacity" }, h("span", { class: "muted small", text: t("agents.load", { n: a.load ?? 0 }) }), " ",
+        agentCapacityInput(a, () => message(status, t("admin.saved"), true), (reason) => message(status, reason))),
       h("td", {}, h("span", { text: a.active ? t("admin.active") : t("admin.inactive") })),
       h("td", { class: "right" }, toggle));
   });
@@ -526,9 +530,10 @@ async function teamsPage(body, ctx) {
     const name = h("input", { name: "name", required: true, value: team?.name || "" });
     const boxes = agents.items.map((a) => h("label", { class: "check" },
       h("input", { type: "checkbox", value: String(a.id), checked: team ? team.agent_ids.includes(a.id) : false }), h("span", { text: a.name })));
+    const routing = teamRoutingFields(team);
     return h("form", { class: "panel-form team", onsubmit: async (e) => {
       e.preventDefault();
-      const payload = { name: name.value.trim(), agent_ids: boxes.map((b) => b.querySelector("input")).filter((i) => i.checked).map((i) => Number(i.value)) };
+      const payload = { name: name.value.trim(), agent_ids: boxes.map((b) => b.querySelector("input")).filter((i) => i.checked).map((i) => Number(i.value)), ...routing.values() };
       try {
         if (team) await api.put(`/teams/${team.id}`, payload);
         else await api.post("/teams", payload);
@@ -541,6 +546,7 @@ async function teamsPage(body, ctx) {
     field(t("admin.name"), name),
     h("div", { class: "label", text: t("admin.members") }),
     h("div", { class: "members" }, boxes),
+    routing.el,
     h("div", { class: "form-actions" }, h("button", { class: "btn primary", type: "submit", text: team ? t("admin.save") : t("admin.create") })));
   };
   body.replaceChildren(

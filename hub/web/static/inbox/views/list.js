@@ -132,6 +132,8 @@ export class ConversationList {
   row(conv) {
     const assignee = conv.assignee_id ? this.state.agents.get(conv.assignee_id) : null;
     const preview = conv.last_message.text || (conv.last_message.kind && conv.last_message.kind !== "text" ? t("list.noText") : "");
+    // the live queue knows positions once loaded; before that the list's own answer does
+    const position = this.state.queueLoaded ? this.state.queue.get(conv.id)?.queue_position : conv.queue_position;
     const li = h("li", {
       class: `conv${conv.id === this.selected ? " selected" : ""}${conv.unread_count ? " unread" : ""}`,
       role: "option",
@@ -151,7 +153,8 @@ export class ConversationList {
       h("div", { class: "conv-meta" },
         kindChip(conv.channel.kind),
         h("span", { class: "conv-channel", text: conv.channel.name }),
-        assignee ? h("span", { class: "conv-assignee", text: `· ${assignee.name}` }) : null)));
+        assignee ? h("span", { class: "conv-assignee", text: `· ${assignee.name}` }) : null,
+        position ? h("span", { class: "chip queue-pos", "data-testid": "queue-position", text: t("queue.inQueue", { n: position }) }) : null)));
     return li;
   }
 

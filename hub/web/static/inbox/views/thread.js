@@ -5,6 +5,7 @@ import { t, pick, fmtTime, fmtDay, fmtDateTime, fmtUntil, fmtDuration, fmtClock,
 import { smsSegments } from "../sms.js";
 import { CannedPicker } from "./canned.js";
 import { transcriptMenu } from "./transcript_menu.js";
+import { openTransfer, handoverEl } from "./transfer.js";
 
 const TIMELINE_LIMIT = 200;
 const PAGE = 50;
@@ -100,14 +101,17 @@ export class Thread {
   // -- building -------------------------------------------------------------------------------
   build() {
     this.header = h("header", { class: "thread-head" });
+    // the note of the latest transfer (转接), for whoever received the conversation
+    this.handover = h("div", { class: "handover-slot" });
     this.scroller = h("div", { class: "messages", role: "log", "aria-live": "polite" });
     this.typingEl = h("div", { class: "typing-line", "aria-live": "polite" });
     this.composer = this.buildComposer();
     this.side = h("aside", { class: "contact-pane" });
     this.el.replaceChildren(
-      h("div", { class: "thread-main" }, this.header, this.scroller, this.typingEl, this.composer),
+      h("div", { class: "thread-main" }, this.header, this.handover, this.scroller, this.typingEl, this.composer),
       this.side);
     this.paintHeader();
+    this.paintHandover();
     this.paintMessages();
     this.paintContact();
     this.paintWindow();
@@ -199,6 +203,7 @@ export class Thread {
           assignee ? t("thread.assignedTo", { name: assignee.name }) : t("thread.unassigned"))),
       h("div", { class: "thread-actions" },
         transcriptMenu(conv.id),
+        resolved ? null : h("button", { class: "btn", type: "button", "data-action": "transfer", text: t("transfer.button"), onclick: () => this.transfer() }),
         conv.assignee_id !== me.id ? h("button", { class: "btn", type: "button", "data-action": "assign", text: t("thread.assignMe"), onclick: () => this.assignToMe() }) : null,
         h("button", { class: `btn ${resolved ? "" : "success"}`, type: "button", "data-action": resolved ? "reopen" : "resolve", onclick: () => this.toggleResolved() },
           resolved ? null : icon("check", 16), resolved ? t("thread.reopen") : t("thread.resolve"))));
@@ -592,6 +597,16 @@ export class Thread {
     }
   }
 
+  paintHandover() {
+    this.handover.replaceChildren(...[handoverEl(this.state, this.conv, this.messages)].filter(Boolean));
+  }
+
+  transfer() {
+    if (!this.conv) return;
+    openTransfer(this.state, this.conv, (conv) => this.onConversation(conv))
+      .catch((err) => this.showError(t("error.generic", { reason: err.message })));
+  }
+
   assignToMe() {
     if (this.conv && this.conv.assignee_id !== this.state.me.id) this.patch({ assignee_id: this.state.me.id });
   }
@@ -627,6 +642,7 @@ export class Thread {
     const old = this.messages.get(msg.id);
     if (old && old.updated_at && msg.updated_at && old.updated_at > msg.updated_at) return;
     this.messages.set(msg.id, msg);
+    if (msg.data?.transfer) this.paintHandover();
     // a customer message, a reply or its failure changes how many replies the channel still accepts
     if (msg.conversation_id === this.conv.id && !msg.private) this.refreshWindow();
     // an unsubscribe or a subscribe again changes the contact card
