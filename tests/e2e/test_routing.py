@@ -213,3 +213,43 @@ def test_a_waiting_visitor_sees_their_place_move_as_agents_take_from_the_queue(
     told.wait_for()
     assert "王芳" in told.inner_text()
     assert "taken already" in told.inner_text()
+
+
+def test_an_admin_sets_a_teams_routing_and_an_agents_capacity(hub: Hub, new_page: Any) -> None:
+    zheng = agent(hub, "Zheng Yi 郑毅")
+    name = f"售后 {uuid.uuid4().hex[:6]}"
+    made = hub.api("POST", "/teams", {"name": name, "agent_ids": [zheng["id"]]})
+    admin = new_page(locale="zh-CN", width=1440, height=880)
+    login(admin, hub)
+    admin.goto(f"{hub.base}/#/admin/teams")
+    form = admin.locator("form.team").filter(has=admin.locator("h3", has_text=name))
+    form.locator("select[name=assignment_mode]").select_option("least_busy")
+    form.locator("input[name=agent_capacity]").fill("3")
+    form.locator("input[name=answer_timeout_s]").fill("120")
+    form.locator("input[name=queue_limit]").fill("20")
+    form.get_by_role("button", name="保存").click()
+
+    def saved() -> dict[str, Any] | None:
+        [team] = [t for t in hub.api("GET", "/teams")["items"] if t["id"] == made["id"]]
+        return team if team["assignment_mode"] == "least_busy" else None
+
+    team = eventually(saved)
+    assert (team["agent_capacity"], team["answer_timeout_s"], team["queue_limit"]) == (3, 120, 20)
+    assert team["agent_ids"] == [zheng["id"]]
+
+    admin.goto(f"{hub.base}/#/admin/agents")
+    capacity = admin.locator(f"tr[data-id='{zheng['id']}'] input[name=capacity]")
+    capacity.fill("2")
+    capacity.press("Tab")
+    eventually(lambda: capacity_of(hub, zheng["id"]) == 2)
+    capacity.fill("")
+    capacity.press("Tab")
+    deadline = time.monotonic() + 10
+    while capacity_of(hub, zheng["id"]) is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert capacity_of(hub, zheng["id"]) is None
+
+
+def capacity_of(hub: Hub, agent_id: int) -> Any:
+    [found] = [a for a in hub.api("GET", "/agents")["items"] if a["id"] == agent_id]
+    return found["capacity"]

@@ -351,7 +351,7 @@ const STRINGS = {
     "queue.empty": "Nobody is waiting.",
     "queue.position": "Place",
     "queue.number": "No. {n}",
-    "queue.inQueue": "Waiting · no. {n}",
+    "queue.inQueue": "Queue no. {n}",
     "queue.who": "Customer",
     "queue.channel": "Channel",
     "queue.team": "Team",
@@ -391,7 +391,7 @@ const STRINGS = {
     "agents.capacity": "Capacity",
     "agents.capacityTeam": "team's",
     "agents.capacityHint": "open conversations at once (1–100); empty: their teams' setting",
-    "agents.load": "{n} open ·",
+    "agents.load": "{n} open; at most",
   },
   zh: {
     appName: "Kefu Hub 客服中心",
@@ -743,7 +743,7 @@ const STRINGS = {
     "queue.empty": "当前无人排队。",
     "queue.position": "排位",
     "queue.number": "第 {n} 位",
-    "queue.inQueue": "排队中 · 第 {n} 位",
+    "queue.inQueue": "排队第 {n} 位",
     "queue.who": "访客",
     "queue.channel": "渠道",
     "queue.team": "技能组",
@@ -783,7 +783,7 @@ const STRINGS = {
     "agents.capacity": "接待上限",
     "agents.capacityTeam": "按技能组",
     "agents.capacityHint": "同时进行的会话数（1–100）；留空则按所在技能组的设置",
-    "agents.load": "{n} 个进行中 ·",
+    "agents.load": "进行中 {n}，上限",
   },
 };
 
