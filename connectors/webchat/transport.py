@@ -421,10 +421,11 @@ class VisitorTransport:
     async def _follow_queue(
         self, socket: Socket, session: VisitorSession, patience_s: float
     ) -> None:
-        """Any change of a conversation may move the queue (an assignment, a take, a resolve,
-        a transfer): each is followed by a read of the place, told when it changed. A visitor
-        not waiting is looked for ``patience_s`` longer (their conversation may not exist yet),
-        then left until they write again."""
+        """A change of a conversation of the visitor's team may move the queue (an
+        assignment, a take, a resolve, a transfer in or out): each is followed by a read of the
+        place, told when it changed. A visitor not waiting is looked for ``patience_s`` longer
+        (their conversation may not exist yet, nor its team be known), then left until they
+        write again."""
         loop = asyncio.get_running_loop()
         give_up = loop.time() + patience_s
         try:
@@ -440,7 +441,10 @@ class VisitorTransport:
                             left = give_up - loop.time()
                             if place is None and left <= 0:
                                 return
-                            await changes.wait(QUEUE_RECHECK_S if place else left)
+                            if place is None:
+                                await changes.wait(left, None)
+                            else:
+                                await changes.wait(QUEUE_RECHECK_S, place.team_id)
                             await asyncio.sleep(QUEUE_SETTLE_S)
                     except SubscriberOverflow:
                         continue  # subscribed afresh; the next read catches up
@@ -601,8 +605,8 @@ def _place_fields(place: QueuePlace | None) -> dict[str, int | None] | None:
 
 
 class _Changes:
-    """Waits for a change of any conversation on the agents' topic, with a timeout that leaves
-    the subscription usable (cancelling a read of an async generator would end it)."""
+    """Waits for a change of a team's conversations on the agents' topic, with a timeout that
+    leaves the subscription usable (cancelling a read of an async generator would end it)."""
 
     def __init__(self, events: AsyncIterator[HubEvent]) -> None:
         self._feed = aiter(events)
@@ -611,9 +615,9 @@ class _Changes:
     async def _read(self) -> HubEvent:
         return await anext(self._feed)
 
-    async def wait(self, timeout_s: float) -> None:
-        """Returns at the first change or after ``timeout_s``; raises ``SubscriberOverflow``
-        after a gap."""
+    async def wait(self, timeout_s: float, team_id: int | None) -> None:
+        """Returns at the first change of a conversation of ``team_id`` (of any, when
+        ``None``) or after ``timeout_s``; raises ``SubscriberOverflow`` after a gap."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(0.0, timeout_s)
         while True:
@@ -623,12 +627,22 @@ class _Changes:
             if not done:
                 return
             read, self._next = self._next, None
-            if read.result().type.startswith("conversation."):
+            if _moves(read.result(), team_id):
                 return
 
     def close(self) -> None:
         if self._next is not None:
             self._next.cancel()
+
+
+def _moves(event: HubEvent, team_id: int | None) -> bool:
+    """Whether an agents' event may move a queue of ``team_id``: a change of one of its
+    conversations, or a transfer out of it (the change names the new team only)."""
+    if event.type == "conversation.updated":
+        return team_id is None or event.data.get("team_id") == team_id
+    if event.type == "conversation.transferred":
+        return team_id is None or event.data.get("from_team_id") == team_id
+    return False
 
 
 async def _send(socket: Socket, frame: dict[str, Any]) -> None:

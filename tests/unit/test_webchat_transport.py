@@ -467,7 +467,7 @@ async def test_an_agent_s_invitation_is_shown_and_its_answer_recorded(
     assert hub.invitations[-2:] == [("inv_2", "sent"), ("inv_2", "ignored")]
 
 
-async def test_a_waiting_visitor_is_told_their_place_each_time_the_queue_moves(
+async def test_a_waiting_visitor_is_told_their_place_each_time_their_queue_moves(
     hub: FakeHubAccess, transport: VisitorTransport, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(transport_module, "QUEUE_SETTLE_S", 0)
@@ -476,41 +476,42 @@ async def test_a_waiting_visitor_is_told_their_place_each_time_the_queue_moves(
     hello = await socket.wait_for("hello")
     assert hello["queue"] is None
     visitor = hello["visitor_id"]
-    # the visitor's first message opens a conversation that waits behind another
-    hub.places[visitor] = QueuePlace(5, 1, 2, 240)
+    agents = hub.queues[AGENTS_TOPIC]
+
+    async def told(count: int) -> list[tuple[int | None, int | None]]:
+        for _ in range(100):
+            frames = [f for f in socket.sent if f["type"] == "queue"]
+            if len(frames) >= count:
+                break
+            await asyncio.sleep(0.01)
+        return [(f["position"], f["estimated_wait_s"]) for f in frames]
+
+    # the visitor's first message opens a conversation of team 1 that waits behind two others
+    hub.places[visitor] = QueuePlace(5, 1, 3, 360)
     await socket.incoming.put('{"type":"message","client_id":"c1234567","text":"在吗？"}')
-    assert await socket.wait_for("queue") == {
-        "type": "queue",
-        "position": 2,
-        "estimated_wait_s": 240,
-    }
-    # an event about no conversation is no reason to read the place again
+    assert await told(1) == [(3, 360)]
+    assert socket.sent[-1] == {"type": "queue", "position": 3, "estimated_wait_s": 360}
+    # neither an event about no conversation nor a change in another team reads it again
     reads = hub.place_reads
-    await hub.queues[AGENTS_TOPIC].put(HubEvent("visitor.typing", {"on": True}))
-    # the one ahead is taken: the place moves
-    hub.places[visitor] = QueuePlace(5, 1, 1, 120)
-    await hub.queues[AGENTS_TOPIC].put(HubEvent("conversation.updated", {"id": 4}))
-    for _ in range(100):
-        if len([f for f in socket.sent if f["type"] == "queue"]) == 2:
-            break
-        await asyncio.sleep(0.01)
-    assert (await socket.wait_for("queue"))["position"] == 1
+    await agents.put(HubEvent("visitor.typing", {"on": True}))
+    await agents.put(HubEvent("conversation.updated", {"id": 8, "team_id": 2}))
+    # the first ahead is taken: the place moves
+    hub.places[visitor] = QueuePlace(5, 1, 2, 240)
+    await agents.put(HubEvent("conversation.updated", {"id": 3, "team_id": 1}))
+    assert await told(2) == [(3, 360), (2, 240)]
     assert hub.place_reads == reads + 1
-    # an unchanged place is not told again; a conversation taken leaves the queue
-    await hub.queues[AGENTS_TOPIC].put(HubEvent("conversation.updated", {"id": 9}))
+    # the next ahead is transferred to another team: its change names that team only
+    hub.places[visitor] = QueuePlace(5, 1, 1, 120)
+    await agents.put(HubEvent("conversation.updated", {"id": 4, "team_id": 2}))
+    await agents.put(
+        HubEvent("conversation.transferred", {"conversation_id": 4, "from_team_id": 1})
+    )
+    assert await told(3) == [(3, 360), (2, 240), (1, 120)]
+    # an unchanged place is not told again; the visitor's own taken leaves the queue
+    await agents.put(HubEvent("conversation.updated", {"id": 9, "team_id": 1}))
     del hub.places[visitor]
-    await hub.queues[AGENTS_TOPIC].put(HubEvent("conversation.updated", {"id": 5}))
-    for _ in range(100):
-        if socket.sent[-1]["type"] == "queue" and socket.sent[-1]["position"] is None:
-            break
-        await asyncio.sleep(0.01)
-    assert [
-        (f["position"], f["estimated_wait_s"]) for f in socket.sent if f["type"] == "queue"
-    ] == [
-        (2, 240),
-        (1, 120),
-        (None, None),
-    ]
+    await agents.put(HubEvent("conversation.updated", {"id": 5, "team_id": 1}))
+    assert await told(4) == [(3, 360), (2, 240), (1, 120), (None, None)]
     await socket.incoming.put(None)
     await asyncio.wait_for(task, 2)
 

@@ -148,8 +148,8 @@ function onEvent(ev) {
   } else if (type === "conversation.updated") {
     list?.onConversation(data);
     thread?.onConversation(data);
-    // positions are the server's to compute: any change may move the queue
-    queueFeed.soon();
+    // positions are the server's to compute: a change that may move the queue asks again
+    if (queueFeed.touches(data)) queueFeed.soon();
   } else if (type === "agent.presence") {
     if (applyPresence(state, data)) root.querySelector(".rail")?.replaceWith(rail());
   } else if (type === "conversation.transferred") {

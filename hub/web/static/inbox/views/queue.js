@@ -20,8 +20,8 @@ export function myQueue(state) {
 
 /**
  * Keeps `state.queue` (waiting conversations by id, with their positions) in step with the hub:
- * positions are computed by the server, so any change of a conversation asks for them again, a
- * burst of changes once.
+ * positions are computed by the server, so a change of a conversation that waited or waits now
+ * asks for them again, a burst of changes once.
  */
 export class QueueFeed {
   constructor(state, changed) {
@@ -42,6 +42,11 @@ export class QueueFeed {
     } catch {
       /* the next change asks again */
     }
+  }
+
+  /** Whether a changed conversation may move a queue: it waited, or it waits now. */
+  touches(conv) {
+    return this.state.queue.has(conv.id) || (conv.assignee_id == null && conv.status === "open" && conv.team_id != null);
   }
 
   soon(delay = 250) {
