@@ -253,3 +253,26 @@ def test_an_admin_sets_a_teams_routing_and_an_agents_capacity(hub: Hub, new_page
 def capacity_of(hub: Hub, agent_id: int) -> Any:
     [found] = [a for a in hub.api("GET", "/agents")["items"] if a["id"] == agent_id]
     return found["capacity"]
+
+
+def test_a_waiting_conversation_is_taken_from_its_thread(hub: Hub, new_page: Any) -> None:
+    wu, he = agent(hub, "Wu Di 吴迪"), agent(hub, "He Jing 何静")
+    channel_id, url = team_and_shop(hub, {"name": "售中", "agent_ids": [wu["id"], he["id"]]})
+    pages = []
+    for person in (wu, he):
+        page = new_page(locale="zh-CN", width=1440, height=880)
+        login(page, hub, person["email"], PASSWORD)
+        pages.append(page)
+    customer = new_page(locale="en-US")
+    open_widget(customer, url)
+    send_in_widget(customer, "Can I change the size?")
+    [conv] = eventually(lambda: conversations_of(hub, channel_id))
+    for page in pages:
+        page.goto(f"{hub.base}/#/inbox/{conv['id']}")
+        page.locator("[data-action=assign]", has_text="接入").wait_for()
+    pages[0].click("[data-action=assign]")
+    eventually(lambda: conversations_of(hub, channel_id)[0]["assignee_id"] == wu["id"])
+    customer.locator(f"{WIDGET} >> [data-testid=queue]").wait_for(state="hidden")
+    # the colleague's thread follows live: taken by Wu, so theirs offers to reassign it
+    pages[1].locator(".thread-head", has_text="吴迪").wait_for()
+    pages[1].locator("[data-action=assign]", has_text="分配给我").wait_for()

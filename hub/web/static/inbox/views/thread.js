@@ -204,7 +204,7 @@ export class Thread {
       h("div", { class: "thread-actions" },
         transcriptMenu(conv.id),
         resolved ? null : h("button", { class: "btn", type: "button", "data-action": "transfer", text: t("transfer.button"), onclick: () => this.transfer() }),
-        conv.assignee_id !== me.id ? h("button", { class: "btn", type: "button", "data-action": "assign", text: t("thread.assignMe"), onclick: () => this.assignToMe() }) : null,
+        conv.assignee_id !== me.id ? h("button", { class: "btn", type: "button", "data-action": "assign", text: conv.assignee_id === null ? t("queue.take") : t("thread.assignMe"), onclick: () => this.assignToMe() }) : null,
         h("button", { class: `btn ${resolved ? "" : "success"}`, type: "button", "data-action": resolved ? "reopen" : "resolve", onclick: () => this.toggleResolved() },
           resolved ? null : icon("check", 16), resolved ? t("thread.reopen") : t("thread.resolve"))));
   }
@@ -608,7 +608,18 @@ export class Thread {
   }
 
   assignToMe() {
-    if (this.conv && this.conv.assignee_id !== this.state.me.id) this.patch({ assignee_id: this.state.me.id });
+    if (!this.conv || this.conv.assignee_id === this.state.me.id) return;
+    // a waiting conversation is taken (接入): of two agents at once, the later is told who has it
+    if (this.conv.assignee_id === null) this.take();
+    else this.patch({ assignee_id: this.state.me.id });
+  }
+
+  async take() {
+    try {
+      this.onConversation(await api.post(`/conversations/${this.conv.id}/take`));
+    } catch (err) {
+      this.showError(t("error.generic", { reason: err.message }));
+    }
   }
 
   toggleResolved() {
