@@ -276,3 +276,29 @@ def test_a_waiting_conversation_is_taken_from_its_thread(hub: Hub, new_page: Any
     # the colleague's thread follows live: taken by Wu, so theirs offers to reassign it
     pages[1].locator(".thread-head", has_text="吴迪").wait_for()
     pages[1].locator("[data-action=assign]", has_text="分配给我").wait_for()
+
+
+def test_a_transfer_to_a_teams_queue_tells_its_agents(hub: Hub, new_page: Any) -> None:
+    ma = agent(hub, "Ma Jun 马骏")
+    team = hub.api(
+        "POST", "/teams", {"name": f"技术 {uuid.uuid4().hex[:6]}", "agent_ids": [ma["id"]]}
+    )
+    channel_id, url = team_and_shop(hub, {"name": "前台"})
+    page = new_page(locale="zh-CN", width=1440, height=880)
+    login(page, hub, ma["email"], PASSWORD)
+    page.goto(f"{hub.base}/#/queue")
+    customer = new_page(locale="en-US")
+    open_widget(customer, url)
+    send_in_widget(customer, "The invoice is wrong")
+    [conv] = eventually(lambda: conversations_of(hub, channel_id))
+    hub.api(
+        "POST",
+        f"/conversations/{conv['id']}/transfer",
+        {"team_id": team["id"], "note": "发票抬头写错了，请技术组处理"},
+    )
+    notice = page.get_by_test_id("transfer-notice")
+    notice.wait_for()
+    assert f"#{conv['id']}" in notice.inner_text()
+    assert team["name"] in notice.inner_text()
+    page.locator(f"tr[data-id='{conv['id']}'] .queue-pos", has_text="第 1 位").wait_for()
+    customer.locator(f"{WIDGET} >> [data-testid=queue]", has_text="number 1").wait_for()

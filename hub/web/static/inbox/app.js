@@ -153,7 +153,9 @@ function onEvent(ev) {
   } else if (type === "agent.presence") {
     if (applyPresence(state, data)) root.querySelector(".rail")?.replaceWith(rail());
   } else if (type === "conversation.transferred") {
-    if (data.to_agent_id === state.me?.id && data.actor_id !== state.me?.id) {
+    // to me, or to the queue of a team of mine: told at once, with a way to open it
+    const toMyTeam = data.to_agent_id === null && state.teams.some((tm) => tm.id === data.to_team_id && tm.agent_ids.includes(state.me?.id));
+    if ((data.to_agent_id === state.me?.id || toMyTeam) && data.actor_id !== state.me?.id) {
       transferNotice(state, data, (id) => { location.hash = `#/inbox/${id}`; });
     }
   } else if (type === "visitor.typing") {

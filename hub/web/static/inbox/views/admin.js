@@ -537,6 +537,8 @@ async function teamsPage(body, ctx) {
       try {
         if (team) await api.put(`/teams/${team.id}`, payload);
         else await api.post("/teams", payload);
+        // whose queue an agent sees follows the teams
+        await ctx.reloadDirectory();
         teamsPage(body, ctx);
       } catch (err) {
         message(status, err.message);

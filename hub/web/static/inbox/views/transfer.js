@@ -117,11 +117,14 @@ export function handoverEl(state, conv, messages) {
     h("div", { class: "handover-note", text: last.text || "" }));
 }
 
-/** A short notice in the corner: a conversation was transferred to this agent. */
+/** A short notice in the corner: a conversation was transferred to this agent or their team's queue. */
 export function transferNotice(state, data, open) {
   const actor = state.agents.get(data.actor_id)?.name || "";
+  const team = state.teams.find((tm) => tm.id === data.to_team_id)?.name || "";
+  const text = data.to_agent_id === null ? t("transfer.noticeTeam", { actor, id: data.conversation_id, team })
+    : t("transfer.notice", { actor, id: data.conversation_id });
   const toast = h("div", { class: "toast transfer-toast", role: "alert", "data-testid": "transfer-notice" },
-    h("span", { text: t("transfer.notice", { actor, id: data.conversation_id }) }),
+    h("span", { text }),
     h("button", { class: "btn small primary", type: "button", text: t("transfer.open"), onclick: () => { toast.remove(); open(data.conversation_id); } }),
     h("button", { class: "btn small link", type: "button", "aria-label": t("transfer.dismiss"), text: "×", onclick: () => toast.remove() }));
   document.body.append(toast);
