@@ -222,6 +222,7 @@ def test_a_call_for_after_sales_rings_the_agent_then_the_voicemail_arrives(
     agent = new_page(locale="zh-CN", width=1440, height=960)
     login(agent, hub)
     # The agent gives the number calls should ring, in their account.
+    agent.click("[data-action=presence]")
     agent.click("[data-action=account]")
     dialog = agent.get_by_test_id("account-dialog")
     dialog.locator("input[name=phone]").fill("+86 139-0013-9000")
