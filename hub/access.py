@@ -8,13 +8,14 @@ from datetime import datetime
 from typing import Any, cast
 
 from hub.bootstrap import Hub
-from hub.domain.errors import TooManyRequests
+from hub.domain.errors import Conflict, TooManyRequests
 from hub.domain.events import HubEvent
 from hub.domain.model import Inbound, StatusUpdate
 from hub.domain.records import Attachment, Channel, Message
 from hub.domain.routing import QueuePlace
+from hub.domain.service_rules import VisitorService
 from hub.domain.visitors import InvitationState, PageReport, PageView
-from hub.services import invitations
+from hub.services import invitations, ratings, service_rules
 from hub.services.inbound import accept, apply_statuses
 from hub.services.visitors import VisitorBoard
 
@@ -128,3 +129,18 @@ class ProcessHubAccess:
 
     def trail(self, channel: Channel, visitor_id: str) -> tuple[PageView, ...]:
         return self._visitors.trail(channel.id, visitor_id) if self._visitors else ()
+
+    async def service(
+        self, channel: Channel, conversation_id: int | None, language: str | None
+    ) -> VisitorService:
+        return await service_rules.visitor_service(
+            self._hub.deps, channel, conversation_id, language
+        )
+
+    async def rate(
+        self, channel: Channel, customer: str, conversation_id: int | None, score: int, comment: str
+    ) -> None:
+        if conversation_id is None:
+            raise Conflict("there is no conversation to rate")
+        conversation = await ratings.rate(self._hub.deps, conversation_id, score, comment)
+        await ratings.rated_event(self._hub.deps, conversation, customer)

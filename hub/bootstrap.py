@@ -21,6 +21,7 @@ from adapters.db.engine import Engines, create_engines
 from adapters.db.invitation_rules import SqlInvitationRules
 from adapters.db.queries import SqlQueries
 from adapters.db.secretbox import SecretBox
+from adapters.db.service_rules import SqlServiceRules
 from adapters.db.store import SqlStore
 from adapters.db.tokens import SqlTokens
 from adapters.geo.maxmind import MaxMindRegions
@@ -47,6 +48,7 @@ from hub.services.enqueuing import EnqueueCoalescer
 from hub.services.jobs import JOBS
 from hub.services.login_guard import LoginGuard, LoginLimits
 from hub.services.phones import HubPhones
+from hub.services.ratings import SignedRatingLinks
 from hub.services.visitors import NoRegions
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,8 @@ class Hub:
     inprocess_queue: InProcessQueue | None
     canned_replies: SqlCannedReplies
     invitation_rules: SqlInvitationRules
+    #: business hours and channels' service rules (automatic messages, ratings)
+    service_rules: SqlServiceRules
     #: where visitors are, for the live visitor panel (``KEFU_GEOIP_PATH``)
     regions: Regions
 
@@ -175,6 +179,7 @@ async def build_hub(settings: Settings, *, listen: bool = False) -> AsyncIterato
             return SqlChannelState(engines, channel_id)
 
         directory = SqlDirectory(engines, box, channels)
+        service_rules = SqlServiceRules(engines, store)
         registry = load_connectors(
             ConnectorEnv(
                 http=http,
@@ -204,6 +209,8 @@ async def build_hub(settings: Settings, *, listen: bool = False) -> AsyncIterato
                 sweep_after_s=settings.sweep_after_s,
                 presence_grace_s=settings.presence_grace_s,
             ),
+            rules=service_rules,
+            rating_links=SignedRatingLinks(secret, settings.public_url),
         )
         if inprocess is not None:
             inprocess.bind(deps)
@@ -237,5 +244,6 @@ async def build_hub(settings: Settings, *, listen: bool = False) -> AsyncIterato
             inprocess_queue=inprocess,
             canned_replies=SqlCannedReplies(engines),
             invitation_rules=SqlInvitationRules(engines),
+            service_rules=service_rules,
             regions=MaxMindRegions(settings.geoip_path) if settings.geoip_path else NoRegions(),
         )

@@ -121,6 +121,13 @@ def conversation(row: Row[Any]) -> Conversation:
         resolved_at=aware(row.resolved_at),
         created_at=must(row.created_at),
         updated_at=must(row.updated_at),
+        rating_score=row.rating_score,
+        rating_comment=row.rating_comment,
+        rated_at=aware(row.rated_at),
+        rating_requested_at=aware(row.rating_requested_at),
+        rating_expires_at=aware(row.rating_expires_at),
+        first_response_business_s=row.first_response_business_s,
+        resolution_business_s=row.resolution_business_s,
     )
 
 

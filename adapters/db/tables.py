@@ -177,6 +177,15 @@ conversations = Table(
     _ts("resolved_at", nullable=True),
     _ts("created_at"),
     _ts("updated_at", index=True),
+    # 满意度评价: the customer's rating, and the request it answers (see hub.services.ratings)
+    Column("rating_score", Integer, nullable=True),
+    Column("rating_comment", Text, nullable=True),
+    _ts("rated_at", nullable=True),
+    _ts("rating_requested_at", nullable=True),
+    _ts("rating_expires_at", nullable=True),
+    # first response and resolution times in business hours only, for reports
+    Column("first_response_business_s", Integer, nullable=True),
+    Column("resolution_business_s", Integer, nullable=True),
     Index("ix_conversations_identity", "identity_id", "id"),
     Index("ix_conversations_activity", "last_message_at", "id"),
     # A team's queue in arrival order, and the count of those ahead of one: queue positions.

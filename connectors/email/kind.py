@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from connectors.email.settings import EmailSettings
 from hub.domain.channels import ChannelKind, ConsoleGuide, Outreach
+from hub.domain.service_rules import RatingWay
 from hub.domain.texts import text
 
 KIND = "email"
@@ -73,4 +74,6 @@ INFO = ChannelKind(
         placeholder="name@example.com",
         titled=True,
     ),
+    # a mail asks with a signed link to a page of the hub: a reply would be a new thread
+    rating=RatingWay.LINK,
 )

@@ -19,6 +19,7 @@ from hub.domain.errors import NotFound
 from hub.domain.events import HubEvent, visitor_topic
 from hub.domain.model import AttachmentRef, MessageStatus, Outbound, SendReceipt
 from hub.domain.records import Channel
+from hub.domain.service_rules import RatingWay
 from hub.domain.texts import text
 from hub.domain.transports import HubAccess, Transport
 
@@ -30,6 +31,7 @@ INFO = ChannelKind(
     color="#1a56c4",
     assets=Path(__file__).parent / "static",
     rank=10,
+    rating=RatingWay.WIDGET,
 )
 
 

@@ -19,6 +19,7 @@ from hub.domain.model import Email
 #: Largest frame a visitor may send; files travel over HTTP uploads, not frames.
 MAX_FRAME_BYTES = 16 * 1024
 MAX_TEXT = 5000
+MAX_COMMENT = 1000
 
 
 class _Frame(BaseModel):
@@ -89,8 +90,17 @@ class InviteReply(_Frame):
     accepted: bool
 
 
+class Rating(_Frame):
+    """The visitor's satisfaction rating (满意度评价) of their latest conversation, answering
+    the server's ``rating_request``."""
+
+    type: Literal["rating"]
+    score: int = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=MAX_COMMENT)
+
+
 VisitorFrame = Annotated[
-    SendMessage | Typing | Identify | LeaveMessage | Ping | Page | InviteReply,
+    SendMessage | Typing | Identify | LeaveMessage | Ping | Page | InviteReply | Rating,
     Field(discriminator="type"),
 ]
 _frames: TypeAdapter[VisitorFrame] = TypeAdapter(VisitorFrame)

@@ -23,6 +23,7 @@ from connectors.webchat.protocol import (
     LeaveMessage,
     Page,
     Ping,
+    Rating,
     SendMessage,
     Typing,
     VisitorFrame,
@@ -88,10 +89,20 @@ class VisitorSession:
     queue: dict[str, int | None] | None = None
     #: what keeps this page's place in the queue up to date while the visitor waits
     following: asyncio.Task[None] | None = None
+    #: the language the visitor's client reads (``zh-CN`` or ``en``), when it says
+    language: str | None = None
 
 
 def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def client_language(request: Request) -> str | None:
+    """The language the widget shows (its ``lang``), else the browser's first choice: the
+    hub's automatic messages are sent in it where it has them."""
+    said = request.query.get("lang") or request.headers.get("Accept-Language", "")
+    first = said.split(",", 1)[0].split(";", 1)[0].strip()[:35]
+    return first or None
 
 
 class VisitorTransport:
@@ -220,11 +231,24 @@ class VisitorTransport:
             if item.provider_event_id not in known:
                 shown.append(_pending_frame(item, received_at))
         settings = session.channel.settings
+        service = await hub.service(session.channel, session.conversation_id, session.language)
         return {
             "type": "hello",
             "visitor_id": session.visitor.visitor_id,
             "visitor_token": session.token,
             "agents_online": await hub.agents_online(),
+            # outside business hours the widget offers to leave a message, with this text
+            "service": {
+                "open": service.open,
+                "next_opening": iso(service.next_opening),
+                "closed_text": service.closed_text,
+            },
+            # a resolved conversation waiting for the visitor's stars (满意度评价)
+            "rating_request": (
+                {"conversation_id": service.rating_request[0], "text": service.rating_request[1]}
+                if service.rating_request
+                else None
+            ),
             "history": shown,
             # 访客队列: where the visitor's conversation waits, or null
             "queue": await self.queue_fields(session),
@@ -262,6 +286,24 @@ class VisitorTransport:
         if isinstance(frame, Page):
             await self.page(session, frame)
             return None
+        if isinstance(frame, Rating):
+            # asked afresh: a first conversation may have opened since the hello
+            session.conversation_id = await self.hub.latest_conversation_id(
+                session.channel.id, session.visitor.visitor_id
+            )
+            session.looked_up = True
+            await self.hub.rate(
+                session.channel,
+                session.visitor.visitor_id,
+                session.conversation_id,
+                frame.score,
+                frame.comment,
+            )
+            return {
+                "type": "rated",
+                "conversation_id": session.conversation_id,
+                "score": frame.score,
+            }
         if isinstance(frame, InviteReply):
             shown = session.invitation
             if shown is None or shown["invitation_id"] != frame.invitation_id:
@@ -284,7 +326,7 @@ class VisitorTransport:
                 sender_name=frame.name.strip() or session.name or None,
                 sender_email=str(frame.email) if frame.email else session.email,
                 sender_phone=" ".join(frame.phone.split()) if frame.phone else None,
-                data={"left_offline": True},
+                data={"left_offline": True, **self.language_data(session)},
             )
             await self.hub.accept(session.channel, [item])
             return {"type": "ack", "client_id": frame.client_id}
@@ -306,7 +348,7 @@ class VisitorTransport:
             sender_name=session.name or None,
             sender_email=session.email,
             attachments=tuple(files),
-            data=self.trail_data(session),
+            data={**self.trail_data(session), **self.language_data(session)},
         )
         await self.hub.accept(session.channel, [item])
         if session.conversation_id is None and session.connection:
@@ -370,6 +412,10 @@ class VisitorTransport:
         task = asyncio.create_task(link())
         self._linking.add(task)
         task.add_done_callback(self._linking.discard)
+
+    def language_data(self, session: VisitorSession) -> dict[str, Any]:
+        """Kept with the visitor's messages: the hub answers them in this language."""
+        return {"language": session.language} if session.language else {}
 
     def trail_data(self, session: VisitorSession) -> dict[str, Any]:
         """The pages the visitor saw since their last message, kept with the message: the
@@ -473,6 +519,7 @@ class VisitorTransport:
         channel = await self.channel(request)
         session = await self.session(channel, request.query.get("token"), request.client)
         session.connection = f"ws:{id(socket):x}"
+        session.language = client_language(request)
         session.user_agent = request.headers.get("User-Agent", "")
         await socket.accept()
         topic = visitor_topic(channel.id, session.visitor.visitor_id)
@@ -539,6 +586,20 @@ class VisitorTransport:
                     await self.hub.invitation(
                         session.channel, session.visitor.visitor_id, event.data, "sent"
                     )
+                elif event.type == "rating_request":
+                    await _send(
+                        socket,
+                        {
+                            "type": "rating_request",
+                            "conversation_id": event.data["conversation_id"],
+                            "text": event.data["text"],
+                        },
+                    )
+                elif event.type == "rated":
+                    # another page of the visitor's rated: this one's stars go too
+                    await _send(
+                        socket, {"type": "rated", "conversation_id": event.data["conversation_id"]}
+                    )
         except SubscriberOverflow:
             await socket.close(CLOSE_RESYNC, "reconnect")
         except ConnectionResetError:
@@ -550,6 +611,7 @@ class VisitorTransport:
         channel = await self.channel(request)
         token = request.headers.get("X-Visitor-Token") or None
         session = await self.session(channel, token, request.client)
+        session.language = client_language(request)
         return Response.json(await self.hello(session))
 
     async def _http_visitor(self, request: Request) -> VisitorSession:
@@ -557,6 +619,7 @@ class VisitorTransport:
         token = request.headers.get("X-Visitor-Token") or None
         session = await self.session(channel, token, request.client, new_allowed=False)
         session.user_agent = request.headers.get("User-Agent", "")
+        session.language = client_language(request)
         return session
 
     async def http_frame(self, request: Request) -> Response:

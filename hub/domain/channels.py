@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from hub.domain.model import AttachmentRef, Inbound, Outbound, SendReceipt, StatusUpdate
 from hub.domain.ports import BlobStorage, Publish
 from hub.domain.records import Channel
+from hub.domain.service_rules import RatingWay
 from hub.domain.settings import secret_names
 from hub.domain.texts import Text
 
@@ -170,6 +171,9 @@ class ChannelKind:
     sms_segments: bool = False
     #: agents may start a conversation on this kind (see ``Outreach``)
     outreach: Outreach | None = None
+    #: how a resolved conversation asks the customer for a rating (满意度评价): by a "reply
+    #: 1-5" message, by a link, or in the customer's own client; ``None``: never
+    rating: RatingWay | None = RatingWay.REPLY
 
     @property
     def secret_settings(self) -> frozenset[str]:

@@ -100,6 +100,16 @@ class Conversation:
     resolved_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    #: 满意度评价: the customer's 1-5 and comment, once given
+    rating_score: int | None = None
+    rating_comment: str | None = None
+    rated_at: datetime | None = None
+    #: when the customer was asked for a rating, and until when an answer counts
+    rating_requested_at: datetime | None = None
+    rating_expires_at: datetime | None = None
+    #: first response and resolution times counting business hours only (seconds)
+    first_response_business_s: int | None = None
+    resolution_business_s: int | None = None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from hub.domain.events import HubEvent
 from hub.domain.model import AttachmentRef, Inbound, StatusUpdate
 from hub.domain.records import Attachment, Channel, Message
 from hub.domain.routing import QueuePlace
+from hub.domain.service_rules import VisitorService
 from hub.domain.visitors import PageReport, PageView
 
 
@@ -169,6 +170,21 @@ class HubAccess(Protocol):
 
     def trail(self, channel: Channel, visitor_id: str) -> tuple[PageView, ...]:
         """The pages of the visitor's current visit, oldest first (empty when unknown)."""
+        ...
+
+    async def service(
+        self, channel: Channel, conversation_id: int | None, language: str | None
+    ) -> VisitorService:
+        """What the customer's client shows of the service now: open or closed by business
+        hours, the out-of-hours text, and whether ``conversation_id`` (their latest) waits for
+        their rating."""
+        ...
+
+    async def rate(
+        self, channel: Channel, customer: str, conversation_id: int | None, score: int, comment: str
+    ) -> None:
+        """The customer's rating (满意度评价) of their latest conversation on the channel;
+        ``InvalidInput`` or ``Conflict`` with the reason when it is refused."""
         ...
 
 

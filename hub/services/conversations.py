@@ -8,6 +8,7 @@ from hub.domain.errors import Conflict, InvalidInput, NotFound
 from hub.domain.events import AGENTS_TOPIC, HubEvent
 from hub.domain.model import ConversationStatus
 from hub.domain.records import Agent, Conversation
+from hub.services import metrics
 from hub.services.deps import Deps
 from hub.services.routing import route_safely
 from hub.services.views import conversation_view
@@ -68,6 +69,7 @@ async def update(
             conversation.id,
             job_id=f"end:{conversation.id}:{conversation.updated_at}",
         )
+    await metrics.conversation_changed(deps, before, conversation)
     await deps.bus.publish(
         AGENTS_TOPIC,
         HubEvent("conversation.updated", {**conversation_view(conversation), "actor_id": actor.id}),

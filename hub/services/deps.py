@@ -10,6 +10,7 @@ from hub.domain.channels import ChannelState, Connector, Leases, SendContext
 from hub.domain.errors import NotFound
 from hub.domain.ports import BlobStorage, EventBus, JobQueue, Presence, Store, Wakes
 from hub.domain.records import Attachment
+from hub.domain.service_rules import NoServiceRules, RatingLinks, ServiceRulesStore
 from hub.services.pressure import CallbackPressure
 
 
@@ -58,6 +59,10 @@ class Deps:
     public_url: str = ""
     #: providers' callbacks this process answered, for processing to make way in a burst
     pressure: CallbackPressure = field(default_factory=CallbackPressure)
+    #: business hours, channels' service rules, and what their automatic messages sent
+    rules: ServiceRulesStore = field(default_factory=NoServiceRules)
+    #: the signed links by which customers rate a conversation on a page of the hub
+    rating_links: RatingLinks | None = None
 
     def connector(self, kind: str) -> Connector:
         try:

@@ -23,6 +23,7 @@ from hub.domain.model import (
 )
 from hub.domain.ports import AcceptedEvent, NewContact, NewConversation, NewMessage, Unit
 from hub.domain.records import Attachment, Channel, Conversation, Identity, Message
+from hub.services import ratings, service_rules
 from hub.services.deps import Deps
 from hub.services.outbound import FAILURE, send_system_message
 from hub.services.publishing import conversation_event, message_event, publish_message
@@ -117,7 +118,8 @@ async def process_inbound_batch(deps: Deps, event_ids: Sequence[int]) -> list[_P
         customers = await uow.find_customers([(c.id, item.sender_id) for c, item in work])
         await _add_customers(deps, uow, customers, work)
         teams = await uow.team_ids([item.team for _, item in work if item.team])
-        await _open_sessions(uow, customers, [w for w in work if w[1].thread is None], teams)
+        sessions = [w for w in work if w[1].thread is None and not _rates(deps, customers, w)]
+        await _open_sessions(uow, customers, sessions, teams)
         threads = await thread_sessions(
             uow, work, {key: identity for key, (identity, _) in customers.items()}, teams
         )
@@ -141,6 +143,12 @@ async def process_inbound_batch(deps: Deps, event_ids: Sequence[int]) -> list[_P
             touches[conversation.id] = (message.created_at, added + 1, reopen)
         updated = await uow.touch_inbound_many(touches)
         completed = await _complete(uow, completions)
+        rated = await ratings.take_replies(
+            deps,
+            uow,
+            [(c, i, conv, m) for (c, i, conv), m in zip(drafts, messages, strict=True)],
+            updated,
+        )
         opted = _opt_outs(customers, work)
         if opted:
             await uow.set_opted_out(opted)
@@ -163,6 +171,7 @@ async def process_inbound_batch(deps: Deps, event_ids: Sequence[int]) -> list[_P
             },
         )
     outgoing += [(AGENTS_TOPIC, message_event("message.updated", deps, m)) for m in completed]
+    outgoing += [(AGENTS_TOPIC, message_event("message.created", deps, m)) for m in rated]
     outgoing += [(AGENTS_TOPIC, conversation_event(c)) for c in updated.values()]
     if outgoing:
         await deps.bus.publish_many(outgoing)
@@ -172,10 +181,30 @@ async def process_inbound_batch(deps: Deps, event_ids: Sequence[int]) -> list[_P
             if file.storage_key is None and file.provider_ref:
                 await deps.queue.enqueue("fetch_media", file.id, job_id=f"media:{file.id}")
         await _auto_reply(deps, result.channel, result.item, result.conversation)
+    await service_rules.after_batch(
+        deps,
+        [(r.channel, r.item, r.conversation) for r in done],
+        opened={
+            conversation.id for _, _, conversation in drafts if not conversation.last_message_at
+        },
+        rated=[updated[line.conversation_id] for line in rated],
+    )
     return done
 
 
 _REOPENED_BY_CUSTOMER = (ConversationStatus.PENDING, ConversationStatus.SNOOZED)
+
+
+def _rates(deps: Deps, customers: _Customers, work: tuple[Channel, Inbound]) -> bool:
+    """A "reply 1-5" to the rating request of the customer's resolved conversation: it joins
+    that conversation instead of opening a new one."""
+    channel, item = work
+    found = customers.get((channel.id, item.sender_id))
+    return (
+        found is not None
+        and found[1] is not None
+        and ratings.answers(deps, channel, item, found[1])
+    )
 
 
 def _started_waiting(

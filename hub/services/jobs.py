@@ -7,7 +7,7 @@ from typing import Any
 
 from hub.domain.errors import PermanentSendError, TransientSendError
 from hub.domain.ports import Retrying
-from hub.services import inbound, outbound, presence, sweeper
+from hub.services import inbound, outbound, presence, service_rules, sweeper
 from hub.services.deps import Deps
 
 
@@ -43,6 +43,14 @@ async def _end_session(deps: Deps, conversation_id: int) -> None:
     await outbound.end_session(deps, conversation_id)
 
 
+async def _measure_conversation(deps: Deps, conversation_id: int) -> None:
+    await service_rules.measure(deps, conversation_id)
+
+
+async def _conversation_resolved(deps: Deps, conversation_id: int) -> None:
+    await service_rules.resolved(deps, conversation_id)
+
+
 async def _refresh_presence(deps: Deps, agent_id: int) -> None:
     await presence.refresh(deps, agent_id)
 
@@ -59,6 +67,8 @@ JOBS: dict[str, JobFunction] = {
     "deliver": _deliver,
     "fetch_media": _fetch_media,
     "end_session": _end_session,
+    "measure_conversation": _measure_conversation,
+    "conversation_resolved": _conversation_resolved,
     "refresh_presence": _refresh_presence,
     "sweep": _sweep,
 }

@@ -27,6 +27,7 @@ from hub.domain.model import (
 from hub.domain.ports import NewMessage, Retrying
 from hub.domain.records import Agent, Message
 from hub.domain.texts import text
+from hub.services import metrics
 from hub.services.deps import Deps
 from hub.services.publishing import publish_message
 
@@ -92,6 +93,7 @@ async def reply(
             if conversation.status != ConversationStatus.OPEN:
                 changes["status"] = ConversationStatus.OPEN
                 changes["resolved_at"] = None
+        before = conversation
         conversation = await uow.update_conversation(conversation.id, **changes)
         await uow.commit()
     log.info(
@@ -105,6 +107,7 @@ async def reply(
     if not private:
         await enqueue_delivery(deps, message.id)
     await publish_message(deps, "message.created", message, conversation)
+    await metrics.conversation_changed(deps, before, conversation)
     return message
 
 

@@ -65,6 +65,14 @@ class MessageOut(Out):
     )
 
 
+class RatingOut(Out):
+    """满意度评价: what the customer gave when asked, once the conversation was resolved."""
+
+    score: int = Field(ge=1, le=5, description="1 (poor) to 5 (excellent)")
+    comment: str = Field(description="what the customer wrote with it; may be empty")
+    rated_at: str
+
+
 class ConversationFields(Out):
     """A conversation's own fields, as the live ``conversation.updated`` event carries them."""
 
@@ -81,6 +89,20 @@ class ConversationFields(Out):
     resolved_at: str | None
     created_at: str
     updated_at: str
+    rating: RatingOut | None = Field(
+        default=None, description="the customer's satisfaction rating; null until given"
+    )
+    rating_requested_at: str | None = Field(
+        default=None, description="when the customer was asked for a rating; null if never"
+    )
+    first_response_business_s: int | None = Field(
+        default=None,
+        description="seconds from the start to the first reply, counting business hours only",
+    )
+    resolution_business_s: int | None = Field(
+        default=None,
+        description="seconds from the start to resolution, counting business hours only",
+    )
 
 
 def attachment_out(item: Attachment, file_url: FileUrl) -> AttachmentOut:
@@ -146,6 +168,20 @@ def conversation_fields(conv: Conversation) -> ConversationFields:
         resolved_at=iso(conv.resolved_at),
         created_at=conv.created_at.isoformat(),
         updated_at=conv.updated_at.isoformat(),
+        rating=rating_out(conv),
+        rating_requested_at=iso(conv.rating_requested_at),
+        first_response_business_s=conv.first_response_business_s,
+        resolution_business_s=conv.resolution_business_s,
+    )
+
+
+def rating_out(conv: Conversation) -> RatingOut | None:
+    if conv.rating_score is None or conv.rated_at is None:
+        return None
+    return RatingOut(
+        score=conv.rating_score,
+        comment=conv.rating_comment or "",
+        rated_at=conv.rated_at.isoformat(),
     )
 
 

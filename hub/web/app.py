@@ -17,7 +17,7 @@ from hub.services.invitations import AutoInviter
 from hub.services.polling import PollingSupervisor
 from hub.services.sweeper import sweep
 from hub.services.visitors import VisitorBoard
-from hub.web import files, hooks, originals, pages, security, transports
+from hub.web import files, hooks, originals, pages, rating_page, security, transports
 from hub.web.agent_ws import agent_socket
 from hub.web.api import api
 from hub.web.errors import error_middleware
@@ -96,6 +96,7 @@ def create_app(settings: Settings) -> web.Application:
     hooks.add_routes(app)
     files.add_routes(app)
     originals.add_routes(app)
+    rating_page.add_routes(app)
     pages.add_routes(app)
     transports.add_routes(app)  # last: its catch-all route must not hide the others
     return app

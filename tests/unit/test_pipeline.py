@@ -27,7 +27,7 @@ from hub.domain.model import (
     Thread,
 )
 from hub.domain.ports import Retrying
-from hub.services import conversations, inbound, outbound, sweeper
+from hub.services import conversations, inbound, outbound, service_rules, sweeper
 from hub.services.jobs import JOBS
 from tests.fakes.hub import Pipeline, fake_pipeline
 
@@ -55,6 +55,8 @@ async def run_jobs(p: Pipeline) -> None:
         "deliver": outbound.deliver,
         "fetch_media": inbound.fetch_media,
         "end_session": outbound.end_session,
+        "measure_conversation": service_rules.measure,
+        "conversation_resolved": service_rules.resolved,
     }
     await inbound.enqueues_settled(p.deps)
     while taken := p.queue.take():

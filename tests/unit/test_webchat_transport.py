@@ -18,6 +18,7 @@ from connectors.webchat.connector import WebchatConnector
 from connectors.webchat.tokens import VisitorTokens
 from connectors.webchat.transport import CLOSE_RESYNC, VisitorTransport
 from hub.domain.errors import (
+    Conflict,
     Forbidden,
     InvalidInput,
     MalformedPayload,
@@ -36,6 +37,7 @@ from hub.domain.model import (
 from hub.domain.ports import SubscriberOverflow
 from hub.domain.records import Attachment, Channel, Message
 from hub.domain.routing import QueuePlace
+from hub.domain.service_rules import VisitorService
 from hub.domain.transports import Request
 from hub.domain.visitors import PageReport, PageView
 
@@ -86,6 +88,10 @@ class FakeHubAccess:
     place_reads: int = 0
     max_upload_bytes: int = 1024
     upload_types: Sequence[str] = ("image/png",)
+    open: bool = True
+    awaiting: set[int | None] = field(default_factory=set)
+    services: list[tuple[int | None, str | None]] = field(default_factory=list)
+    ratings: list[tuple[str, int | None, int, str]] = field(default_factory=list)
 
     async def channel_by_key(self, key: str) -> Channel:
         if key not in self.channels:
@@ -161,6 +167,21 @@ class FakeHubAccess:
 
     def trail(self, channel: Channel, visitor_id: str) -> tuple[PageView, ...]:
         return tuple(PageView(r.url, r.title, NOW) for v, _, r in self.pages if v == visitor_id)
+
+    async def service(
+        self, channel: Channel, conversation_id: int | None, language: str | None
+    ) -> VisitorService:
+        self.services.append((conversation_id, language))
+        waiting = (conversation_id, "Rate us") if conversation_id in self.awaiting else None
+        return VisitorService(self.open, None, f"closed ({language})", waiting)
+
+    async def rate(
+        self, channel: Channel, customer: str, conversation_id: int | None, score: int, comment: str
+    ) -> None:
+        if conversation_id not in self.awaiting:
+            raise Conflict("this conversation asked for no rating")
+        self.awaiting.discard(conversation_id)
+        self.ratings.append((customer, conversation_id, score, comment))
 
 
 class FakeSocket:
@@ -465,6 +486,68 @@ async def test_an_agent_s_invitation_is_shown_and_its_answer_recorded(
             break
         await asyncio.sleep(0.01)
     assert hub.invitations[-2:] == [("inv_2", "sent"), ("inv_2", "ignored")]
+
+
+async def test_the_hello_says_when_the_service_is_closed_in_the_widgets_language(
+    hub: FakeHubAccess, transport: VisitorTransport
+) -> None:
+    hub.open = False
+    socket = FakeSocket()
+    task = asyncio.create_task(
+        transport.socket(request(method="GET", query={"lang": "zh-CN"}), socket)
+    )
+    hello = await socket.wait_for("hello")
+    assert hello["service"] == {
+        "open": False,
+        "next_opening": None,
+        "closed_text": "closed (zh-CN)",
+    }
+    assert hello["rating_request"] is None
+    # the visitor's messages keep the language, for the hub's automatic answers
+    await socket.incoming.put('{"type":"message","client_id":"c1234567","text":"在吗？"}')
+    await socket.wait_for("ack")
+    assert hub.accepted[-1].data["language"] == "zh-CN"
+    await socket.incoming.put(None)
+    await asyncio.wait_for(task, 2)
+    # without a lang, the browser's first language
+    await transport.http_session(request(headers={"Accept-Language": "en-GB,en;q=0.8"}))
+    assert hub.services[-1] == (None, "en-GB")
+
+
+async def test_a_visitor_rates_the_conversation_that_asked_and_only_once(
+    hub: FakeHubAccess, transport: VisitorTransport
+) -> None:
+    hub.messages = {11: reply(11)}
+    hub.awaiting = {1}
+    token = json.loads((await transport.http_session(request())).body)["visitor_token"]
+    socket = FakeSocket()
+    task = asyncio.create_task(
+        transport.socket(request(method="GET", query={"token": token}), socket)
+    )
+    hello = await socket.wait_for("hello")
+    # the history names conversation 1, which waits for a rating
+    assert hello["rating_request"] == {"conversation_id": 1, "text": "Rate us"}
+    visitor = hello["visitor_id"]
+    for wrong in ('{"type":"rating","score":6}', '{"type":"rating","score":0}'):
+        await socket.incoming.put(wrong)
+        assert "score" in (await socket.wait_for("error"))["reason"]
+        socket.sent.clear()
+    assert hub.ratings == []
+    await socket.incoming.put('{"type":"rating","score":4,"comment":"快，谢谢"}')
+    assert await socket.wait_for("rated") == {"type": "rated", "conversation_id": 1, "score": 4}
+    assert hub.ratings == [(visitor, 1, 4, "快，谢谢")]
+    await socket.incoming.put('{"type":"rating","score":5}')
+    assert "asked for no rating" in (await socket.wait_for("error"))["reason"]
+    # the server asks on a page that is open when the agent resolves
+    topic = visitor_topic(CHANNEL.id, visitor)
+    await hub.queues[topic].put(HubEvent("rating_request", {"conversation_id": 2, "text": "评分"}))
+    asked = await socket.wait_for("rating_request")
+    assert asked == {"type": "rating_request", "conversation_id": 2, "text": "评分"}
+    socket.sent.clear()
+    await hub.queues[topic].put(HubEvent("rated", {"conversation_id": 2}))
+    assert await socket.wait_for("rated") == {"type": "rated", "conversation_id": 2}
+    await hub.queues[topic].put(None)
+    await asyncio.wait_for(task, 2)
 
 
 async def test_a_waiting_visitor_is_told_their_place_each_time_their_queue_moves(

@@ -15,6 +15,7 @@ from hub.web.api import (
     messages,
     meta,
     outreach,
+    service_rules,
     transcripts,
     visitors,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "messages",
     "meta",
     "outreach",
+    "service_rules",
     "transcripts",
     "visitors",
 ]
