@@ -65,7 +65,8 @@ async function boot() {
     return;
   }
   if (!localStorage.getItem("kefu.lang") && state.me.locale) setLang(state.me.locale.startsWith("zh") ? "zh" : "en");
-  await Promise.all([loadDirectory(), loadVisitors(), queueFeed.load()]);
+  // the queue is read per team of the agent's: after the teams
+  await Promise.all([loadDirectory().then(() => queueFeed.load()), loadVisitors()]);
   startLive();
   render();
 }
@@ -289,7 +290,8 @@ function render() {
     list = thread = null;
     adminCtx = {
       state,
-      reloadDirectory: loadDirectory,
+      // a change of teams changes whose queue this agent sees
+      reloadDirectory: () => loadDirectory().then(() => queueFeed.soon()),
       reloadKinds: loadKinds,
       failedChanged: async () => {
         await loadFailedCount();

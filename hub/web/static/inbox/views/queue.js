@@ -4,6 +4,9 @@ import { h, avatar, kindChip } from "../dom.js";
 import { t, fmtDuration } from "../i18n.js";
 import { presenceTag } from "./presence.js";
 
+/** Pages (of 100) of a team's unassigned open conversations read at most to find the waiting ones. */
+const MAX_PAGES = 10;
+
 /** The teams whose queue an agent sees: their own, or every team when they are in none (an admin). */
 export function myTeamIds(state) {
   const mine = state.teams.filter((tm) => tm.agent_ids.includes(state.me.id)).map((tm) => tm.id);
@@ -34,9 +37,9 @@ export class QueueFeed {
   async load() {
     const seq = ++this.seq;
     try {
-      const page = await api.get(`/conversations${api.query({ assignee: "none", status: "open", limit: 100 })}`);
+      const items = (await Promise.all([...myTeamIds(this.state)].map((team) => this.waitingIn(team)))).flat();
       if (seq !== this.seq) return;
-      this.state.queue = new Map(page.items.filter((c) => c.queue_position != null).map((c) => [c.id, c]));
+      this.state.queue = new Map(items.filter((c) => c.queue_position != null).map((c) => [c.id, c]));
       this.state.queueLoaded = true;
       this.changed();
     } catch {
@@ -44,9 +47,24 @@ export class QueueFeed {
     }
   }
 
-  /** Whether a changed conversation may move a queue: it waited, or it waits now. */
+  /** One team's unassigned open conversations: every page, as the list comes newest activity
+   * first and the oldest waiting must be there too. */
+  async waitingIn(teamId) {
+    const items = [];
+    let cursor = "";
+    for (let pages = 0; pages < MAX_PAGES; pages += 1) {
+      const page = await api.get(`/conversations${api.query({ assignee: "none", status: "open", team_id: teamId, limit: 100, cursor })}`);
+      items.push(...page.items);
+      if (!page.next) break;
+      cursor = page.next;
+    }
+    return items;
+  }
+
+  /** Whether a changed conversation may move a queue of the agent's: it waited, or it waits now. */
   touches(conv) {
-    return this.state.queue.has(conv.id) || (conv.assignee_id == null && conv.status === "open" && conv.team_id != null);
+    if (this.state.queue.has(conv.id)) return true;
+    return conv.assignee_id == null && conv.status === "open" && myTeamIds(this.state).has(conv.team_id);
   }
 
   soon(delay = 250) {
