@@ -39,6 +39,9 @@
       slowDown: "You're sending messages quickly: this one goes out in {n} s.",
       inviteFrom: "{name} invites you to chat", inviteAccept: "Chat now", inviteDecline: "No, thanks",
       phone: "Phone (optional)",
+      closed: "We're closed right now", closedText: "We're closed right now. Leave a message and we'll get back to you.",
+      rateTitle: "How did we do?", rateStar: "{n} of 5", rateComment: "Anything you'd like to tell us? (optional)",
+      rateSend: "Send rating", rateThanks: "Thank you for your rating!",
     },
     zh: {
       open: "在线咨询", close: "关闭对话", online: "客服在线，通常几分钟内回复",
@@ -60,6 +63,9 @@
       slowDown: "发送太频繁，本条消息将在 {n} 秒后自动发出。",
       inviteFrom: "{name} 邀请您对话", inviteAccept: "开始对话", inviteDecline: "暂不需要",
       phone: "电话（选填）",
+      closed: "现在是非工作时间", closedText: "现在是非工作时间。请留言，我们上班后会尽快回复您。",
+      rateTitle: "请为本次服务评分", rateStar: "{n} 星", rateComment: "您的意见或建议（选填）",
+      rateSend: "提交评价", rateThanks: "感谢您的评价！",
     },
   };
   // The channel's language where it sets one (the snippet's, else the one the hub gave last
@@ -175,6 +181,14 @@
 .invite .actions { display: flex; gap: 8px; }
 .invite button { font: inherit; padding: 6px 12px; border-radius: 8px; border: 1px solid #d0d7de; background: #fff; cursor: pointer; }
 .invite button.accept { background: var(--brand, #1f6feb); border-color: transparent; color: #fff; }
+.rate { margin: 8px 12px; padding: 12px; border-radius: 12px; background: #fff; border: 1px solid #e6e8eb; box-shadow: 0 2px 8px rgba(0,0,0,.06); font-size: 14px; }
+.rate .ask { font-weight: 600; margin-bottom: 6px; white-space: pre-wrap; overflow-wrap: anywhere; }
+.rate .stars { display: flex; gap: 2px; margin-bottom: 8px; }
+.rate .star { font-size: 26px; line-height: 1; padding: 2px; border: 0; background: none; color: #c9ced6; cursor: pointer; }
+.rate .star.on { color: #f5a623; }
+.rate textarea { width: 100%; min-height: 56px; resize: vertical; border: 1px solid #dfe3e8; border-radius: 10px; padding: 8px 10px; font: inherit; color: inherit; }
+.rate .btn { margin-top: 8px; }
+.rate .btn:disabled { opacity: .5; cursor: default; }
 .notice { margin: 0 12px 8px; padding: 8px 12px; border-radius: 10px; background: #fff1f0; color: #a8071a; font-size: 13px; border: 1px solid #ffccc7; }
 .notice[hidden], .typing:empty { display: none; }
 .conn { text-align: center; font-size: 12px; color: #8a6d00; background: #fff8e1; padding: 4px; }
@@ -238,7 +252,9 @@
   const sendBtn = h("button", { class: "icon-btn send", type: "button", "aria-label": t("send"), title: t("send") }, icon(ICONS.send, 22));
   const composer = h("div", { class: "composer" }, attachBtn, input, sendBtn, fileInput);
   const formArea = h("div", { class: "form", hidden: true });
-  const chatArea = h("div", { class: "chat" }, list, inviteCard, typingEl, notice, composer);
+  // 满意度评价: the stars a resolved conversation asks for
+  const rateCard = h("div", { class: "rate", hidden: true, role: "group", "data-testid": "rating" });
+  const chatArea = h("div", { class: "chat" }, list, inviteCard, rateCard, typingEl, notice, composer);
   const panel = h("div", { class: "panel", role: "dialog", "aria-label": t("open") },
     head, conn, chatArea, formArea, h("div", { class: "foot", text: t("poweredBy") }));
   const root = h("div", { class: "root" }, panel, launcher);
@@ -251,6 +267,8 @@
   let everOpened = false;
   let refused = false;
   let agentsOnline = true;
+  // business hours, as the hello says: outside them the leave-a-message form shows their text
+  let service = { open: true, closed_text: "" };
   let history = [];
   const seen = new Set();
   let outbox = store.json("outbox", []); // unacked frames: [{client_id, text, attachments, local}]
@@ -336,6 +354,49 @@
     scrollDown();
   }
 
+  // -- 满意度评价: five stars and a comment, sent as a rating frame ---------------------------------
+  let rating = null; // {conversation_id, score, sent}
+  function showRating(ask) {
+    if (rating && rating.conversation_id === ask.conversation_id && !rateCard.hidden) return;
+    rating = { conversation_id: ask.conversation_id, score: 0, sent: false };
+    const stars = [1, 2, 3, 4, 5].map((n) => h("button", {
+      class: "star", type: "button", "data-score": String(n), "aria-label": t("rateStar", { n }), "aria-pressed": "false", text: "★",
+      onclick: () => pick(n),
+    }));
+    const comment = h("textarea", { maxlength: "1000", "aria-label": t("rateComment"), placeholder: t("rateComment") });
+    const send = h("button", { class: "btn", type: "button", disabled: true, text: t("rateSend"), onclick: () => {
+      if (!rating || !rating.score) return;
+      rating.sent = sendFrame({ type: "rating", score: rating.score, comment: comment.value.trim() });
+      send.disabled = rating.sent;
+    } });
+    function pick(n) {
+      rating.score = n;
+      stars.forEach((star, i) => {
+        star.classList.toggle("on", i < n);
+        star.setAttribute("aria-pressed", String(i === n - 1));
+      });
+      send.disabled = false;
+    }
+    rateCard.replaceChildren(
+      h("div", { class: "ask", text: ask.text || t("rateTitle") }),
+      h("div", { class: "stars", role: "radiogroup", "aria-label": t("rateTitle") }, stars),
+      comment, send);
+    rateCard.hidden = false;
+    showChat();
+    scrollDown();
+  }
+  function ratingDone() {
+    if (!rating) return;
+    rateCard.replaceChildren(h("div", { class: "ask", role: "status", text: t("rateThanks") }));
+    rating = null;
+    setTimeout(() => { if (!rating) hideRating(); }, 6000);
+  }
+  function hideRating() {
+    rating = null;
+    rateCard.hidden = true;
+    rateCard.replaceChildren();
+  }
+
   function showNotice(text) {
     notice.textContent = text;
     notice.hidden = !text;
@@ -419,8 +480,9 @@
     fileInput.setAttribute("accept", (settings.upload_types || []).join(","));
   }
   function applyOnline() {
-    statusDot.classList.toggle("on", agentsOnline);
-    statusText.textContent = agentsOnline ? t("online") : t("offline");
+    const closed = service.open === false;
+    statusDot.classList.toggle("on", agentsOnline && !closed);
+    statusText.textContent = closed ? t("closed") : agentsOnline ? t("online") : t("offline");
   }
 
   // -- forms ------------------------------------------------------------------------------------
@@ -476,7 +538,8 @@
       text.value = "";
       status.textContent = t("leaveThanks");
     } },
-    h("h3", { text: t("leaveTitle") }), h("p", { text: t("leaveText") }),
+    h("h3", { text: t("leaveTitle") }),
+    h("p", { class: "leave-text", text: service.open === false ? service.closed_text || t("closedText") : t("leaveText") }),
     h("label", {}, t("name"), name), h("label", {}, t("email"), email),
     settings.offline_phone ? h("label", {}, t("phone"), phone) : null,
     h("label", {}, t("message"), text),
@@ -488,7 +551,7 @@
   function chooseView() {
     if (refused) {
       showForm(() => [h("p", { class: "refused", text: t("refused") })]);
-    } else if (!agentsOnline && !offlineChosen && history.length === 0 && outbox.length === 0) {
+    } else if ((!agentsOnline || service.open === false) && !offlineChosen && history.length === 0 && outbox.length === 0) {
       showForm(leaveForm);
     } else if (settings.prechat_form && store.get("profile") === null && history.length === 0) {
       showForm(prechatForm);
@@ -622,6 +685,8 @@
     const wsUrl = new URL(`${BASE}/webchat/${encodeURIComponent(KEY)}/ws`);
     wsUrl.protocol = wsUrl.protocol === "https:" ? "wss:" : "ws:";
     if (token) wsUrl.searchParams.set("token", token);
+    // the hub's automatic messages come in the language the widget shows
+    wsUrl.searchParams.set("lang", L === STRINGS.zh ? "zh-CN" : "en");
     let opened = false;
     const sock = new WebSocket(wsUrl);
     ws = sock;
@@ -669,6 +734,9 @@
       store.set("token", frame.visitor_token);
       settings = { ...settings, ...(frame.settings || {}) };
       agentsOnline = !!frame.agents_online;
+      service = { open: true, closed_text: "", ...(frame.service || {}) };
+      if (frame.rating_request) showRating(frame.rating_request);
+      else hideRating();
       history = Array.isArray(frame.history) ? frame.history : [];
       seen.clear();
       for (const m of history) if (m.id) seen.add(m.id);
@@ -690,6 +758,15 @@
       addIncoming(frame.message);
     } else if (frame.type === "invite") {
       showInvite(frame);
+    } else if (frame.type === "rating_request") {
+      showRating(frame);
+      if (!isOpen || document.hidden) {
+        unread += 1;
+        renderBadge();
+        notifyTitle();
+      }
+    } else if (frame.type === "rated") {
+      ratingDone();
     } else if (frame.type === "typing") {
       clearTimeout(typingHide);
       typingEl.textContent = frame.on ? t("typing", { name: frame.name || t("someone") }) : "";
@@ -700,6 +777,11 @@
       clearTimeout(retryTimer);
       retryTimer = setTimeout(() => { for (const o of outbox) sendFrame(o.frame); }, frame.retry_after * 1000);
     } else if (frame.type === "error") {
+      if (rating && rating.sent) {
+        rating.sent = false;
+        const again = rateCard.querySelector(".btn");
+        if (again) again.disabled = false;
+      }
       if (frame.client_id) {
         const i = outbox.findIndex((o) => o.client_id === frame.client_id);
         if (i >= 0) { outbox.splice(i, 1); saveOutbox(); }

@@ -233,6 +233,7 @@ function rail() {
     isAdmin && link("#/admin/channels", "channels", t("nav.channels"), page === "admin" && route().arg === "channels"),
     isAdmin && link("#/admin/agents", "agents", t("nav.agents"), page === "admin" && route().arg === "agents"),
     isAdmin && link("#/admin/teams", "teams", t("nav.teams"), page === "admin" && route().arg === "teams"),
+    isAdmin && link("#/admin/service", "service", t("nav.service"), page === "admin" && route().arg === "service", 0, icon("clock", 22)),
     isAdmin && link("#/admin/failed", "warn", t("nav.failed"), page === "admin" && route().arg === "failed", state.failedEvents),
     h("div", { class: "grow" }),
     h("button", { class: "rail-link lang", type: "button", "data-testid": "lang-toggle", title: t("nav.language"), onclick: () => {

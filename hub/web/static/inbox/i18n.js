@@ -82,6 +82,7 @@ const STRINGS = {
     "nav.channels": "Channels",
     "nav.agents": "Agents",
     "nav.teams": "Teams",
+    "nav.service": "Service rules",
     "nav.failed": "Failed",
     "failed.title": "Failed events",
     "failed.intro": "Messages and events the hub accepted but could not process, after 5 attempts. They are kept, not lost: fix the cause (a channel's settings, an upgrade), then retry them and they reach the inbox as if they had just arrived. Dismiss what you never want processed; it stays stored.",
@@ -238,6 +239,8 @@ const STRINGS = {
     "window.closed": "The reply window has closed: the channel will refuse replies until the customer writes again.",
     "window.rule": "The channel limits how many replies it accepts after the customer's last message.",
     "event.other": "Event",
+    "event.rating": "Satisfaction rating",
+    "event.rating_requested": "Asked for a rating",
     "call.in": "Incoming call",
     "call.out": "Outgoing call",
     "call.missed": "Missed call",
@@ -475,6 +478,7 @@ const STRINGS = {
     "nav.channels": "渠道",
     "nav.agents": "客服",
     "nav.teams": "技能组",
+    "nav.service": "服务规则",
     "nav.failed": "处理失败",
     "failed.title": "处理失败的消息",
     "failed.intro": "系统已接收、但重试 5 次仍未能处理的消息和事件。它们已保存，不会丢失：排除原因（渠道设置、系统升级）后点击重试，即会像刚收到一样进入会话。不需要处理的可以忽略，记录仍会保留。",
@@ -631,6 +635,8 @@ const STRINGS = {
     "window.closed": "回复时限已过：客户再次发消息前，渠道会拒绝发送回复。",
     "window.rule": "该渠道限制客户最后一条消息之后可发送的回复条数。",
     "event.other": "事件",
+    "event.rating": "满意度评价",
+    "event.rating_requested": "已邀请评价",
     "call.in": "来电",
     "call.out": "去电",
     "call.missed": "未接来电",
@@ -817,6 +823,11 @@ export function setLang(next) {
 export function t(key, vars = {}) {
   const text = STRINGS[lang][key] ?? STRINGS.en[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
+}
+
+/** More strings, kept beside the page that uses them: `{en: {...}, zh: {...}}`. */
+export function addStrings(more) {
+  for (const [code, strings] of Object.entries(more)) Object.assign(STRINGS[code], strings);
 }
 
 /** Whether the current language (or English) has this key. */

@@ -3,6 +3,7 @@ import * as api from "../api.js";
 import { h, icon, avatar, copyText, randomToken, randomAesKey, safeHttpUrl, kindChip } from "../dom.js";
 import { t, pick, kindName, kindInfo, setKinds, fmtDateTime } from "../i18n.js";
 import { rulesSection } from "./invitation_rules.js";
+import { serviceRulesPage } from "./service_rules.js";
 import { presenceTag } from "./presence.js";
 import { teamRoutingFields, agentCapacityInput } from "./routing_settings.js";
 import { widgetPreview } from "./widget_preview.js";
@@ -15,7 +16,7 @@ export function renderAdmin(main, page, ctx) {
     body.append(h("p", { class: "empty", text: t("admin.adminOnly") }));
     return;
   }
-  const pages = { channels: channelsPage, agents: agentsPage, teams: teamsPage, failed: failedPage };
+  const pages = { channels: channelsPage, agents: agentsPage, teams: teamsPage, service: serviceRulesPage, failed: failedPage };
   (pages[page] || channelsPage)(body, ctx);
 }
 

@@ -1,7 +1,7 @@
 // One conversation: the contact's whole history across channels, the reply box and the contact card.
 import * as api from "../api.js";
 import { h, icon, avatar, fmtSize, safeHttpUrl, kindChip } from "../dom.js";
-import { t, pick, fmtTime, fmtDay, fmtDateTime, fmtUntil, fmtDuration, fmtClock, kindInfo } from "../i18n.js";
+import { t, has, pick, fmtTime, fmtDay, fmtDateTime, fmtUntil, fmtDuration, fmtClock, kindInfo } from "../i18n.js";
 import { smsSegments } from "../sms.js";
 import { CannedPicker } from "./canned.js";
 import { transcriptMenu } from "./transcript_menu.js";
@@ -349,7 +349,9 @@ export class Thread {
   eventEl(m) {
     const event = String(m.data?.event || "");
     const events = kindInfo(this.kindOf(m))?.events || {};
-    const label = (event && Object.hasOwn(events, event) && pick(events[event])) || t("event.other");
+    // the channel's own events, else the hub's (a satisfaction rating), else "Event"
+    const label = (event && Object.hasOwn(events, event) && pick(events[event]))
+      || (event && has(`event.${event}`) ? t(`event.${event}`) : t("event.other"));
     const detail = m.text && m.text !== label ? m.text : "";
     return h("div", { class: "msg event-line", role: "note", dataset: { id: String(m.id), status: m.status, kind: "event", event } },
       h("span", { class: "event-body" },
