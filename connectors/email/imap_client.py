@@ -204,9 +204,6 @@ class Mailbox:
             raise MailboxError(f"the server reported trouble while idling: {refused}")
         return news
 
-    async def noop(self) -> None:
-        await self._checked(self._client.noop(), "NOOP")
-
     async def close(self) -> None:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._client.logout(), 5)

@@ -108,8 +108,6 @@ class LiveVisitor:
     ip: str | None = None
     #: the visitor's latest conversation, if they ever chatted
     conversation_id: int | None = None
-    #: pages of the site open in the visitor's browser (tabs) now
-    connections: int = 1
     #: the latest invitation to chat an agent sent this visit
     invitation: InvitationState | None = None
 
